@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The one install step: Debian packages the lab needs (when missing), npm packages, the build.
+# Called by `npm test` and `npm run demo`; safe to run again (it only does what is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# program -> Debian package that provides it
+declare -A PKG=(
+  [ip]=iproute2 [iptables]=iptables [nft]=nftables [sshd]=openssh-server [ssh]=openssh-client
+  [ssh-keygen]=openssh-client [socat]=socat [conntrack]=conntrack [dot]=graphviz [unshare]=util-linux
+)
+missing=()
+for prog in "${!PKG[@]}"; do
+  command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || missing+=("${PKG[$prog]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  if [ "$(id -u)" != 0 ]; then
+    echo "natchain: missing Debian packages: $pkgs(run as root, or: apt-get install $pkgs)" >&2
+    exit 1
+  fi
+  echo "natchain: installing Debian packages: $pkgs" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $pkgs >&2
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "natchain: installing npm packages" >&2
+  npm ci --no-audit --no-fund >&2
+fi
+if [ ! -f dist/cli/main.js ] || [ -n "$(find src -newer dist/cli/main.js -name '*.ts' -print -quit)" ]; then
+  echo "natchain: building" >&2
+  npx tsc -p tsconfig.json >&2
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, type-checks, then runs every test (unit, kernel, lab end-to-end).
+# The last line is always "N passed, N failed"; the exit code is non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if ! bash scripts/install-deps.sh; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+if ! npx tsc -p test/tsconfig.json --noEmit; then
+  echo "type check failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+npx mocha "$@"

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { NatchainError, TopologyError } from '../errors.js';
+import { commands } from './commands/index.js';
+import { ExitCode, exitCodeFor } from './exit.js';
+import { makeChalk } from './output.js';
+
+const program = new Command('natchain')
+  .description('Solve, render and push port forwards across chains of Linux gateways.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+for (const register of commands) register(program);
+program.addHelpText(
+  'after',
+  `
+Examples:
+  natchain validate topologies/seed-vpn.yaml
+  natchain solve topologies/seed-vpn.yaml
+  natchain render topologies/seed-vpn.yaml --gateway gw-b`,
+);
+
+// The one top-level error handler: every error is printed here and turned into an exit code.
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.exitCode = report(e);
+}
+
+function report(e: unknown): number {
+  if (e instanceof ExitCode) return e.code;
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 64;
+  const red = makeChalk(process.stderr).red;
+  if (e instanceof TopologyError) {
+    for (const line of e.details) process.stderr.write(line + '\n');
+    process.stderr.write(red(`natchain: ${e.message}; nothing was done`) + '\n');
+    return e.exitCode ?? exitCodeFor(e.code);
+  }
+  if (e instanceof NatchainError) {
+    process.stderr.write(red(`natchain: ${e.message}`) + '\n');
+    for (const line of e.details) process.stderr.write(`  ${line}\n`);
+    return e.exitCode ?? exitCodeFor(e.code);
+  }
+  process.stderr.write(red('natchain: internal error (a bug; please report it with this trace)') + '\n');
+  process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
+  return 70;
+}

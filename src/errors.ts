@@ -1,0 +1,67 @@
+/** Stable error codes: the CLI maps them to exit codes, tests and scripts match on them. */
+export type ErrorCode =
+  | 'TOPOLOGY_INVALID' // the topology file has errors (see diagnostics)
+  | 'FILE_NOT_FOUND'
+  | 'USAGE' // bad command-line arguments
+  | 'NOT_FOUND' // a named gateway, forward, lab... does not exist
+  | 'LOCK_STALE' // the port lock would change under --frozen-lock
+  | 'ENVIRONMENT' // a required program, permission or kernel feature is missing
+  | 'LAB' // the lab could not be built or torn down
+  | 'SSH' // connecting, authenticating or host-key verification failed
+  | 'HOST_KEY' // host key unknown or changed
+  | 'REMOTE' // a command on a gateway failed
+  | 'LOCKED' // another transaction holds a gateway's lock
+  | 'TRANSACTION' // a transaction failed (and was rolled back)
+  | 'CANCELLED' // the user said no
+  | 'INTERNAL';
+
+/** A position in a source file, 1-based line and column. */
+export interface Pos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** One problem found in an input file, reported as `file:line:col: message`. */
+export interface Diagnostic extends Pos {
+  message: string;
+}
+
+/** Formats a diagnostic the way compilers do, so editors can jump to it. */
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.message}`;
+}
+
+/** Base of every error natchain throws on purpose; anything else is a bug. */
+export class NatchainError extends Error {
+  readonly code: ErrorCode;
+  /** Extra lines shown under the message (hints, details). */
+  readonly details: string[];
+  /** Overrides the CLI's exit code for this error (diff(1)-style commands exit 2 on errors). */
+  exitCode?: number;
+  constructor(code: ErrorCode, message: string, details: string[] = [], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NatchainError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A topology (or lock) file that cannot be used; carries every problem at once. */
+export class TopologyError extends NatchainError {
+  readonly diagnostics: Diagnostic[];
+  constructor(diagnostics: Diagnostic[]) {
+    const n = diagnostics.length;
+    super('TOPOLOGY_INVALID', `${n} error${n === 1 ? '' : 's'} in topology`, diagnostics.map(formatDiagnostic));
+    this.name = 'TopologyError';
+    this.diagnostics = diagnostics;
+  }
+}
+
+/** Bad command-line usage (unknown gateway name, conflicting flags...). */
+export class UsageError extends NatchainError {
+  constructor(message: string, details: string[] = []) {
+    super('USAGE', message, details);
+    this.name = 'UsageError';
+  }
+}

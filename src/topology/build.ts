@@ -1,0 +1,315 @@
+import type { Diagnostic, Pos } from '../errors.js';
+import { contains, isIPv4, networkOf, overlaps, parseCidr, parseEndpoint, parsePorts, rangeSize } from './addr.js';
+import type { ParsedYaml } from './parse.js';
+import type { RawTopology } from './schema.js';
+import type { Backend, Cidr, Forward, Gateway, Interface, LabHost, Network, PortRange, Proto, Site, Source, Topology } from './types.js';
+import { formatCidr } from './types.js';
+
+/** Default range hop ports are allocated from: below Linux's ephemeral range (32768-60999). */
+export const DEFAULT_HOP_PORTS: PortRange = { from: 20000, to: 29999 };
+
+type Path = ReadonlyArray<string | number>;
+
+/**
+ * Checks the meaning of a well-shaped topology and builds the typed model.
+ * Entities with errors are left out of the model, so later stages can still report their own errors.
+ */
+export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: Topology; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const err = (path: Path, message: string, key = false) => diagnostics.push({ ...src.posOf(path, { key }), message });
+  const pos = (path: Path): Pos => src.posOf(path, { key: true });
+
+  // One namespace for sites, networks and gateways: `from`, `site:`, `network:` and `jump:` refer to them by name.
+  const kindOf = new Map<string, string>();
+  const claimName = (kind: string, name: string, path: Path): boolean => {
+    const prior = kindOf.get(name);
+    if (prior) {
+      err(path, `name "${name}" is already used by a ${prior}; sites, networks and gateways share one namespace`, true);
+      return false;
+    }
+    kindOf.set(name, kind);
+    return true;
+  };
+
+  const defaultBackend: Backend = raw.defaults?.backend ?? 'iptables';
+  let defaultHop = DEFAULT_HOP_PORTS;
+  if (raw.defaults?.hopPorts !== undefined) {
+    const r = parsePorts(raw.defaults.hopPorts);
+    if (r) defaultHop = r;
+    else err(['defaults', 'hopPorts'], `hopPorts must be a port range like 20000-29999, got "${raw.defaults.hopPorts}"`);
+  }
+
+  // Sites
+  const sites: Site[] = [];
+  const allSubnets: { site: string; cidr: Cidr; path: Path }[] = [];
+  for (const [name, rs] of Object.entries(raw.sites)) {
+    if (!claimName('site', name, ['sites', name])) continue;
+    const list = typeof rs.subnets === 'string' ? [rs.subnets] : rs.subnets;
+    const subnets: Cidr[] = [];
+    list.forEach((text, i) => {
+      const path = typeof rs.subnets === 'string' ? ['sites', name, 'subnets'] : ['sites', name, 'subnets', i];
+      const c = parseCidr(text);
+      if (!c) return err(path, `"${text}" is not an IPv4 prefix like 10.0.0.0/24`);
+      const net = networkOf(c.address, c.prefix);
+      if (net !== c.address) return err(path, `"${text}" has host bits set; the subnet is ${net}/${c.prefix}`);
+      for (const other of allSubnets) {
+        if (overlaps(other.cidr, c)) {
+          const where = other.site === name ? 'another subnet of this site' : `site "${other.site}"'s ${formatCidr(other.cidr)}`;
+          return err(path, `subnet ${text} overlaps ${where}`);
+        }
+      }
+      allSubnets.push({ site: name, cidr: c, path });
+      subnets.push(c);
+    });
+    sites.push({ name, subnets, ...(rs.gateway ? { gateway: rs.gateway } : {}), pos: pos(['sites', name]) });
+  }
+  const siteByName = new Map(sites.map((s) => [s.name, s]));
+
+  // Networks
+  const networks: Network[] = [];
+  for (const [name, rn] of Object.entries(raw.networks ?? {})) {
+    if (!claimName('network', name, ['networks', name])) continue;
+    let subnet: Cidr | undefined;
+    if (rn.subnet !== undefined) {
+      const c = parseCidr(rn.subnet);
+      if (!c || networkOf(c.address, c.prefix) !== c.address) {
+        err(['networks', name, 'subnet'], `"${rn.subnet}" is not an IPv4 network prefix like 10.99.0.0/24`);
+      } else subnet = c;
+    }
+    networks.push({ name, public: rn.public ?? false, ...(subnet ? { subnet } : {}), pos: pos(['networks', name]) });
+  }
+  const networkByName = new Map(networks.map((n) => [n.name, n]));
+
+  // Gateways and their interfaces
+  const gateways: Gateway[] = [];
+  const addressOwner = new Map<string, string>(); // address -> "gateway/iface"
+  for (const [name, rg] of Object.entries(raw.gateways)) {
+    if (!claimName('gateway', name, ['gateways', name])) continue;
+    const gpath = ['gateways', name];
+    let hopPorts = defaultHop;
+    if (rg.hopPorts !== undefined) {
+      const r = parsePorts(rg.hopPorts);
+      if (r) hopPorts = r;
+      else err([...gpath, 'hopPorts'], `hopPorts must be a port range like 20000-29999, got "${rg.hopPorts}"`);
+    }
+    const interfaces: Interface[] = [];
+    for (const [ifname, ri] of Object.entries(rg.interfaces)) {
+      const ipath = [...gpath, 'interfaces', ifname];
+      if ((ri.site === undefined) === (ri.network === undefined)) {
+        err(ipath, `interface ${ifname} must name exactly one of "site" or "network"`, true);
+        continue;
+      }
+      const c = ri.address.includes('/') ? parseCidr(ri.address) : isIPv4(ri.address) ? { address: ri.address } : null;
+      if (!c) {
+        err([...ipath, 'address'], `"${ri.address}" is not an IPv4 address (optionally with /prefix)`);
+        continue;
+      }
+      let prefix = 'prefix' in c ? c.prefix : undefined;
+      if (ri.site !== undefined) {
+        const site = siteByName.get(ri.site);
+        if (!site) {
+          err([...ipath, 'site'], `unknown site "${ri.site}"${suggest(ri.site, siteByName.keys())}`);
+          continue;
+        }
+        const sub = site.subnets.find((s) => contains(s, c.address));
+        if (!sub) {
+          err([...ipath, 'address'], `${c.address} is outside site "${site.name}" (${site.subnets.map(formatCidr).join(', ')})`);
+          continue;
+        }
+        prefix ??= sub.prefix;
+      } else {
+        const net = networkByName.get(ri.network!);
+        if (!net) {
+          err([...ipath, 'network'], `unknown network "${ri.network}"${suggest(ri.network!, networkByName.keys())}`);
+          continue;
+        }
+        if (net.subnet && !contains(net.subnet, c.address)) {
+          err([...ipath, 'address'], `${c.address} is outside network "${net.name}" (${formatCidr(net.subnet)})`);
+          continue;
+        }
+        if (!net.subnet && allSubnets.some((s) => contains(s.cidr, c.address))) {
+          err([...ipath, 'address'], `${c.address} is inside a site's subnet but attached to network "${net.name}"`);
+          continue;
+        }
+        prefix ??= net.subnet?.prefix ?? 32;
+      }
+      const owner = addressOwner.get(c.address);
+      if (owner) {
+        err([...ipath, 'address'], `address ${c.address} is already used by ${owner}`);
+        continue;
+      }
+      addressOwner.set(c.address, `${name}/${ifname}`);
+      const attach = ri.site !== undefined ? ({ kind: 'site', name: ri.site } as const) : ({ kind: 'network', name: ri.network! } as const);
+      interfaces.push({ name: ifname, gateway: name, address: c.address, prefix, attach, pos: pos(ipath) });
+    }
+    const segments = new Set(interfaces.map((i) => `${i.attach.kind}:${i.attach.name}`));
+    if (interfaces.length === Object.keys(rg.interfaces).length && segments.size < 2) {
+      err(gpath, `gateway "${name}" has no route between its networks: it needs interfaces on at least two different sites or networks`, true);
+    }
+    const ssh = {
+      host: rg.ssh?.host ?? name,
+      ...(rg.ssh?.port !== undefined ? { port: rg.ssh.port } : {}),
+      ...(rg.ssh?.user !== undefined ? { user: rg.ssh.user } : {}),
+      ...(rg.ssh?.jump !== undefined ? { jump: rg.ssh.jump } : {}),
+    };
+    gateways.push({ name, backend: rg.backend ?? defaultBackend, ssh, interfaces, hopPorts, pos: pos(gpath) });
+  }
+  const gatewayByName = new Map(gateways.map((g) => [g.name, g]));
+
+  // Jump gateways exist and do not loop.
+  for (const g of gateways) {
+    if (!g.ssh.jump) continue;
+    const jpath = ['gateways', g.name, 'ssh', 'jump'];
+    if (!gatewayByName.has(g.ssh.jump)) {
+      err(jpath, `unknown jump gateway "${g.ssh.jump}"${suggest(g.ssh.jump, gatewayByName.keys())}`);
+      continue;
+    }
+    const seen = new Set([g.name]);
+    for (let j: string | undefined = g.ssh.jump; j; j = gatewayByName.get(j)?.ssh.jump) {
+      if (seen.has(j)) {
+        err(jpath, `jump gateways form a loop: ${[...seen, j].join(' -> ')}`);
+        break;
+      }
+      seen.add(j);
+    }
+  }
+
+  // A site's default gateway: explicit, or the only gateway attached to it.
+  for (const site of sites) {
+    const attached = gateways.filter((g) => g.interfaces.some((i) => i.attach.kind === 'site' && i.attach.name === site.name));
+    if (site.gateway !== undefined) {
+      if (!attached.some((g) => g.name === site.gateway)) {
+        err(['sites', site.name, 'gateway'], `gateway "${site.gateway}" has no interface in site "${site.name}"`);
+        delete site.gateway;
+      }
+    } else if (attached.length === 1) {
+      site.gateway = attached[0]!.name;
+    }
+  }
+
+  // Forwards
+  const forwards: Forward[] = [];
+  for (const [name, rf] of Object.entries(raw.forwards ?? {})) {
+    const fpath = ['forwards', name];
+    const before = diagnostics.length;
+    const to = parseEndpoint(rf.to);
+    if (!to || !to.ports) err([...fpath, 'to'], `"${rf.to}" must be host:port or host:from-to, e.g. 10.0.0.12:22`);
+    const protos: Proto[] = rf.proto === 'both' ? ['tcp', 'udp'] : [rf.proto ?? 'tcp'];
+    const fromList = typeof rf.from === 'string' ? [rf.from] : rf.from;
+    const from: Source[] = [];
+    fromList.forEach((text, i) => {
+      const path = typeof rf.from === 'string' ? [...fpath, 'from'] : [...fpath, 'from', i];
+      const s = resolveSource(text, siteByName, networkByName);
+      if (typeof s === 'string') return err(path, s);
+      if (from.some((o) => JSON.stringify(o) === JSON.stringify(s))) return err(path, `"${text}" is listed twice`);
+      from.push(s);
+    });
+    let expose: Forward['expose'];
+    if (rf.expose !== undefined) {
+      const e = parseEndpoint(rf.expose);
+      if (!e) err([...fpath, 'expose'], `"${rf.expose}" must be address[:port], e.g. 198.51.100.7:8080`);
+      else {
+        expose = e.ports ? { address: e.address, ports: e.ports } : { address: e.address };
+        if (!addressOwner.has(e.address)) err([...fpath, 'expose'], `${e.address} is not the address of any gateway interface`);
+        if (to?.ports && e.ports && rangeSize(e.ports) !== rangeSize(to.ports)) {
+          err([...fpath, 'expose'], `exposes ${rangeSize(e.ports)} port(s) but the target has ${rangeSize(to.ports)}`);
+        } else if (to?.ports && e.ports && rangeSize(to.ports) > 1 && e.ports.from !== to.ports.from) {
+          err([...fpath, 'expose'], `a port range is forwarded unchanged: expose ${to.ports.from}-${to.ports.to} (or omit the port)`);
+        }
+      }
+    }
+    const pins: Record<string, number> = {};
+    for (const [gw, port] of Object.entries(rf.ports ?? {})) {
+      if (!gatewayByName.has(gw)) err([...fpath, 'ports', gw], `unknown gateway "${gw}"${suggest(gw, gatewayByName.keys())}`, true);
+      else if (port < 1 || port > 65535) err([...fpath, 'ports', gw], `port ${port} is outside 1-65535`);
+      else if (to?.ports && rangeSize(to.ports) > 1) err([...fpath, 'ports', gw], 'a port range is forwarded unchanged: hop ports cannot be pinned');
+      else pins[gw] = port;
+    }
+    const hairpin = rf.hairpin ?? false;
+    if (hairpin && rf.expose === undefined) err([...fpath, 'hairpin'], 'hairpin needs "expose": LAN clients dial the exposed address');
+    if (rf.expose !== undefined && !hairpin && !from.some((s) => s.kind === 'network')) {
+      err([...fpath, 'expose'], 'expose is only used by a network source (like "internet") or hairpin; neither is set');
+    }
+    if (diagnostics.length > before || !to?.ports) continue;
+    forwards.push({
+      name,
+      from,
+      to: { address: to.address, ports: to.ports },
+      protos,
+      ...(expose ? { expose } : {}),
+      hairpin,
+      pins,
+      pos: pos(fpath),
+    });
+  }
+
+  // Lab hosts: addresses inside their site (or network) and not taken by a gateway.
+  const labHosts: LabHost[] = [];
+  for (const [name, rh] of Object.entries(raw.lab?.hosts ?? {})) {
+    const hpath = ['lab', 'hosts', name];
+    if ((rh.site === undefined) === (rh.network === undefined)) {
+      err(hpath, `lab host ${name} must name exactly one of "site" or "network"`, true);
+      continue;
+    }
+    const c = rh.address.includes('/') ? parseCidr(rh.address) : isIPv4(rh.address) ? { address: rh.address } : null;
+    if (!c) {
+      err([...hpath, 'address'], `"${rh.address}" is not an IPv4 address (optionally with /prefix)`);
+      continue;
+    }
+    let prefix = 'prefix' in c ? c.prefix : undefined;
+    if (rh.site !== undefined) {
+      const sub = siteByName.get(rh.site)?.subnets.find((s) => contains(s, c.address));
+      if (!siteByName.has(rh.site)) err([...hpath, 'site'], `unknown site "${rh.site}"${suggest(rh.site, siteByName.keys())}`);
+      else if (!sub) err([...hpath, 'address'], `${c.address} is outside site "${rh.site}"`);
+      prefix ??= sub?.prefix;
+    } else if (!networkByName.has(rh.network!)) {
+      err([...hpath, 'network'], `unknown network "${rh.network}"${suggest(rh.network!, networkByName.keys())}`);
+    } else prefix ??= networkByName.get(rh.network!)!.subnet?.prefix ?? 32;
+    if (addressOwner.has(c.address)) err([...hpath, 'address'], `address ${c.address} is already used by ${addressOwner.get(c.address)}`);
+    if (prefix === undefined || diagnostics.length) continue;
+    const attach = rh.site !== undefined ? ({ kind: 'site', name: rh.site } as const) : ({ kind: 'network', name: rh.network! } as const);
+    labHosts.push({ name, address: c.address, prefix, attach, pos: pos(hpath) });
+  }
+
+  return { topology: { file: src.file, sites, networks, gateways, forwards, labHosts }, diagnostics };
+}
+
+/** Resolves a `from` entry: a site name, a network name, or a CIDR inside one site. */
+function resolveSource(text: string, sites: Map<string, Site>, networks: Map<string, Network>): Source | string {
+  if (sites.has(text)) return { kind: 'site', site: text };
+  if (networks.has(text)) return { kind: 'network', network: text };
+  const c = parseCidr(text);
+  if (c) {
+    if (networkOf(c.address, c.prefix) !== c.address) return `"${text}" has host bits set; use ${networkOf(c.address, c.prefix)}/${c.prefix}`;
+    for (const site of sites.values()) {
+      if (site.subnets.some((s) => s.prefix <= c.prefix && contains(s, c.address))) return { kind: 'subnet', cidr: c, site: site.name };
+    }
+    return `subnet ${text} is not inside any site`;
+  }
+  return `unknown source "${text}": expected a site, a network or a subnet${suggest(text, [...sites.keys(), ...networks.keys()])}`;
+}
+
+/** `; did you mean "x"?` when a known name is close to the given one. */
+export function suggest(name: string, known: Iterable<string>): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? `; did you mean "${best}"?` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,17 @@
+// Mocha's spec reporter, plus the plain closing line CI reads: "N passed, N failed[, N skipped]".
+'use strict';
+const Mocha = require('mocha');
+const { EVENT_RUN_END } = Mocha.Runner.constants;
+
+class PlainSummary extends Mocha.reporters.Spec {
+  constructor(runner, options) {
+    super(runner, options);
+    runner.once(EVENT_RUN_END, () => {
+      const s = runner.stats;
+      const skipped = s.pending ? `, ${s.pending} skipped` : '';
+      // After the spec reporter's epilogue, so it is the last line.
+      process.nextTick(() => console.log(`${s.passes} passed, ${s.failures} failed${skipped}`));
+    });
+  }
+}
+module.exports = PlainSummary;
