@@ -12,4 +12,8 @@ if ! npx tsc -p test/tsconfig.json --noEmit; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+# Unit tests first (fast, pure), then real-kernel tests, then the lab end-to-end tests.
+if [ $# -eq 0 ]; then
+  set -- 'test/unit/**/*.test.ts' 'test/kernel/**/*.test.ts' 'test/e2e/**/*.test.ts'
+fi
 npx mocha "$@"

@@ -1,15 +1,62 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { NatchainError } from '../errors.js';
+import { compile } from '../compile.js';
+import { EMPTY_LOCK, formatLock, lockPathFor, parseLock, type PortLock, type Solution } from '../solve/index.js';
 import { parseTopology, type Topology } from '../topology/index.js';
 
-/** Reads and validates a topology file; the one place the CLI touches topology files. */
-export async function readTopology(file: string): Promise<Topology> {
-  let text: string;
+/** Reads a text file, turning "not there" into a clear natchain error. */
+export async function readText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new NatchainError('FILE_NOT_FOUND', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : String(e)}`);
   }
-  return parseTopology(text, file);
+}
+
+/** Reads and validates a topology file; the one place the CLI touches topology files. */
+export async function readTopology(file: string): Promise<Topology> {
+  return parseTopology(await readText(file), file);
+}
+
+/** Reads the port lock beside a topology; a missing lock is an empty one. */
+export async function readLock(topologyFile: string): Promise<{ file: string; lock: PortLock; exists: boolean }> {
+  const file = lockPathFor(topologyFile);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { file, lock: EMPTY_LOCK, exists: false };
+    throw e;
+  }
+  return { file, lock: parseLock(text, file), exists: true };
+}
+
+/** Writes the lock atomically (temp file + rename), so a crash never leaves half a lock. */
+export async function writeLock(file: string, lock: PortLock): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, formatLock(lock));
+  await rename(tmp, file);
+}
+
+/** A topology with its lock, solved. */
+export interface Project {
+  file: string;
+  topology: Topology;
+  lockFile: string;
+  lockExists: boolean;
+  /** The lock as read. */
+  lock: PortLock;
+  solution: Solution;
+  /** Whether the solve picked or freed ports, so the lock on disk is out of date. */
+  lockChanged: boolean;
+}
+
+/** Reads, validates and solves a topology with its lock (offline; writes nothing). */
+export async function loadProject(file: string): Promise<Project> {
+  const text = await readText(file);
+  const { file: lockFile, lock, exists } = await readLock(file);
+  const { topology, solution } = compile(text, file, lock);
+  const lockChanged = JSON.stringify(solution.lock) !== JSON.stringify(lock);
+  return { file, topology, lockFile, lockExists: exists, lock, solution, lockChanged };
 }

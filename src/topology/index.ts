@@ -9,6 +9,16 @@ export { topologyJsonSchema } from './schema.js';
 
 /** Parses and validates topology text; throws a TopologyError listing every problem found. */
 export function parseTopology(text: string, file: string): Topology {
+  const { topology, diagnostics } = checkTopology(text, file);
+  if (diagnostics.length) throw new TopologyError(sortDiagnostics(diagnostics));
+  return topology;
+}
+
+/**
+ * Like parseTopology, but returns the meaning errors beside the model (which leaves out the broken
+ * entities), so a later stage can add its own errors to the same report. Throws on syntax and shape errors.
+ */
+export function checkTopology(text: string, file: string): { topology: Topology; diagnostics: Diagnostic[] } {
   const src = parseYaml(text, file);
   if (src.diagnostics.length) throw new TopologyError(src.diagnostics);
   const shaped = RawTopology.safeParse(src.data ?? {});
@@ -22,12 +32,14 @@ export function parseTopology(text: string, file: string): Topology {
     });
     throw new TopologyError(sortDiagnostics(diagnostics));
   }
-  const { topology, diagnostics } = buildTopology(shaped.data, src);
-  if (diagnostics.length) throw new TopologyError(sortDiagnostics(diagnostics));
-  return topology;
+  return buildTopology(shaped.data, src);
 }
 
-function describeIssue(issue: { code: string; message: string; keys?: string[] }, path: (string | number)[]): string {
+function describeIssue(issue: { code: string; message: string; keys?: string[]; issues?: { message: string }[] }, path: (string | number)[]): string {
+  if (issue.code === 'invalid_key' && issue.issues?.length) {
+    const parent = path.slice(0, -1).join('.');
+    return `${parent ? parent + ': ' : ''}name "${String(path[path.length - 1])}" ${issue.issues[0]!.message}`;
+  }
   const where = path.length ? `${path.join('.')}: ` : '';
   if (issue.code === 'unrecognized_keys') return `${where}unknown field${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((k) => `"${k}"`).join(', ')}`;
   if (issue.message.startsWith('Invalid input: expected') && issue.message.endsWith('received undefined')) {
