@@ -20,7 +20,11 @@ export interface ExecOptions {
 /** An open, authenticated SSH connection to one gateway, reused for every step of a run. */
 export interface GatewaySession {
   readonly gateway: string;
-  /** Runs a command (through `sudo -n` when the login user is not root). Rejects only on transport failure. */
+  /**
+   * Runs a command under `sh -c` (through `sudo -n` when the login user is not root). Rejects only
+   * on transport failure or timeout ('SSH') and when sudo itself refuses ('REMOTE'); a command
+   * that fails resolves with its exit code.
+   */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** How many commands this session has run: the round-trip count the rollout is measured by. */
   readonly execCount: number;
@@ -41,6 +45,16 @@ export interface ConnectOptions {
   commandTimeoutMs?: number;
   /** Asks for a key passphrase (once per key) when on a TTY; absent: encrypted keys fail clearly. */
   askPassphrase?: (keyFile: string) => Promise<string>;
+  /** Home directory for `~`, ~/.ssh/config, default keys and known_hosts (default: the user's); tests and the lab point it at a temp dir so they never read or write the real ~/.ssh. Setting it also skips /etc/ssh/ssh_config. */
+  homeDir?: string;
+  /** ssh-agent socket; default SSH_AUTH_SOCK (or ssh_config IdentityAgent); null: no agent. Lets tests use their own agent without touching process.env. */
+  agentSocket?: string | null;
+  /** SSH keepalive interval (ServerAliveInterval); default ssh_config's, else 5000 ms. A dead peer is detected after interval x countMax. */
+  keepaliveIntervalMs?: number;
+  /** Unanswered keepalives before the connection counts as dead (ServerAliveCountMax); default ssh_config's, else 3. */
+  keepaliveCountMax?: number;
+  /** Told about things the user should see but that are not errors: a host key recorded by acceptNew (file, line, hashed or plain), ignored ssh_config lines. Never given secrets. */
+  onNotice?: (gateway: string, message: string) => void;
 }
 
 /** Opens sessions to a topology's gateways (through jump gateways where the topology or ssh_config says). */

@@ -1,0 +1,210 @@
+import { existsSync, readFileSync } from 'node:fs';
+import ssh2 from 'ssh2';
+import type { AuthMethod, ParsedKey } from 'ssh2';
+import { NatchainError } from '../errors.js';
+
+const { utils, OpenSSHAgent } = ssh2;
+
+// Client authentication the way ssh(1) does it for natchain's needs: the agent first (it needs
+// no prompt), then the identity files. Keys are loaded before the handshake starts, because
+// ssh2's readyTimeout runs until authentication succeeds and a passphrase prompt must not eat it.
+
+/** A private key file that can be offered, or why it cannot. */
+export interface LoadedIdentity {
+  file: string;
+  key?: ParsedKey;
+  /** Set when the key is unusable (encrypted without a way to ask, unsupported type...). */
+  problem?: string;
+  /** True when the file is encrypted and its public half is in the agent: the agent offers it. */
+  viaAgent?: boolean;
+}
+
+/** What we will try, in order, and what we skipped (for the error message when nothing works). */
+export interface AuthPlan {
+  methods: AuthMethod[];
+  agentKeys: number;
+  identities: LoadedIdentity[];
+}
+
+/** Asks for passphrases; one promise per key file, so parallel connections share one prompt. */
+export type PassphraseCache = Map<string, Promise<string>>;
+
+// Caches live as long as the askPassphrase function they belong to: one per run in practice.
+const caches = new WeakMap<(f: string) => Promise<string>, PassphraseCache>();
+
+function cacheFor(ask: (f: string) => Promise<string>): PassphraseCache {
+  let c = caches.get(ask);
+  if (!c) {
+    c = new Map();
+    caches.set(ask, c);
+  }
+  return c;
+}
+
+/** The public key blob of an openssh-key-v1 file, readable without the passphrase (the format stores it in clear). */
+export function opensshPublicBlob(pem: string): Buffer | undefined {
+  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(pem);
+  if (!m) return undefined;
+  const buf = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
+  const magic = 'openssh-key-v1\0';
+  if (buf.subarray(0, magic.length).toString('latin1') !== magic) return undefined;
+  let off = magic.length;
+  const str = (): Buffer | undefined => {
+    if (off + 4 > buf.length) return undefined;
+    const n = buf.readUInt32BE(off);
+    off += 4;
+    if (off + n > buf.length) return undefined;
+    const s = buf.subarray(off, off + n);
+    off += n;
+    return s;
+  };
+  str(); // cipher
+  str(); // kdf
+  str(); // kdf options
+  if (off + 4 > buf.length) return undefined;
+  const nkeys = buf.readUInt32BE(off);
+  off += 4;
+  if (nkeys < 1) return undefined;
+  return str();
+}
+
+function publicBlobOf(file: string, text: string): Buffer | undefined {
+  const inline = opensshPublicBlob(text);
+  if (inline) return inline;
+  // Old PEM keys keep the public half only in the .pub file next to them.
+  try {
+    const pub = readFileSync(file + '.pub', 'utf8').trim().split(/\s+/)[1];
+    return pub ? Buffer.from(pub, 'base64') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isEncryptedError(e: Error): boolean {
+  return /encrypted|passphrase/i.test(e.message);
+}
+
+/** Lists the agent's public keys (empty when the agent is unreachable: auth then falls back to files). */
+export function agentKeys(socket: string): Promise<ParsedKey[]> {
+  return new Promise((resolve) => {
+    const agent = new OpenSSHAgent(socket);
+    const timer = setTimeout(() => resolve([]), 3000);
+    agent.getIdentities((err, keys) => {
+      clearTimeout(timer);
+      resolve(err || !keys ? [] : (keys.filter((k) => typeof (k as ParsedKey).getPublicSSH === 'function') as ParsedKey[]));
+    });
+  });
+}
+
+/** Loads one identity file, asking its passphrase once (per file, per ask function) when it is encrypted. */
+export async function loadIdentity(
+  file: string,
+  agentBlobs: Buffer[],
+  ask?: (keyFile: string) => Promise<string>,
+): Promise<LoadedIdentity> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { file, problem: `cannot read: ${(e as Error).message}` };
+  }
+  const parsed = utils.parseKey(text);
+  const first = Array.isArray(parsed) ? (parsed[0] as ParsedKey | Error) : parsed;
+  if (!(first instanceof Error)) return { file, key: first };
+  if (!isEncryptedError(first)) return { file, problem: `unusable key: ${first.message}` };
+  const blob = publicBlobOf(file, text);
+  if (blob && agentBlobs.some((b) => b.equals(blob))) return { file, viaAgent: true };
+  if (!ask) {
+    return { file, problem: 'encrypted, and no passphrase can be asked here (not a TTY): load it with `ssh-add` first' };
+  }
+  const cache = cacheFor(ask);
+  let p = cache.get(file);
+  if (!p) {
+    p = ask(file);
+    cache.set(file, p);
+  }
+  const pass = await p;
+  const dec = utils.parseKey(text, pass);
+  const k = Array.isArray(dec) ? (dec[0] as ParsedKey | Error) : dec;
+  if (k instanceof Error) {
+    throw new NatchainError('SSH', `wrong passphrase for key ${file}`, [
+      'the passphrase is asked once per run; run again to retry, or load the key with `ssh-add`',
+    ]);
+  }
+  return { file, key: k };
+}
+
+/** The identity files to try: those configured, else ssh's defaults that exist. */
+export function candidateIdentityFiles(configured: string[], sshDir: string): string[] {
+  if (configured.length > 0) return configured;
+  return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => `${sshDir}/${n}`).filter((f) => existsSync(f));
+}
+
+/**
+ * Builds the list of auth attempts: agent keys (only the configured ones with IdentitiesOnly),
+ * then each usable key file. A missing configured file is skipped like ssh does.
+ */
+export async function planAuth(opts: {
+  username: string;
+  agentSocket?: string | undefined;
+  identityFiles: string[];
+  identitiesOnly: boolean;
+  ask?: ((keyFile: string) => Promise<string>) | undefined;
+}): Promise<AuthPlan> {
+  const files = opts.identityFiles.filter((f) => existsSync(f));
+  const keys = opts.agentSocket ? await agentKeys(opts.agentSocket) : [];
+  const blobs = keys.map((k) => k.getPublicSSH());
+  const identities: LoadedIdentity[] = [];
+  for (const f of files) identities.push(await loadIdentity(f, blobs, opts.ask));
+  const methods: AuthMethod[] = [];
+  let agentCount = 0;
+  if (opts.agentSocket && keys.length > 0) {
+    let agent: InstanceType<typeof OpenSSHAgent> = new OpenSSHAgent(opts.agentSocket);
+    agentCount = keys.length;
+    if (opts.identitiesOnly) {
+      // Offer only agent keys that belong to a configured file, so a full agent does not
+      // exhaust the server's MaxAuthTries before our key's turn.
+      const wanted = files.map((f) => {
+        try {
+          return publicBlobOf(f, readFileSync(f, 'utf8'));
+        } catch {
+          return undefined;
+        }
+      });
+      const allowed = keys.filter((k) => wanted.some((w) => w && w.equals(k.getPublicSSH())));
+      agentCount = allowed.length;
+      agent = new FilteredAgent(opts.agentSocket, allowed);
+    }
+    if (agentCount > 0) methods.push({ type: 'agent', username: opts.username, agent } as AuthMethod);
+  }
+  for (const id of identities) {
+    if (id.key) methods.push({ type: 'publickey', username: opts.username, key: id.key } as AuthMethod);
+  }
+  return { methods, agentKeys: agentCount, identities };
+}
+
+class FilteredAgent extends OpenSSHAgent {
+  constructor(
+    socket: string,
+    private readonly allowed: ParsedKey[],
+  ) {
+    super(socket);
+  }
+  override getIdentities(cb: (err: Error | undefined, keys?: ParsedKey[]) => void): void {
+    cb(undefined, this.allowed);
+  }
+}
+
+/** Explains what was tried, for the "authentication failed" error. */
+export function describeAuth(plan: AuthPlan, agentSocket: string | undefined): string[] {
+  const lines: string[] = [];
+  if (agentSocket) lines.push(`ssh-agent at ${agentSocket}: ${plan.agentKeys} key(s) offered`);
+  else lines.push('no ssh-agent (SSH_AUTH_SOCK is not set)');
+  if (plan.identities.length === 0) lines.push('no identity file found (IdentityFile, ~/.ssh/id_ed25519, id_ecdsa, id_rsa)');
+  for (const id of plan.identities) {
+    if (id.key) lines.push(`key ${id.file}: offered`);
+    else if (id.viaAgent) lines.push(`key ${id.file}: encrypted, offered through the agent`);
+    else lines.push(`key ${id.file}: ${id.problem}`);
+  }
+  return lines;
+}

@@ -1,0 +1,600 @@
+import { homedir, userInfo } from 'node:os';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import pLimit from 'p-limit';
+import ssh2 from 'ssh2';
+import type { ClientChannel, ConnectConfig } from 'ssh2';
+import { NatchainError } from '../errors.js';
+import type { Gateway, Topology } from '../topology/types.js';
+import { describeAuth, planAuth, candidateIdentityFiles } from './auth.js';
+import {
+  appendKnownHost,
+  blobKeyType,
+  checkHostKey,
+  fingerprint,
+  keyTypeLabel,
+  knownHostName,
+  preferredHostKeyAlgorithms,
+  readKnownHosts,
+} from './knownhosts.js';
+import { ProxyCommandSocket } from './proxy.js';
+import { SshSession, type ConnectionHandle } from './session.js';
+import { expandPath, expandTokens, loadSshConfig, resolveSshConfig, type ParsedSshConfig, type ResolvedSshConfig, type TokenValues } from './sshconfig.js';
+import type { ConnectOptions, Connector, GatewaySession } from './types.js';
+
+const { Client } = ssh2;
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5_000;
+export const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
+
+/** How one SSH endpoint is reached, fully resolved from the topology and ssh_config. */
+export interface SshTarget {
+  /** Pool key: one connection per key per pool. */
+  key: string;
+  /** The name used in messages: the gateway's name, or the ssh_config alias of a ProxyJump host. */
+  label: string;
+  alias: string;
+  hostname: string;
+  port: number;
+  user: string;
+  /** The known_hosts name (`host` or `[host]:port`, HostKeyAlias honoured). */
+  hostKeyName: string;
+  config: ResolvedSshConfig;
+  via: { kind: 'tcp' } | { kind: 'proxy-command'; command: string } | { kind: 'jump'; through: SshTarget; why: 'topology' | 'ProxyJump' };
+}
+
+interface Env {
+  home: string;
+  localUser: string;
+  configs: ParsedSshConfig[];
+}
+
+function envOf(opts: ConnectOptions): Env {
+  const home = opts.homeDir ?? homedir();
+  return {
+    home,
+    localUser: userInfo().username,
+    configs: loadSshConfig(opts.sshConfigFile ? { file: opts.sshConfigFile, home } : { home, ...(opts.homeDir ? { systemFile: null } : {}) }),
+  };
+}
+
+/** Parses one ProxyJump element: `[user@]host[:port]`, `[user@][v6]:port` or `ssh://[user@]host[:port]`. */
+export function parseJumpSpec(spec: string): { user?: string; host: string; port?: number } {
+  let s = spec.trim();
+  if (s.startsWith('ssh://')) s = s.slice(6).replace(/\/$/, '');
+  let user: string | undefined;
+  const at = s.lastIndexOf('@');
+  if (at >= 0) {
+    user = s.slice(0, at);
+    s = s.slice(at + 1);
+  }
+  let host = s;
+  let port: number | undefined;
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  const v4 = /^([^:]+):(\d+)$/.exec(s);
+  if (v6) {
+    host = v6[1]!;
+    if (v6[2]) port = Number(v6[2]);
+  } else if (v4) {
+    host = v4[1]!;
+    port = Number(v4[2]);
+  }
+  if (!host || (port !== undefined && (port < 1 || port > 65535))) throw new NatchainError('SSH', `bad ProxyJump host "${spec}"`);
+  const out: { user?: string; host: string; port?: number } = { host };
+  if (user) out.user = user;
+  if (port !== undefined) out.port = port;
+  return out;
+}
+
+function finishTarget(
+  env: Env,
+  label: string,
+  alias: string,
+  cfg: ResolvedSshConfig,
+  port: number,
+  user: string,
+  via: SshTarget['via'],
+  keyPrefix: string,
+): SshTarget {
+  const hostKeyName = knownHostName(cfg.hostKeyAlias ?? cfg.hostname, port);
+  const viaKey = via.kind === 'jump' ? ` via ${via.through.key}` : via.kind === 'proxy-command' ? ` via ${via.command}` : '';
+  void env;
+  return { key: `${keyPrefix}${viaKey}`, label, alias, hostname: cfg.hostname, port, user, hostKeyName, config: cfg, via };
+}
+
+/** Resolves a ProxyJump list (`a,b,c`): the last element is the hop, reached through the ones before it. */
+function resolveJumpChain(env: Env, list: string, depth: number): SshTarget {
+  const parts = list.split(',').map((p) => p.trim()).filter(Boolean);
+  const last = parts.pop();
+  if (!last) throw new NatchainError('SSH', `empty ProxyJump "${list}"`);
+  const spec = parseJumpSpec(last);
+  const cfg = resolveSshConfig(env.configs, spec.host, { localUser: env.localUser });
+  const port = spec.port ?? cfg.port ?? 22;
+  const user = spec.user ?? cfg.user ?? env.localUser;
+  let via: SshTarget['via'];
+  if (parts.length > 0) via = { kind: 'jump', through: resolveJumpChain(env, parts.join(','), depth + 1), why: 'ProxyJump' };
+  else via = viaFromConfig(env, cfg, port, user, depth + 1);
+  return finishTarget(env, spec.host, spec.host, cfg, port, user, via, `cfg:${user}@${spec.host}:${port}`);
+}
+
+function viaFromConfig(env: Env, cfg: ResolvedSshConfig, port: number, user: string, depth: number): SshTarget['via'] {
+  // ssh_config may chain jumps through each other; a loop would recurse forever.
+  if (depth > 8) throw new NatchainError('SSH', `ProxyJump chain for ${cfg.alias} is too long (a loop?)`);
+  if (cfg.proxyJump) return { kind: 'jump', through: resolveJumpChain(env, cfg.proxyJump, depth), why: 'ProxyJump' };
+  if (cfg.proxyCommand) {
+    const t: TokenValues = { host: cfg.hostname, alias: cfg.alias, port, remoteUser: user, localUser: env.localUser, home: env.home };
+    return { kind: 'proxy-command', command: expandTokens(cfg.proxyCommand, t) };
+  }
+  return { kind: 'tcp' };
+}
+
+/**
+ * Resolves how to reach a gateway: topology values win over ssh_config (like ssh's command line),
+ * the topology's jump gateway wins over ProxyJump/ProxyCommand, defaults are port 22 and root.
+ */
+export function resolveGatewayTarget(topology: Topology, gateway: Gateway, env: Env, seen: string[] = []): SshTarget {
+  if (seen.includes(gateway.name)) {
+    throw new NatchainError('SSH', `jump loop: ${[...seen, gateway.name].join(' -> ')}`);
+  }
+  const alias = gateway.ssh.host || gateway.name;
+  const cfg = resolveSshConfig(env.configs, alias, { localUser: env.localUser });
+  const port = gateway.ssh.port ?? cfg.port ?? 22;
+  const user = gateway.ssh.user ?? cfg.user ?? 'root';
+  let via: SshTarget['via'];
+  if (gateway.ssh.jump) {
+    const jump = topology.gateways.find((g) => g.name === gateway.ssh.jump);
+    if (!jump) throw new NatchainError('NOT_FOUND', `${gateway.name}: jump gateway '${gateway.ssh.jump}' is not in the topology`);
+    via = { kind: 'jump', through: resolveGatewayTarget(topology, jump, env, [...seen, gateway.name]), why: 'topology' };
+  } else {
+    via = viaFromConfig(env, cfg, port, user, 0);
+  }
+  return finishTarget(env, gateway.name, alias, cfg, port, user, via, `gw:${gateway.name}`);
+}
+
+/** Describes the route for messages: `root@10.0.0.1:22 via gw1`. */
+export function describeTarget(t: SshTarget): string {
+  const where = `${t.user}@${t.hostname}:${t.port}`;
+  if (t.via.kind === 'jump') return `${where} via ${t.via.through.label}`;
+  if (t.via.kind === 'proxy-command') return `${where} (ProxyCommand)`;
+  return where;
+}
+
+// One live SSH connection and the things that depend on it.
+class Connection implements ConnectionHandle {
+  readonly client = new Client();
+  dead: NatchainError | undefined;
+  hostKey = '';
+  private refs = 0;
+  private readonly deathListeners = new Set<(err: NatchainError) => void>();
+  private resolveClosed!: () => void;
+  readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
+  parent: Connection | undefined;
+  sock: Duplex | undefined;
+  private ending = false;
+
+  constructor(
+    readonly target: SshTarget,
+    private readonly forget: () => void,
+  ) {}
+
+  acquire(): void {
+    this.refs++;
+  }
+
+  release(): void {
+    if (--this.refs <= 0) this.end();
+  }
+
+  end(): void {
+    if (this.ending) return;
+    this.ending = true;
+    this.client.end();
+    // A server that does not answer our disconnect must not keep us waiting.
+    setTimeout(() => this.client.destroy(), 2000).unref();
+  }
+
+  onDeath(fn: (err: NatchainError) => void): () => void {
+    this.deathListeners.add(fn);
+    return () => this.deathListeners.delete(fn);
+  }
+
+  /** Called once the client is ready: from now on any end of the connection is its death. */
+  watch(): void {
+    let lastError: Error | undefined;
+    this.client.on('error', (err) => {
+      lastError = err;
+    });
+    this.client.on('close', () => {
+      const why = this.ending
+        ? 'the connection was closed'
+        : `connection lost${lastError ? ` (${lastError.message})` : ''}${this.sock instanceof ProxyCommandSocket && this.sock.exited ? `; ${this.sock.describeExit()}` : ''}`;
+      this.dead = new NatchainError('SSH', `${this.target.label}: ${why}`, [`route: ${describeTarget(this.target)}`]);
+      this.sock?.destroy();
+      this.forget();
+      for (const fn of [...this.deathListeners]) fn(this.dead);
+      this.deathListeners.clear();
+      this.parent?.release();
+      this.resolveClosed();
+    });
+  }
+}
+
+/**
+ * Connections for one run: one per gateway (and per ProxyJump host), shared by every session and
+ * by every gateway that jumps through it. closeAll() ends them all.
+ */
+export class SshPool {
+  private readonly conns = new Map<string, Promise<Connection>>();
+  private readonly live = new Set<Connection>();
+  private readonly env: Env;
+  private readonly warned = new Set<string>();
+
+  constructor(readonly opts: ConnectOptions = {}) {
+    this.env = envOf(opts);
+  }
+
+  /** Opens (or reuses) the connection to a gateway and returns a session on it. */
+  async connect(topology: Topology, gateway: Gateway): Promise<GatewaySession> {
+    const target = resolveGatewayTarget(topology, gateway, this.env);
+    const conn = await this.connection(target);
+    conn.acquire();
+    return new SshSession(conn, {
+      gateway: gateway.name,
+      user: target.user,
+      hostKey: conn.hostKey,
+      commandTimeoutMs: this.opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    });
+  }
+
+  /** Ends every connection of the pool and waits until they are closed. */
+  async closeAll(): Promise<void> {
+    const all = [...this.live];
+    for (const c of all) c.end();
+    await Promise.all(all.map((c) => c.closed));
+    // Connections still opening are ended as they come up.
+    const pending = await Promise.allSettled([...this.conns.values()]);
+    for (const p of pending) if (p.status === 'fulfilled') p.value.end();
+    await Promise.all(pending.map((p) => (p.status === 'fulfilled' ? p.value.closed : undefined)));
+  }
+
+  private connection(target: SshTarget): Promise<Connection> {
+    let p = this.conns.get(target.key);
+    if (!p) {
+      const box: { p?: Promise<Connection> } = {};
+      p = this.open(target, box);
+      box.p = p;
+      this.conns.set(target.key, p);
+      // A failed attempt stays cached: every gateway behind it fails with the same error, once.
+      p.catch(() => undefined);
+    }
+    return p;
+  }
+
+  private notice(target: SshTarget, message: string): void {
+    this.opts.onNotice?.(target.label, message);
+  }
+
+  private async open(target: SshTarget, self: { p?: Promise<Connection> }): Promise<Connection> {
+    const cfg = target.config;
+    for (const w of cfg.warnings) {
+      if (!this.warned.has(w)) {
+        this.warned.add(w);
+        this.notice(target, w);
+      }
+    }
+    const tokens: TokenValues = {
+      host: target.hostname,
+      alias: target.alias,
+      port: target.port,
+      remoteUser: target.user,
+      localUser: this.env.localUser,
+      home: this.env.home,
+    };
+    const sshDir = path.join(this.env.home, '.ssh');
+    const userKnown = (cfg.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map((f) => expandPath(f, tokens));
+    const globalKnown = (cfg.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map((f) => expandPath(f, tokens));
+    const knownFiles = [...userKnown, ...globalKnown];
+    const strict = cfg.strictHostKeyChecking;
+    const acceptNew = this.opts.acceptNew === true || strict === 'accept-new' || strict === 'no';
+
+    // Credentials first: a passphrase prompt must not run against the handshake timeout.
+    const agentSocket = this.agentSocket(cfg, tokens);
+    const plan = await planAuth({
+      username: target.user,
+      agentSocket,
+      identityFiles: candidateIdentityFiles(cfg.identityFiles.map((f) => expandPath(f, tokens)), sshDir),
+      identitiesOnly: cfg.identitiesOnly === true,
+      ask: this.opts.askPassphrase,
+    });
+    if (plan.methods.length === 0) {
+      throw new NatchainError('SSH', `${target.label}: no usable credentials to log in as ${target.user}`, describeAuth(plan, agentSocket));
+    }
+
+    let parent: Connection | undefined;
+    let sock: Duplex | undefined;
+    if (target.via.kind === 'jump') {
+      const through = target.via.through;
+      try {
+        parent = await this.connection(through);
+      } catch (e) {
+        const inner = e instanceof NatchainError ? e : new NatchainError('SSH', String(e));
+        throw new NatchainError(inner.code, `${target.label}: cannot reach it through ${through.label}: ${inner.message}`, inner.details, { cause: inner });
+      }
+      parent.acquire();
+      try {
+        sock = await forwardOut(parent, target);
+      } catch (e) {
+        parent.release();
+        throw e;
+      }
+    } else if (target.via.kind === 'proxy-command') {
+      sock = new ProxyCommandSocket(target.via.command);
+    }
+
+    // On death the pool forgets the connection, so a later connect() opens a fresh one.
+    const conn: Connection = new Connection(target, () => {
+      this.live.delete(conn);
+      if (this.conns.get(target.key) === self.p) this.conns.delete(target.key);
+    });
+    conn.parent = parent;
+    conn.sock = sock;
+    let hostKeyError: NatchainError | undefined;
+
+    const verify = (key: Buffer): boolean => {
+      try {
+        // Read the files now, not earlier: a parallel connection may just have recorded a key.
+        const entries = readKnownHosts(knownFiles);
+        const verdict = checkHostKey(entries, target.hostKeyName, key);
+        const fp = fingerprint(key);
+        const type = keyTypeLabel(blobKeyType(key));
+        conn.hostKey = fp;
+        switch (verdict.status) {
+          case 'known':
+            return true;
+          case 'revoked':
+            hostKeyError = new NatchainError('HOST_KEY', `${target.label}: the host key of ${target.hostKeyName} is REVOKED (${type} ${fp})`, [
+              `marked @revoked in ${verdict.entry.file}:${verdict.entry.line}`,
+              'natchain will not connect to a host presenting a revoked key',
+            ]);
+            return false;
+          case 'changed': {
+            const old = verdict.entries[0]!;
+            hostKeyError = new NatchainError(
+              'HOST_KEY',
+              `${target.label}: HOST KEY CHANGED for ${target.hostKeyName}: it now presents ${type} ${fp}, but ${old.file}:${old.line} has ${keyTypeLabel(old.keyType)} ${fingerprint(old.key)}`,
+              [
+                'someone may be intercepting the connection (man-in-the-middle), or the gateway was reinstalled',
+                'natchain never accepts a changed key, not even with --accept-new',
+                `if the change is expected, remove the old key: ssh-keygen -R '${target.hostKeyName}' -f ${old.file}`,
+              ],
+            );
+            return false;
+          }
+          case 'unknown': {
+            if (!acceptNew) {
+              hostKeyError = new NatchainError('HOST_KEY', `${target.label}: unknown host key for ${target.hostKeyName}: ${type} ${fp}`, [
+                `not found in ${knownFiles.join(', ')}`,
+                'check the fingerprint on the gateway (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run again with --accept-new to record it',
+              ]);
+              return false;
+            }
+            const file = userKnown[0];
+            if (!file) {
+              hostKeyError = new NatchainError('HOST_KEY', `${target.label}: unknown host key ${fp} and no UserKnownHostsFile to record it in`);
+              return false;
+            }
+            const hashed = cfg.hashKnownHosts === true;
+            const line = appendKnownHost(file, target.hostKeyName, key, hashed);
+            this.notice(target, `recorded new host key for ${target.hostKeyName} (${type} ${fp}) in ${file}:${line} (${hashed ? 'hashed' : 'plain'} entry)`);
+            return true;
+          }
+        }
+      } catch (e) {
+        hostKeyError = e instanceof NatchainError ? e : new NatchainError('HOST_KEY', `${target.label}: ${(e as Error).message}`);
+        return false;
+      }
+    };
+
+    const entriesNow = readKnownHosts(knownFiles);
+    const config: ConnectConfig = {
+      username: target.user,
+      readyTimeout: this.opts.connectTimeoutMs ?? (cfg.connectTimeout ? cfg.connectTimeout * 1000 : DEFAULT_CONNECT_TIMEOUT_MS),
+      keepaliveInterval: this.opts.keepaliveIntervalMs ?? (cfg.serverAliveInterval !== undefined ? cfg.serverAliveInterval * 1000 : DEFAULT_KEEPALIVE_INTERVAL_MS),
+      keepaliveCountMax: this.opts.keepaliveCountMax ?? cfg.serverAliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX,
+      hostVerifier: verify,
+      authHandler: plan.methods,
+      algorithms: { serverHostKey: preferredHostKeyAlgorithms(entriesNow, target.hostKeyName) as never },
+    };
+    if (sock) config.sock = sock;
+    else {
+      config.host = target.hostname;
+      config.port = target.port;
+    }
+
+    await new Promise<void>((resolve, reject) => {
+      const client = conn.client;
+      let failed = false;
+      const fail = (err: Error): void => {
+        if (failed) return;
+        failed = true;
+        client.removeAllListeners('ready');
+        cleanup();
+        const proxyExit =
+          sock instanceof ProxyCommandSocket && !sock.exited
+            ? Promise.race([sock.exit, new Promise((r) => setTimeout(r, 1000))])
+            : Promise.resolve();
+        // The ProxyCommand's exit status and stderr explain most failures: wait (briefly) for them.
+        void proxyExit.then(() => {
+          sock?.destroy();
+          client.destroy();
+          parent?.release();
+          reject(this.connectError(target, err, hostKeyError, sock, plan, agentSocket));
+        });
+      };
+      const onError = (err: Error): void => fail(err);
+      const onClose = (): void => fail(new Error('connection closed during the handshake'));
+      const cleanup = (): void => {
+        client.removeListener('error', onError);
+        client.removeListener('close', onClose);
+        // Late errors after a failed handshake must not crash the process.
+        client.on('error', () => undefined);
+      };
+      client.once('ready', () => {
+        client.removeListener('error', onError);
+        client.removeListener('close', onClose);
+        resolve();
+      });
+      client.on('error', onError);
+      client.on('close', onClose);
+      try {
+        client.connect(config);
+      } catch (e) {
+        fail(e as Error);
+      }
+    });
+    conn.watch();
+    this.live.add(conn);
+    return conn;
+  }
+
+  private agentSocket(cfg: ResolvedSshConfig, tokens: TokenValues): string | undefined {
+    if (this.opts.agentSocket !== undefined) return this.opts.agentSocket ?? undefined;
+    const ia = cfg.identityAgent;
+    if (ia !== undefined) {
+      if (ia.toLowerCase() === 'none') return undefined;
+      if (ia === 'SSH_AUTH_SOCK') return process.env.SSH_AUTH_SOCK || undefined;
+      if (ia.startsWith('$')) return process.env[ia.slice(1)] || undefined;
+      return expandPath(ia, tokens);
+    }
+    return process.env.SSH_AUTH_SOCK || undefined;
+  }
+
+  private connectError(
+    target: SshTarget,
+    err: Error,
+    hostKeyError: NatchainError | undefined,
+    sock: Duplex | undefined,
+    plan: Awaited<ReturnType<typeof planAuth>>,
+    agentSocket: string | undefined,
+  ): NatchainError {
+    if (hostKeyError) return hostKeyError;
+    const level = (err as Error & { level?: string }).level;
+    const route = `route: ${describeTarget(target)}`;
+    if (level === 'client-authentication') {
+      return new NatchainError('SSH', `${target.label}: authentication failed for ${target.user}@${target.hostname}`, [route, ...describeAuth(plan, agentSocket)]);
+    }
+    const details = [route];
+    if (sock instanceof ProxyCommandSocket) details.push(`${sock.describeExit()}`, `ProxyCommand: ${sock.command}`);
+    if (level === 'client-timeout') {
+      return new NatchainError('SSH', `${target.label}: no SSH handshake within ${fmtMs(this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)}`, details);
+    }
+    return new NatchainError('SSH', `${target.label}: cannot connect: ${err.message}`, details, { cause: err });
+  }
+}
+
+function fmtMs(ms: number): string {
+  return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+}
+
+// A TCP channel from the jump host to the target, used as the target connection's socket.
+function forwardOut(parent: Connection, target: SshTarget): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    if (parent.dead) {
+      reject(new NatchainError('SSH', `${target.label}: ${parent.dead.message}`));
+      return;
+    }
+    const via = parent.target.label;
+    try {
+      parent.client.forwardOut('127.0.0.1', 0, target.hostname, target.port, (err, stream) => {
+        if (err) {
+          reject(
+            new NatchainError('SSH', `${target.label}: ${via} cannot open a connection to ${target.hostname}:${target.port}: ${err.message}`, [
+              `route: ${describeTarget(target)}`,
+              `is ${target.hostname}:${target.port} reachable from ${via}, and does its sshd allow TCP forwarding (AllowTcpForwarding)?`,
+            ]),
+          );
+          return;
+        }
+        resolve(stream);
+      });
+    } catch (e) {
+      reject(new NatchainError('SSH', `${target.label}: ${via}: ${(e as Error).message}`));
+    }
+  });
+}
+
+/** Opens a session on a NEW connection (and new jump connections), closed with the session: what "a new connection still gets in" needs. */
+export const connect: Connector = async (topology, gateway, opts) => {
+  const pool = new SshPool(opts);
+  try {
+    const session = await pool.connect(topology, gateway);
+    return withOwnedPool(session, pool);
+  } catch (e) {
+    await pool.closeAll();
+    throw e;
+  }
+};
+
+function withOwnedPool(session: GatewaySession, pool: SshPool): GatewaySession {
+  const close = session.close.bind(session);
+  // Closing the session also ends the jump connections it alone used.
+  (session as { close: () => Promise<void> }).close = async () => {
+    await close();
+    await pool.closeAll();
+  };
+  return session;
+}
+
+/** The outcome of connectAll: a session per gateway that connected, an error per one that did not. */
+export interface ConnectAllResult {
+  sessions: Map<string, GatewaySession>;
+  errors: Map<string, NatchainError>;
+  pool: SshPool;
+  /** Closes every session and connection of the pool. */
+  closeAll(): Promise<void>;
+}
+
+/** Connects to the named gateways in parallel (bounded), sharing jump connections; never throws for one gateway's failure. */
+export async function connectAll(
+  topology: Topology,
+  gatewayNames: string[],
+  opts: ConnectOptions,
+  { concurrency = 8 }: { concurrency?: number } = {},
+): Promise<ConnectAllResult> {
+  const pool = new SshPool(opts);
+  const limit = pLimit(Math.max(1, concurrency));
+  const sessions = new Map<string, GatewaySession>();
+  const errors = new Map<string, NatchainError>();
+  await Promise.all(
+    gatewayNames.map((name) =>
+      limit(async () => {
+        const gw = topology.gateways.find((g) => g.name === name);
+        if (!gw) {
+          errors.set(name, new NatchainError('NOT_FOUND', `no gateway named '${name}' in ${topology.file}`));
+          return;
+        }
+        try {
+          sessions.set(name, await pool.connect(topology, gw));
+        } catch (e) {
+          errors.set(name, e instanceof NatchainError ? e : new NatchainError('SSH', `${name}: ${(e as Error).message}`, [], { cause: e }));
+        }
+      }),
+    ),
+  );
+  return {
+    sessions,
+    errors,
+    pool,
+    closeAll: async () => {
+      await closeAll(sessions.values());
+      await pool.closeAll();
+    },
+  };
+}
+
+/** Closes sessions (errors ignored: closing is best effort and must not mask the real failure). */
+export async function closeAll(sessions: Iterable<GatewaySession>): Promise<void> {
+  await Promise.allSettled([...sessions].map((s) => s.close()));
+}

@@ -1,0 +1,225 @@
+import pLimit from 'p-limit';
+import type { Client, ClientChannel } from 'ssh2';
+import { NatchainError } from '../errors.js';
+import { shellQuote } from './quote.js';
+import type { ExecOptions, ExecResult, GatewaySession } from './types.js';
+
+/** OpenSSH's sshd allows 10 sessions per connection (MaxSessions); stay under it and queue the rest. */
+export const MAX_PARALLEL_EXECS = 8;
+
+/**
+ * Wraps a command for the login user: `sh -c` for root (so the command is POSIX sh whatever
+ * root's login shell is), `sudo -n sh -c` for anyone else (`-n`: fail instead of prompting).
+ */
+export function wrapCommand(command: string, user: string): string {
+  const inner = `sh -c ${shellQuote(command)}`;
+  return user === 'root' ? inner : `sudo -n ${inner}`;
+}
+
+/** A short, single-line form of a command for error messages (scripts can be long). */
+export function summarizeCommand(command: string): string {
+  const first = command.trim().split('\n')[0] ?? '';
+  const more = command.trim().includes('\n') ? ' …' : '';
+  return (first.length > 100 ? first.slice(0, 100) + '…' : first) + more;
+}
+
+const SUDO_DENIED =
+  /^sudo: (a password is required|a terminal is required to read the password.*|.* is not in the sudoers file.*|sorry, you must have a tty to run sudo)$/m;
+const SUDO_NOT_ALLOWED = /^Sorry, user \S+ is not allowed to execute .*$/m;
+const SUDO_MISSING = /(^|\n)(sh: \d+: )?(sudo: (command )?not found|.*: sudo: not found)/;
+
+/** Turns sudo's own refusal (not the command's failure) into a clear error; undefined when sudo ran the command. */
+export function sudoFailure(gateway: string, user: string, command: string, r: ExecResult): NatchainError | undefined {
+  if (user === 'root' || r.stdout !== '') return undefined;
+  const sudoLine = `${user} ALL=(root) NOPASSWD: ALL`;
+  const howTo = [
+    `command: ${summarizeCommand(command)}`,
+    `allow it on ${gateway} with a sudoers line (visudo -f /etc/sudoers.d/natchain):`,
+    `    ${sudoLine}`,
+    'natchain runs its steps as `sudo -n sh -c <script>`, so a rule narrower than ALL cannot work; or log in as root',
+  ];
+  if (r.code === 1) {
+    const m = SUDO_DENIED.exec(r.stderr) ?? SUDO_NOT_ALLOWED.exec(r.stderr);
+    // sudo writes its refusal before the command ever runs, so it is the first thing on stderr
+    // (maybe after its own warnings, which also start with "sudo:").
+    if (m && r.stderr.slice(0, m.index).split('\n').every((l) => l === '' || l.startsWith('sudo: '))) {
+      return new NatchainError('REMOTE', `${gateway}: user '${user}' may not run commands as root without a password (sudo -n: ${m[0].replace(/^sudo: /, '')})`, howTo);
+    }
+  }
+  if (r.code === 127 && SUDO_MISSING.test(r.stderr)) {
+    return new NatchainError('REMOTE', `${gateway}: sudo is not installed, and natchain logs in as '${user}' (not root)`, [
+      `command: ${summarizeCommand(command)}`,
+      'install sudo on the gateway and add the sudoers line:',
+      `    ${sudoLine}`,
+      'or log in as root (ssh.user in the topology, or User in ssh_config)',
+    ]);
+  }
+  return undefined;
+}
+
+/** The connection under one or more sessions; knows when it died and tells its users. */
+export interface ConnectionHandle {
+  readonly client: Client;
+  /** Set once the connection is gone; every later exec fails with it. */
+  readonly dead: NatchainError | undefined;
+  onDeath(fn: (err: NatchainError) => void): () => void;
+  release(): void;
+}
+
+/** Per-session defaults. */
+export interface SessionSettings {
+  gateway: string;
+  user: string;
+  hostKey: string;
+  commandTimeoutMs: number;
+}
+
+/** One user's view of a connection: exec with sudo wrapping, timeouts and prompt failure on death. */
+export class SshSession implements GatewaySession {
+  readonly gateway: string;
+  readonly user: string;
+  readonly hostKey: string;
+  readonly closed: Promise<void>;
+  private count = 0;
+  private isClosed = false;
+  private resolveClosed!: () => void;
+  private readonly limit = pLimit(MAX_PARALLEL_EXECS);
+  private readonly inflight = new Set<(err: NatchainError) => void>();
+  private readonly offDeath: () => void;
+
+  constructor(
+    private readonly conn: ConnectionHandle,
+    private readonly settings: SessionSettings,
+    private readonly onClose?: () => Promise<void>,
+  ) {
+    this.gateway = settings.gateway;
+    this.user = settings.user;
+    this.hostKey = settings.hostKey;
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+    this.offDeath = conn.onDeath((err) => {
+      for (const reject of [...this.inflight]) reject(err);
+      this.resolveClosed();
+    });
+    if (conn.dead) this.resolveClosed();
+  }
+
+  get execCount(): number {
+    return this.count;
+  }
+
+  /** Runs a command (wrapped for the login user); rejects on transport failure, timeout, or sudo's refusal. */
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    this.count++;
+    const refuse = this.refusal();
+    if (refuse) return Promise.reject(refuse);
+    return this.limit(() => {
+      // The connection may have died while this call waited for a channel slot.
+      const r = this.refusal();
+      if (r) return Promise.reject(r);
+      return this.run(command, opts);
+    });
+  }
+
+  private refusal(): NatchainError | undefined {
+    if (this.isClosed) return new NatchainError('SSH', `${this.gateway}: the session was closed`);
+    return this.conn.dead;
+  }
+
+  private run(command: string, opts: ExecOptions): Promise<ExecResult> {
+    const timeoutMs = opts.timeoutMs ?? this.settings.commandTimeoutMs;
+    const wrapped = wrapCommand(command, this.user);
+    return new Promise<ExecResult>((resolve, reject) => {
+      let channel: ClientChannel | undefined;
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (err: NatchainError | undefined, result?: ExecResult): void => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        this.inflight.delete(onDeath);
+        if (err) reject(err);
+        else resolve(result!);
+      };
+      const onDeath = (err: NatchainError): void => {
+        finish(new NatchainError('SSH', `${err.message} (while running: ${summarizeCommand(command)})`, err.details, { cause: err }));
+      };
+      this.inflight.add(onDeath);
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          finish(
+            new NatchainError('SSH', `${this.gateway}: command timed out after ${fmtSeconds(timeoutMs)}: ${summarizeCommand(command)}`, [
+              'the command was sent SIGKILL and its channel closed; the connection stays usable',
+            ]),
+          );
+          if (channel) {
+            try {
+              channel.signal('KILL');
+            } catch {
+              /* the server may not support signals */
+            }
+            channel.close();
+          }
+        }, timeoutMs);
+      }
+      const onChannel = (err: Error | undefined, ch: ClientChannel): void => {
+        if (err) {
+          finish(this.conn.dead ?? new NatchainError('SSH', `${this.gateway}: cannot open a channel: ${err.message}`));
+          return;
+        }
+        channel = ch;
+        if (settled) {
+          ch.close(); // timed out or the connection died before the channel opened
+          return;
+        }
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let code: number | null = null;
+        let signal: string | undefined;
+        let sawExit = false;
+        ch.on('data', (d: Buffer) => out.push(d));
+        ch.stderr.on('data', (d: Buffer) => errOut.push(d));
+        ch.on('exit', (c: number | null, s?: string) => {
+          sawExit = true;
+          code = typeof c === 'number' ? c : null;
+          if (s) signal = s;
+        });
+        ch.on('error', () => {
+          /* reported through close */
+        });
+        ch.on('close', () => {
+          // A channel closed without exit status because the connection went away is a transport failure.
+          if (!sawExit && this.conn.dead) {
+            onDeath(this.conn.dead);
+            return;
+          }
+          const result: ExecResult = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), code };
+          if (signal) result.signal = signal;
+          finish(sudoFailure(this.gateway, this.user, command, result), result);
+        });
+        if (opts.stdin !== undefined) ch.end(opts.stdin);
+        else ch.end();
+      };
+      try {
+        this.conn.client.exec(wrapped, onChannel);
+      } catch (e) {
+        finish(this.conn.dead ?? new NatchainError('SSH', `${this.gateway}: ${(e as Error).message}`));
+      }
+    });
+  }
+
+  /** Ends this session; the connection closes when nothing else (a session, a jumped-through gateway) uses it. */
+  async close(): Promise<void> {
+    if (this.isClosed) return this.closed;
+    this.isClosed = true;
+    const err = new NatchainError('SSH', `${this.gateway}: the session was closed`);
+    for (const reject of [...this.inflight]) reject(err);
+    this.offDeath();
+    this.conn.release();
+    if (this.onClose) await this.onClose();
+    this.resolveClosed();
+  }
+}
+
+function fmtSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
