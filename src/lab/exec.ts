@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import { NatchainError } from '../errors.js';
+import type { Proto } from '../topology/types.js';
+import { SWITCH_NODE } from './names.js';
+import { NETNS_DIR, openLab } from './state.js';
+import { run, type RunResult } from './sys.js';
+import type { Lab } from './types.js';
+
+export interface LabExecOptions {
+  /** Written to the command's stdin. */
+  input?: string | Buffer;
+  /** Kill it after this long (then code is null). */
+  timeoutMs?: number;
+  /** Use the caller's terminal (interactive); stdout/stderr then come back empty. */
+  inherit?: boolean;
+}
+
+/** Node names of a lab, gateways first (for messages and completion). */
+export function labNodes(lab: Lab): string[] {
+  return [...lab.gateways.map((g) => g.name), ...lab.hosts.map((h) => h.name)];
+}
+
+/** The nsenter arguments that put a command in a lab node: gateways in all their namespaces, hosts in their network namespace. */
+export function nsenterArgs(lab: Lab, node: string): string[] {
+  const g = lab.gateways.find((x) => x.name === node);
+  if (g) return [`--net=${join(NETNS_DIR, g.netns)}`, `--mount=${g.mountNs}`, `--uts=${g.utsNs}`];
+  const h = lab.hosts.find((x) => x.name === node);
+  if (h) return [`--net=${join(NETNS_DIR, h.netns)}`];
+  if (node === SWITCH_NODE) return [`--net=${join(NETNS_DIR, lab.switchNs)}`];
+  throw new NatchainError('NOT_FOUND', `lab "${lab.name}" has no gateway or host named "${node}"`, [`nodes: ${labNodes(lab).join(', ')}`]);
+}
+
+/**
+ * Runs a command (argv, no shell) inside a node of a lab, as the gateway or host would run it.
+ * Resolves with its output and exit code, whatever the code is.
+ */
+export async function labExec(lab: Lab | string, node: string, argv: string[], opts: LabExecOptions = {}): Promise<RunResult> {
+  const l = typeof lab === 'string' ? await openLab(lab) : lab;
+  if (!argv.length) throw new NatchainError('USAGE', 'lab exec: no command given');
+  return run('nsenter', [...nsenterArgs(l, node), '--', ...argv], {
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.inherit ? { inherit: true } : {}),
+  });
+}
+
+/** What a probe saw. `fields` parses the echo service's `key=value` reply (host, proto, port, peer, peerport). */
+export type ProbeResult = { ok: true; reply: string; fields: Record<string, string> } | { ok: false; error: string };
+
+export interface ProbeOptions {
+  proto: Proto;
+  address: string;
+  port: number;
+  /** Source port to send from (so the flow can be found in conntrack); default: any. */
+  sourcePort?: number;
+  /** Give up after this long (default 1500 ms). */
+  timeoutMs?: number;
+}
+
+// Runs inside the node with `node -e`: one TCP connection or one UDP exchange, first line of the reply.
+const PROBE_JS = `
+const [proto, host, port, sport, timeout] = process.argv.slice(1);
+const done = (o) => { process.stdout.write(JSON.stringify(o) + '\\n'); process.exit(0); };
+setTimeout(() => done({ ok: false, error: 'timeout' }), Number(timeout));
+if (proto === 'tcp') {
+  const s = require('net').connect({ host, port: Number(port), ...(Number(sport) ? { localPort: Number(sport) } : {}) });
+  let buf = '';
+  s.on('data', (d) => { buf += d; const i = buf.indexOf('\\n'); if (i >= 0) done({ ok: true, reply: buf.slice(0, i) }); });
+  s.on('end', () => done(buf ? { ok: true, reply: buf.trim() } : { ok: false, error: 'closed without a reply' }));
+  s.on('error', (e) => done({ ok: false, error: e.code || e.message }));
+} else {
+  const s = require('dgram').createSocket('udp4');
+  s.on('message', (m) => done({ ok: true, reply: String(m).trim() }));
+  s.on('error', (e) => done({ ok: false, error: e.code || e.message }));
+  s.bind(Number(sport) || 0, () => s.connect(Number(port), host, (e) => e ? done({ ok: false, error: e.code || e.message }) : s.send('probe\\n')));
+}
+`;
+
+/**
+ * From a lab node, opens one TCP connection (or sends one UDP datagram) and returns the first
+ * line of the answer: with the lab's echo services, which host answered and whom it saw.
+ */
+export async function labProbe(lab: Lab | string, from: string, o: ProbeOptions): Promise<ProbeResult> {
+  const timeout = o.timeoutMs ?? 1500;
+  const r = await labExec(lab, from, [process.execPath, '-e', PROBE_JS, o.proto, o.address, String(o.port), String(o.sourcePort ?? 0), String(timeout)], {
+    timeoutMs: timeout + 5000,
+  });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  let parsed: { ok: boolean; reply?: string; error?: string };
+  try {
+    parsed = JSON.parse(line) as typeof parsed;
+  } catch {
+    return { ok: false, error: `probe failed: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}` };
+  }
+  if (!parsed.ok) return { ok: false, error: parsed.error ?? 'failed' };
+  const reply = parsed.reply ?? '';
+  return { ok: true, reply, fields: parseEcho(reply) };
+}
+
+/** Parses `host=server-ssh-12 proto=tcp port=22 peer=143.89.135.171 peerport=2182`. */
+export function parseEcho(reply: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of reply.matchAll(/(\w+)=(\S*)/g)) out[m[1]!] = m[2]!;
+  return out;
+}
