@@ -18,7 +18,8 @@ import {
   readKnownHosts,
 } from './knownhosts.js';
 import { ProxyCommandSocket } from './proxy.js';
-import { SshSession, type ConnectionHandle } from './session.js';
+import { assertSafeHost, assertSafePort, assertSafeUser } from './quote.js';
+import { MAX_PARALLEL_EXECS, SshSession, type ConnectionHandle } from './session.js';
 import { expandPath, expandTokens, loadSshConfig, resolveSshConfig, type ParsedSshConfig, type ResolvedSshConfig, type TokenValues } from './sshconfig.js';
 import type { ConnectOptions, Connector, GatewaySession } from './types.js';
 
@@ -138,7 +139,10 @@ export function resolveGatewayTarget(topology: Topology, gateway: Gateway, env: 
   if (seen.includes(gateway.name)) {
     throw new NatchainError('SSH', `jump loop: ${[...seen, gateway.name].join(' -> ')}`);
   }
-  const alias = gateway.ssh.host || gateway.name;
+  // Topology values may end up in a local ProxyCommand (%h %n %r): validate before any use.
+  const alias = assertSafeHost(gateway.ssh.host || gateway.name, `ssh host of gateway ${gateway.name}`);
+  if (gateway.ssh.user !== undefined) assertSafeUser(gateway.ssh.user, `ssh user of gateway ${gateway.name}`);
+  if (gateway.ssh.port !== undefined) assertSafePort(gateway.ssh.port, `ssh port of gateway ${gateway.name}`);
   const cfg = resolveSshConfig(env.configs, alias, { localUser: env.localUser });
   const port = gateway.ssh.port ?? cfg.port ?? 22;
   const user = gateway.ssh.user ?? cfg.user ?? 'root';
@@ -164,6 +168,8 @@ export function describeTarget(t: SshTarget): string {
 // One live SSH connection and the things that depend on it.
 class Connection implements ConnectionHandle {
   readonly client = new Client();
+  // Per connection, not per session: sessions sharing a connection share sshd's MaxSessions.
+  readonly limit = pLimit(MAX_PARALLEL_EXECS);
   dead: NatchainError | undefined;
   hostKey = '';
   private refs = 0;

@@ -98,3 +98,25 @@ export function assertSafePath(value: string, what = 'path'): string {
   }
   return value;
 }
+
+const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?$/;
+const IPV6_RE = /^[0-9A-Fa-f:.]{2,45}$/;
+/**
+ * Asserts an SSH host: a DNS name, ssh_config alias, IPv4 or IPv6 literal. It may be expanded into
+ * a local ProxyCommand through %h/%n (the OpenSSH CVE-2023-51385 pattern), so shell syntax is refused.
+ */
+export function assertSafeHost(value: string, what = 'ssh host'): string {
+  if (typeof value !== 'string' || !(HOST_RE.test(value) || (value.includes(':') && IPV6_RE.test(value)))) {
+    throw unsafe(what, String(value), 'expected a host name or an IP address');
+  }
+  return value;
+}
+
+const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+/** Asserts a login user name (POSIX portable: no leading `-`, at most 32 chars): it reaches %r and sudoers hints. */
+export function assertSafeUser(value: string, what = 'ssh user'): string {
+  if (typeof value !== 'string' || !USER_RE.test(value)) {
+    throw unsafe(what, String(value), 'expected a user name of ASCII letters, digits, "_", "." and "-"');
+  }
+  return value;
+}

@@ -1,4 +1,4 @@
-import pLimit from 'p-limit';
+import type { LimitFunction } from 'p-limit';
 import type { Client, ClientChannel } from 'ssh2';
 import { NatchainError } from '../errors.js';
 import { shellQuote } from './quote.js';
@@ -10,11 +10,19 @@ export const MAX_PARALLEL_EXECS = 8;
 /**
  * Wraps a command for the login user: `sh -c` for root (so the command is POSIX sh whatever
  * root's login shell is), `sudo -n sh -c` for anyone else (`-n`: fail instead of prompting).
+ * With a deadline, `timeout -s KILL` ends the command's process group on the gateway itself:
+ * sshd refuses signal requests for root sessions ("session signalling requires privilege
+ * separation"), so a timed-out command would otherwise run on. Processes started with setsid
+ * (the rollout's dead-man timer) are in their own group and survive it.
  */
-export function wrapCommand(command: string, user: string): string {
-  const inner = `sh -c ${shellQuote(command)}`;
+export function wrapCommand(command: string, user: string, deadlineSeconds?: number): string {
+  let inner = `sh -c ${shellQuote(command)}`;
+  if (deadlineSeconds !== undefined && deadlineSeconds > 0) inner = `timeout -s KILL ${Math.ceil(deadlineSeconds)} ${inner}`;
   return user === 'root' ? inner : `sudo -n ${inner}`;
 }
+
+/** Seconds the gateway waits past our own timeout before killing: we report first, it cleans up. */
+export const REMOTE_DEADLINE_GRACE_S = 2;
 
 /** A short, single-line form of a command for error messages (scripts can be long). */
 export function summarizeCommand(command: string): string {
@@ -26,11 +34,13 @@ export function summarizeCommand(command: string): string {
 const SUDO_DENIED =
   /^sudo: (a password is required|a terminal is required to read the password.*|.* is not in the sudoers file.*|sorry, you must have a tty to run sudo)$/m;
 const SUDO_NOT_ALLOWED = /^Sorry, user \S+ is not allowed to execute .*$/m;
-const SUDO_MISSING = /(^|\n)(sh: \d+: )?(sudo: (command )?not found|.*: sudo: not found)/;
+const TIMEOUT_MISSING = /(^|\n)[^\n]*\btimeout: (command )?not found/;
+const SUDO_MISSING = /(^|\n)[^\n]*\bsudo: (command )?not found/;
 
-/** Turns sudo's own refusal (not the command's failure) into a clear error; undefined when sudo ran the command. */
+/** Turns sudo's own refusal (or a missing sudo/timeout program) into a clear error; undefined when the command itself ran. */
 export function sudoFailure(gateway: string, user: string, command: string, r: ExecResult): NatchainError | undefined {
-  if (user === 'root' || r.stdout !== '') return undefined;
+  // Neither sudo nor a missing program prints anything on stdout before failing.
+  if (r.stdout !== '') return undefined;
   const sudoLine = `${user} ALL=(root) NOPASSWD: ALL`;
   const howTo = [
     `command: ${summarizeCommand(command)}`,
@@ -38,7 +48,7 @@ export function sudoFailure(gateway: string, user: string, command: string, r: E
     `    ${sudoLine}`,
     'natchain runs its steps as `sudo -n sh -c <script>`, so a rule narrower than ALL cannot work; or log in as root',
   ];
-  if (r.code === 1) {
+  if (r.code === 1 && user !== 'root') {
     const m = SUDO_DENIED.exec(r.stderr) ?? SUDO_NOT_ALLOWED.exec(r.stderr);
     // sudo writes its refusal before the command ever runs, so it is the first thing on stderr
     // (maybe after its own warnings, which also start with "sudo:").
@@ -46,6 +56,13 @@ export function sudoFailure(gateway: string, user: string, command: string, r: E
       return new NatchainError('REMOTE', `${gateway}: user '${user}' may not run commands as root without a password (sudo -n: ${m[0].replace(/^sudo: /, '')})`, howTo);
     }
   }
+  if (r.code === 127 && TIMEOUT_MISSING.test(r.stderr)) {
+    return new NatchainError('REMOTE', `${gateway}: timeout(1) is missing on the gateway (coreutils or busybox provides it)`, [
+      `command: ${summarizeCommand(command)}`,
+      'natchain runs every command under `timeout -s KILL` so that a stuck command cannot outlive its deadline',
+    ]);
+  }
+  if (user === 'root') return undefined;
   if (r.code === 127 && SUDO_MISSING.test(r.stderr)) {
     return new NatchainError('REMOTE', `${gateway}: sudo is not installed, and natchain logs in as '${user}' (not root)`, [
       `command: ${summarizeCommand(command)}`,
@@ -62,6 +79,8 @@ export interface ConnectionHandle {
   readonly client: Client;
   /** Set once the connection is gone; every later exec fails with it. */
   readonly dead: NatchainError | undefined;
+  /** Bounds the channels open at once on this connection. */
+  readonly limit: LimitFunction;
   onDeath(fn: (err: NatchainError) => void): () => void;
   release(): void;
 }
@@ -83,7 +102,6 @@ export class SshSession implements GatewaySession {
   private count = 0;
   private isClosed = false;
   private resolveClosed!: () => void;
-  private readonly limit = pLimit(MAX_PARALLEL_EXECS);
   private readonly inflight = new Set<(err: NatchainError) => void>();
   private readonly offDeath: () => void;
 
@@ -112,7 +130,7 @@ export class SshSession implements GatewaySession {
     this.count++;
     const refuse = this.refusal();
     if (refuse) return Promise.reject(refuse);
-    return this.limit(() => {
+    return this.conn.limit(() => {
       // The connection may have died while this call waited for a channel slot.
       const r = this.refusal();
       if (r) return Promise.reject(r);
@@ -127,7 +145,7 @@ export class SshSession implements GatewaySession {
 
   private run(command: string, opts: ExecOptions): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? this.settings.commandTimeoutMs;
-    const wrapped = wrapCommand(command, this.user);
+    const wrapped = wrapCommand(command, this.user, timeoutMs > 0 ? timeoutMs / 1000 + REMOTE_DEADLINE_GRACE_S : undefined);
     return new Promise<ExecResult>((resolve, reject) => {
       let channel: ClientChannel | undefined;
       let settled = false;
@@ -152,11 +170,7 @@ export class SshSession implements GatewaySession {
             ]),
           );
           if (channel) {
-            try {
-              channel.signal('KILL');
-            } catch {
-              /* the server may not support signals */
-            }
+            killChannel(channel);
             channel.close();
           }
         }, timeoutMs);
@@ -217,6 +231,20 @@ export class SshSession implements GatewaySession {
     this.conn.release();
     if (this.onClose) await this.onClose();
     this.resolveClosed();
+  }
+}
+
+/**
+ * Sends SIGKILL to a session channel's process group (sshd does killpg). ssh2's public
+ * channel.signal() sends nothing once our side of the channel is closed for writing (stdin
+ * ended, which every exec does), so the request goes through ssh2's protocol object directly.
+ */
+function killChannel(ch: ClientChannel): void {
+  const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } };
+  try {
+    if (c.outgoing && (c.outgoing.state === 'open' || c.outgoing.state === 'eof')) c._client?._protocol?.signal(c.outgoing.id, 'KILL');
+  } catch {
+    /* the connection is going away anyway */
   }
 }
 

@@ -132,6 +132,15 @@ describe('transport over a real sshd (e2e)', function () {
       assert.match(e.message, /gw1: command timed out after 0\.5 s: sleep 30/);
       assert.ok(ms < 3000, `took ${ms} ms`);
       assert.equal((await s.exec('echo still here')).stdout, 'still here\n');
+      // The timed-out command is killed on the gateway too (timeout -s KILL, a grace period after
+      // ours); each fixture connection has its own PID namespace, so ps sees only our processes.
+      let left = '';
+      for (let i = 0; i < 50; i++) {
+        left = (await s.exec('ps -e -o comm= | grep -cx sleep || true')).stdout.trim();
+        if (left === '0') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(left, '0', 'sleep is still running');
     });
   });
 

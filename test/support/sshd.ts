@@ -211,6 +211,8 @@ export class SshLab {
     writeFileSync(
       cfg,
       [
+        // sshd_config is first-value-wins too: extra lines go first so they can override.
+        ...extra,
         `HostKey ${path.join(dir, 'ssh_host_ed25519_key')}`,
         `AuthorizedKeysFile ${path.join(this.dir, 'authorized_keys')}`,
         'UsePAM no',
@@ -226,7 +228,6 @@ export class SshLab {
         'UseDNS no',
         'LogLevel ERROR',
         ...listen.map((l) => `ListenAddress ${l}`),
-        ...extra,
         '',
       ].join('\n'),
     );

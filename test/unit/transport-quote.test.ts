@@ -7,6 +7,8 @@ import {
   assertSafeAddress,
   assertSafeCidr,
   assertSafeComment,
+  assertSafeHost,
+  assertSafeUser,
   assertSafeInterface,
   assertSafeName,
   assertSafePath,
@@ -56,7 +58,7 @@ describe('transport: quoting and validation', () => {
 
   it('validators refuse every hostile string', () => {
     for (const s of HOSTILE) {
-      for (const check of [assertSafeName, assertSafeInterface, assertSafeAddress, assertSafeCidr, assertSafePath]) {
+      for (const check of [assertSafeName, assertSafeInterface, assertSafeAddress, assertSafeCidr, assertSafePath, assertSafeHost, assertSafeUser]) {
         assert.throws(() => check(s), (e: unknown) => e instanceof NatchainError && /unsafe/.test(e.message), `${check.name}(${JSON.stringify(s)})`);
       }
     }
@@ -78,6 +80,10 @@ describe('transport: quoting and validation', () => {
     for (const bad of [0, 65536, 1.5, NaN, '22' as unknown as number]) assert.throws(() => assertSafePort(bad));
     assert.equal(assertSafeComment('natchain fwd=ssh-seed hop 2/3'), 'natchain fwd=ssh-seed hop 2/3');
     assert.equal(assertSafePath('/var/lib/natchain/tx-1.rules'), '/var/lib/natchain/tx-1.rules');
+    for (const h of ['gw1', 'gw-1.example.org', '192.0.2.1', '2001:db8::1', '::1']) assert.equal(assertSafeHost(h), h);
+    for (const bad of ['-oProxyCommand=x', 'gw1.', 'a b', 'gw1;id', '%h']) assert.throws(() => assertSafeHost(bad), JSON.stringify(bad));
+    for (const u of ['root', 'natchain-op', '_svc', 'a.b']) assert.equal(assertSafeUser(u), u);
+    for (const bad of ['-l', 'a b', 'root;id', 'x'.repeat(33)]) assert.throws(() => assertSafeUser(bad), JSON.stringify(bad));
     assert.throws(() => assertSafePath('/var/lib/../../etc'));
     assert.throws(() => assertSafePath('relative/path'));
   });

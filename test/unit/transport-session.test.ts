@@ -18,10 +18,18 @@ describe('transport: command wrapping and sudo errors', () => {
     const cmd = `echo "$(id -u)" 'q' && printf '%s\\n' "a b"`;
     assert.equal(wrapCommand('true', 'root'), 'sh -c true');
     assert.equal(wrapCommand('true', 'ops'), 'sudo -n sh -c true');
+    assert.equal(wrapCommand('true', 'root', 2.5), 'timeout -s KILL 3 sh -c true');
+    assert.equal(wrapCommand('true', 'ops', 10), 'sudo -n timeout -s KILL 10 sh -c true');
     // The wrapped command, run by a real shell without sudo, does exactly what the original does.
     const direct = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' }).stdout;
     const wrapped = spawnSync('/bin/sh', ['-c', wrapCommand(cmd, 'root')], { encoding: 'utf8' }).stdout;
     assert.equal(wrapped, direct);
+    assert.equal(spawnSync('/bin/sh', ['-c', wrapCommand(cmd, 'root', 5)], { encoding: 'utf8' }).stdout, direct);
+    // The deadline kills the whole process group, children included, and fast.
+    const t0 = Date.now();
+    const killed = spawnSync('/bin/sh', ['-c', wrapCommand('sleep 20 & sleep 20; echo never', 'root', 1)], { encoding: 'utf8' });
+    assert.equal(killed.status, 137);
+    assert.ok(Date.now() - t0 < 5000);
     assert.match(wrapCommand(cmd, 'ops'), /^sudo -n sh -c '/);
   });
 
@@ -37,6 +45,9 @@ describe('transport: command wrapping and sudo errors', () => {
     assert.ok(sudoFailure('gw1', 'ops', 'x', { stdout: '', stderr: 'Sorry, user ops is not allowed to execute \'/bin/sh -c x\' as root on gw1.\n', code: 1 }));
     const missing = sudoFailure('gw1', 'ops', 'x', { stdout: '', stderr: 'sh: 1: sudo: not found\n', code: 127 });
     assert.match(missing!.message, /sudo is not installed/);
+    const noTimeout = sudoFailure('gw1', 'root', 'x', { stdout: '', stderr: 'bash: line 1: timeout: command not found\n', code: 127 });
+    assert.match(noTimeout!.message, /timeout\(1\) is missing/);
+    assert.equal(sudoFailure('gw1', 'root', 'x', { stdout: '', stderr: 'sh: 1: frobnicate: not found\n', code: 127 }), undefined);
   });
 
   it('does not mistake the command\'s own failure for sudo\'s', () => {
@@ -74,6 +85,13 @@ describe('transport: resolving how to reach a gateway', () => {
     assert.ok(t.via.kind === 'jump' && t.via.through.via.kind === 'proxy-command' && t.via.through.via.command === 'socat - UNIX-CONNECT:/s/gw1');
     assert.equal(describeTarget(t), 'root@127.0.0.1:2222 via gw1');
     assert.equal(t.hostKeyName, '[127.0.0.1]:2222');
+  });
+
+  it('refuses hostile topology hosts and users before they can reach a local ProxyCommand', () => {
+    const e = env('Host *\n  ProxyCommand socat - UNIX-CONNECT:/run/%h.sock\n');
+    assert.throws(() => resolveGatewayTarget(topo(), gw('gw1', { host: '$(touch /tmp/pwned)' }), e), /unsafe ssh host of gateway gw1/);
+    assert.throws(() => resolveGatewayTarget(topo(), gw('gw1', { host: 'gw1', user: 'x;id' }), e), /unsafe ssh user of gateway gw1/);
+    assert.throws(() => resolveGatewayTarget(topo(), gw('gw1', { host: 'gw1', port: 0 }), e), /unsafe ssh port/);
   });
 
   it('follows ProxyJump chains and HostKeyAlias, and refuses jump loops', () => {
