@@ -1,5 +1,4 @@
 import { MultiUndirectedGraph } from 'graphology';
-import { singleSource } from 'graphology-shortest-path/unweighted.js';
 import type { Gateway, Interface, Topology } from '../topology/types.js';
 
 /** Node ids: one namespace per kind, so a site and a gateway never collide. */
@@ -25,7 +24,12 @@ export class TopologyGraph {
   /** Gateways and networks only: sites are endpoints, never transit. */
   private readonly transit: MultiUndirectedGraph;
   private readonly gateways: Map<string, Gateway>;
-  private readonly pathCache = new Map<string, Record<string, string[]>>();
+  /** The transit graph as integer adjacency lists, for breadth-first searches that allocate nothing per node. */
+  private readonly ids: string[];
+  private readonly idOf: Map<string, number>;
+  private readonly adjacency: number[][];
+  /** Per ingress gateway: the BFS parent of every node (-1: unreached), computed once. */
+  private readonly parents = new Map<string, Int32Array>();
 
   constructor(topology: Topology) {
     this.gateways = new Map(topology.gateways.map((g) => [g.name, g]));
@@ -49,17 +53,45 @@ export class TopologyGraph {
         if (i.attach.kind === 'network') this.transit.addEdge(gwNode(g.name), other, { iface: i.name });
       }
     }
+    this.ids = this.transit.nodes();
+    this.idOf = new Map(this.ids.map((id, n) => [id, n]));
+    this.adjacency = this.ids.map((id) => this.transit.neighbors(id).map((nb) => this.idOf.get(nb)!));
+  }
+
+  /** Breadth-first search from one node; neighbours in insertion (sorted) order, so ties break by name. */
+  private bfs(from: number): Int32Array {
+    const parent = new Int32Array(this.ids.length).fill(-1);
+    parent[from] = from;
+    const queue = [from];
+    for (let head = 0; head < queue.length; head++) {
+      const n = queue[head]!;
+      for (const m of this.adjacency[n]!) {
+        if (parent[m] === -1) {
+          parent[m] = n;
+          queue.push(m);
+        }
+      }
+    }
+    return parent;
   }
 
   /** Shortest gateway path from one gateway to another over networks; `null` when unreachable. */
   path(from: string, to: string): PathStep[] | null {
-    let paths = this.pathCache.get(from);
-    if (!paths) {
-      paths = singleSource(this.transit, gwNode(from));
-      this.pathCache.set(from, paths);
+    const src = this.idOf.get(gwNode(from));
+    const dst = this.idOf.get(gwNode(to));
+    if (src === undefined || dst === undefined) return null;
+    let parent = this.parents.get(from);
+    if (!parent) {
+      parent = this.bfs(src);
+      this.parents.set(from, parent);
     }
-    const nodes = paths[gwNode(to)];
-    if (!nodes) return null;
+    if (parent[dst] === -1) return null;
+    const nodes: string[] = [];
+    for (let n = dst; ; n = parent[n]!) {
+      nodes.push(this.ids[n]!);
+      if (n === src) break;
+    }
+    nodes.reverse();
     const steps: PathStep[] = [];
     for (let i = 0; i + 2 < nodes.length; i += 2) {
       const a = this.gateways.get(nodes[i]!.slice(3))!;

@@ -1,6 +1,6 @@
 import type { Topology } from '../topology/types.js';
-import { formatCidr, formatPorts, formatSource } from '../topology/types.js';
-import type { Chain, Intent } from './types.js';
+import { formatSource } from '../topology/types.js';
+import type { Chain, Hop, Intent } from './types.js';
 
 /**
  * Groups the hops of every chain into per-gateway intents, one per protocol. Hops that ask the
@@ -9,54 +9,77 @@ import type { Chain, Intent } from './types.js';
  * with it, gw-b's chain: one rule, as in the seed).
  */
 export function intentsOf(topology: Topology, chains: Chain[]): Record<string, Intent[]> {
-  const byGateway: Record<string, Map<string, Intent>> = {};
-  for (const g of topology.gateways) byGateway[g.name] = new Map();
-  for (const chain of chains) {
-    for (const hop of chain.hops) {
-      for (const proto of chain.protos) {
-        const intent: Intent = {
-          forward: chain.forward,
-          gateway: hop.gateway,
-          proto,
-          inIface: hop.inIface,
-          ...(hop.src ? { src: hop.src } : {}),
-          dst: hop.dst,
-          outIface: hop.outIface,
-          dnat: hop.dnat,
-          ...(hop.snat ? { snat: hop.snat } : {}),
-          sources: [formatSource(chain.source)],
-        };
-        const key = `${keyWithoutSrc(intent)}|${intent.src ? formatCidr(intent.src) : '*'}`;
-        const prior = byGateway[hop.gateway]!.get(key);
-        if (prior) {
-          for (const s of intent.sources) if (!prior.sources.includes(s)) prior.sources.push(s);
-        } else byGateway[hop.gateway]!.set(key, intent);
-      }
-    }
-  }
   const out: Record<string, Intent[]> = {};
-  for (const [gw, map] of Object.entries(byGateway)) {
-    const open = new Map<string, Intent>();
-    for (const i of map.values()) if (!i.src) open.set(keyWithoutSrc(i), i);
-    const kept: Intent[] = [];
-    for (const i of map.values()) {
-      const wider = i.src && open.get(keyWithoutSrc(i));
-      if (wider) {
-        for (const s of i.sources) if (!wider.sources.includes(s)) wider.sources.push(s);
-      } else kept.push(i);
+  for (const g of topology.gateways) out[g.name] = [];
+  // Chains of one forward are consecutive; only they can ask a gateway for the same thing twice.
+  for (let a = 0; a < chains.length; ) {
+    let b = a + 1;
+    while (b < chains.length && chains[b]!.forward === chains[a]!.forward) b++;
+    if (b - a === 1) {
+      // One chain crosses each gateway once, so nothing to merge: the common case at scale.
+      const chain = chains[a]!;
+      const sources = [formatSource(chain.source)];
+      for (const hop of chain.hops) for (const proto of chain.protos) out[hop.gateway]!.push(intentOf(chain.forward, hop, proto, [...sources]));
+    } else {
+      for (const i of mergeForward(chains.slice(a, b))) out[i.gateway]!.push(i);
     }
-    out[gw] = kept.sort(compareIntents);
+    a = b;
   }
+  for (const list of Object.values(out)) list.sort(compareIntents);
   return out;
 }
 
-function keyWithoutSrc(i: Intent): string {
-  return [i.forward, i.proto, i.inIface, i.dst.address, formatPorts(i.dst.ports), i.outIface, i.dnat.address, formatPorts(i.dnat.ports), i.snat?.address ?? ''].join('|');
+/** The intents of one forward with several chains: equal hops merged, narrow hops absorbed by open ones. */
+function mergeForward(chains: Chain[]): Intent[] {
+  const byKey = new Map<string, Intent>();
+  for (const chain of chains) {
+    const source = formatSource(chain.source);
+    for (const hop of chain.hops) {
+      const base = hopKey(hop);
+      const srcKey = hop.src ? `${hop.src.address}/${hop.src.prefix}` : '*';
+      for (const proto of chain.protos) {
+        const key = `${proto}|${base}\n${srcKey}`;
+        const prior = byKey.get(key);
+        if (prior) {
+          if (!prior.sources.includes(source)) prior.sources.push(source);
+        } else byKey.set(key, intentOf(chain.forward, hop, proto, [source]));
+      }
+    }
+  }
+  const open = new Map<string, Intent>();
+  for (const [key, i] of byKey) if (!i.src) open.set(key.slice(0, key.lastIndexOf('\n')), i);
+  const kept: Intent[] = [];
+  for (const [key, i] of byKey) {
+    const wider = i.src ? open.get(key.slice(0, key.lastIndexOf('\n'))) : undefined;
+    if (wider) {
+      for (const s of i.sources) if (!wider.sources.includes(s)) wider.sources.push(s);
+    } else kept.push(i);
+  }
+  return kept;
 }
 
-/** Stable order: by forward, then protocol, then what is matched. */
-function compareIntents(a: Intent, b: Intent): number {
-  const ka = `${a.forward}\0${a.proto}\0${a.inIface}\0${a.dst.address}\0${String(a.dst.ports.from).padStart(5, '0')}\0${a.src ? formatCidr(a.src) : ''}`;
-  const kb = `${b.forward}\0${b.proto}\0${b.inIface}\0${b.dst.address}\0${String(b.dst.ports.from).padStart(5, '0')}\0${b.src ? formatCidr(b.src) : ''}`;
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+function intentOf(forward: string, hop: Hop, proto: Intent['proto'], sources: string[]): Intent {
+  const i: Intent = { forward, gateway: hop.gateway, proto, inIface: hop.inIface, dst: hop.dst, outIface: hop.outIface, dnat: hop.dnat, sources };
+  if (hop.src) i.src = hop.src;
+  if (hop.snat) i.snat = hop.snat;
+  return i;
 }
+
+/** Everything that makes a hop's rule what it is, except the protocol and the source restriction. */
+function hopKey(h: Hop): string {
+  return `${h.gateway}|${h.inIface}|${h.dst.address}:${h.dst.ports.from}-${h.dst.ports.to}|${h.outIface}|${h.dnat.address}:${h.dnat.ports.from}-${h.dnat.ports.to}|${h.snat?.address ?? ''}`;
+}
+
+/** Stable order: by forward, then protocol, then what is matched (field by field: no strings built per comparison). */
+function compareIntents(a: Intent, b: Intent): number {
+  return (
+    cmp(a.forward, b.forward) ||
+    cmp(a.proto, b.proto) ||
+    cmp(a.inIface, b.inIface) ||
+    cmp(a.dst.address, b.dst.address) ||
+    a.dst.ports.from - b.dst.ports.from ||
+    cmp(a.src ? `${a.src.address}/${a.src.prefix}` : '', b.src ? `${b.src.address}/${b.src.prefix}` : '')
+  );
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,5 +1,5 @@
 import { TopologyError, type Diagnostic } from '../errors.js';
-import { contains, networkOf, rangeSize } from '../topology/addr.js';
+import { contains, networkOf, PrefixIndex, rangeSize } from '../topology/addr.js';
 import type { Cidr, Forward, Gateway, Interface, PortRange, Site, Source, Topology } from '../topology/types.js';
 import { formatPorts, formatSource } from '../topology/types.js';
 import { allocate, describeConflict, lockOf, type Slot } from './allocate.js';
@@ -39,8 +39,14 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
   const gateways = new Map(topology.gateways.map((g) => [g.name, g]));
   const ownerOf = new Map<string, Interface>();
   for (const g of topology.gateways) for (const i of g.interfaces) ownerOf.set(i.address, i);
-  const siteOf = (address: string) => topology.sites.find((s) => s.subnets.some((c) => contains(c, address)));
-  const attached = (site: Site) => topology.gateways.filter((g) => ifaceOn(g, 'site', site.name));
+  const subnets = new PrefixIndex<Site>();
+  for (const s of topology.sites) for (const c of s.subnets) subnets.add(c, s);
+  const siteOf = (address: string) => subnets.find(address);
+  const attachedTo = new Map<string, Gateway[]>(topology.sites.map((s) => [s.name, []]));
+  for (const g of topology.gateways) {
+    for (const site of new Set(g.interfaces.filter((i) => i.attach.kind === 'site').map((i) => i.attach.name))) attachedTo.get(site)?.push(g);
+  }
+  const attached = (site: Site) => attachedTo.get(site.name)!;
 
   const routes: Route[] = [];
   for (const f of topology.forwards) {

@@ -1,6 +1,6 @@
 import type { Diagnostic, Pos } from '../errors.js';
-import { contains, isIPv4, networkOf, overlaps, parseCidr, parseEndpoint, parsePorts, rangeSize } from './addr.js';
-import type { ParsedYaml } from './parse.js';
+import { contains, ipToInt, isIPv4, networkOf, overlaps, PrefixIndex, parseCidr, parseEndpoint, parsePorts, rangeSize } from './addr.js';
+import { lazyPos, type ParsedYaml } from './parse.js';
 import type { RawTopology } from './schema.js';
 import type { Backend, Cidr, Forward, Gateway, Interface, LabHost, Network, PortRange, Proto, Site, Source, Topology } from './types.js';
 import { formatCidr } from './types.js';
@@ -17,7 +17,7 @@ type Path = ReadonlyArray<string | number>;
 export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: Topology; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const err = (path: Path, message: string, key = false) => diagnostics.push({ ...src.posOf(path, { key }), message });
-  const pos = (path: Path): Pos => src.posOf(path, { key: true });
+  const pos = (path: Path): Pos => lazyPos(src, path);
 
   // One namespace for sites, networks and gateways: `from`, `site:`, `network:` and `jump:` refer to them by name.
   const kindOf = new Map<string, string>();
@@ -41,27 +41,41 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
 
   // Sites
   const sites: Site[] = [];
-  const allSubnets: { site: string; cidr: Cidr; path: Path }[] = [];
+  const allSubnets: { site: string; cidr: Cidr; path: Path; order: number }[] = [];
   for (const [name, rs] of Object.entries(raw.sites)) {
     if (!claimName('site', name, ['sites', name])) continue;
     const list = typeof rs.subnets === 'string' ? [rs.subnets] : rs.subnets;
-    const subnets: Cidr[] = [];
     list.forEach((text, i) => {
       const path = typeof rs.subnets === 'string' ? ['sites', name, 'subnets'] : ['sites', name, 'subnets', i];
       const c = parseCidr(text);
       if (!c) return err(path, `"${text}" is not an IPv4 prefix like 10.0.0.0/24`);
       const net = networkOf(c.address, c.prefix);
       if (net !== c.address) return err(path, `"${text}" has host bits set; the subnet is ${net}/${c.prefix}`);
-      for (const other of allSubnets) {
-        if (overlaps(other.cidr, c)) {
-          const where = other.site === name ? 'another subnet of this site' : `site "${other.site}"'s ${formatCidr(other.cidr)}`;
-          return err(path, `subnet ${text} overlaps ${where}`);
-        }
-      }
-      allSubnets.push({ site: name, cidr: c, path });
-      subnets.push(c);
+      allSubnets.push({ site: name, cidr: c, path, order: allSubnets.length });
     });
-    sites.push({ name, subnets, ...(rs.gateway ? { gateway: rs.gateway } : {}), pos: pos(['sites', name]) });
+    sites.push({ name, subnets: [], ...(rs.gateway ? { gateway: rs.gateway } : {}), pos: pos(['sites', name]) });
+  }
+  // Overlaps by one sweep over the sorted prefixes (not every pair: 1k sites must stay fast).
+  // The later one in the file is the one reported, and left out.
+  const bad = new Set<number>();
+  const sweep = [...allSubnets].sort((a, b) => ipToInt(a.cidr.address) - ipToInt(b.cidr.address) || a.cidr.prefix - b.cidr.prefix);
+  let widest: (typeof allSubnets)[number] | undefined;
+  for (const cur of sweep) {
+    if (widest && overlaps(widest.cidr, cur.cidr)) {
+      const [early, late] = widest.order < cur.order ? [widest, cur] : [cur, widest];
+      const where = early.site === late.site ? 'another subnet of this site' : `site "${early.site}"'s ${formatCidr(early.cidr)}`;
+      err(late.path, `subnet ${formatCidr(late.cidr)} overlaps ${where}`);
+      bad.add(late.order);
+      if (late === widest) widest = cur;
+      continue;
+    }
+    if (!widest || ipToInt(cur.cidr.address) + 2 ** (32 - cur.cidr.prefix) > ipToInt(widest.cidr.address) + 2 ** (32 - widest.cidr.prefix)) widest = cur;
+  }
+  const siteSubnets = new PrefixIndex<{ site: string; cidr: Cidr }>();
+  for (const s of allSubnets) {
+    if (bad.has(s.order)) continue;
+    sites.find((x) => x.name === s.site)!.subnets.push(s.cidr);
+    siteSubnets.add(s.cidr, { site: s.site, cidr: s.cidr });
   }
   const siteByName = new Map(sites.map((s) => [s.name, s]));
 
@@ -127,7 +141,7 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
           err([...ipath, 'address'], `${c.address} is outside network "${net.name}" (${formatCidr(net.subnet)})`);
           continue;
         }
-        if (!net.subnet && allSubnets.some((s) => contains(s.cidr, c.address))) {
+        if (!net.subnet && siteSubnets.find(c.address)) {
           err([...ipath, 'address'], `${c.address} is inside a site's subnet but attached to network "${net.name}"`);
           continue;
         }
@@ -199,7 +213,7 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
     const from: Source[] = [];
     fromList.forEach((text, i) => {
       const path = typeof rf.from === 'string' ? [...fpath, 'from'] : [...fpath, 'from', i];
-      const s = resolveSource(text, siteByName, networkByName);
+      const s = resolveSource(text, siteByName, networkByName, siteSubnets);
       if (typeof s === 'string') return err(path, s);
       if (from.some((o) => JSON.stringify(o) === JSON.stringify(s))) return err(path, `"${text}" is listed twice`);
       from.push(s);
@@ -275,15 +289,14 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
 }
 
 /** Resolves a `from` entry: a site name, a network name, or a CIDR inside one site. */
-function resolveSource(text: string, sites: Map<string, Site>, networks: Map<string, Network>): Source | string {
+function resolveSource(text: string, sites: Map<string, Site>, networks: Map<string, Network>, subnets: PrefixIndex<{ site: string; cidr: Cidr }>): Source | string {
   if (sites.has(text)) return { kind: 'site', site: text };
   if (networks.has(text)) return { kind: 'network', network: text };
   const c = parseCidr(text);
   if (c) {
     if (networkOf(c.address, c.prefix) !== c.address) return `"${text}" has host bits set; use ${networkOf(c.address, c.prefix)}/${c.prefix}`;
-    for (const site of sites.values()) {
-      if (site.subnets.some((s) => s.prefix <= c.prefix && contains(s, c.address))) return { kind: 'subnet', cidr: c, site: site.name };
-    }
+    const hit = subnets.find(c.address);
+    if (hit && hit.cidr.prefix <= c.prefix) return { kind: 'subnet', cidr: c, site: hit.site };
     return `subnet ${text} is not inside any site`;
   }
   return `unknown source "${text}": expected a site, a network or a subnet${suggest(text, [...sites.keys(), ...networks.keys()])}`;

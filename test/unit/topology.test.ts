@@ -85,7 +85,7 @@ gateways:
 
   it('reports duplicate YAML keys (duplicate names) with their position', () => {
     expect(errorsOf(() => topo('sites:\n  a: { subnets: [10.0.0.0/24] }\n  a: { subnets: [10.0.1.0/24] }\ngateways: {}\n'))[0]).to.match(
-      /^t\.yaml:3:3: Map keys must be unique/,
+      /^t\.yaml:3:3: duplicate key "a": each name may appear once$/,
     );
   });
 
