@@ -46,7 +46,7 @@ export function sudoFailure(gateway: string, user: string, command: string, r: E
     `command: ${summarizeCommand(command)}`,
     `allow it on ${gateway} with a sudoers line (visudo -f /etc/sudoers.d/natchain):`,
     `    ${sudoLine}`,
-    'natchain runs its steps as `sudo -n sh -c <script>`, so a rule narrower than ALL cannot work; or log in as root',
+    'natchain runs its steps as `sudo -n timeout -s KILL <s> sh -c <script>`, so a rule narrower than ALL cannot work; or log in as root',
   ];
   if (r.code === 1 && user !== 'root') {
     const m = SUDO_DENIED.exec(r.stderr) ?? SUDO_NOT_ALLOWED.exec(r.stderr);

@@ -320,9 +320,10 @@ describe('transport over a real sshd (e2e)', function () {
 
     it('an unknown jump host fails the gateways behind it with the jump host\'s error', async () => {
       lab.forgetHostKeys();
-      const r = await connectAll(T(), ['inner-a', 'inner-b'], opts());
+      const r = await connectAll(T(), ['inner-a', 'inner-b', 'no-such-gw'], opts());
       await r.closeAll();
       assert.equal(r.sessions.size, 0);
+      assert.equal(r.errors.get('no-such-gw')?.code, 'NOT_FOUND');
       for (const name of ['inner-a', 'inner-b']) {
         const e = r.errors.get(name)!;
         assert.equal(e.code, 'HOST_KEY');
