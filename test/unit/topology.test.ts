@@ -239,3 +239,11 @@ forwards:
     expect(schema.required).to.include.members(['sites', 'gateways']);
   });
 });
+
+describe('topology: JSON Schema file', () => {
+  it('schema/topology.schema.json is up to date with the zod schema (npm run schema)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const onDisk = JSON.parse(readFileSync('schema/topology.schema.json', 'utf8'));
+    expect(onDisk).to.deep.equal(JSON.parse(JSON.stringify(topologyJsonSchema())));
+  });
+});
