@@ -2,13 +2,15 @@
 //   check:<gateway>       that gateway's staged ruleset gets a line its kernel refuses (check fails)
 //   apply:<gateway>       that gateway's load gets a line its kernel refuses (apply fails, self-restores)
 //   disconnect:<gateway>  after applying, that gateway's script kills its own sshd: the management connection dies
+//                         (natchain reconnects to roll it back)
+//   isolate:<gateway>     as disconnect, and every new connection natchain tries to it fails: its timer must revert it
 //   pause:<phase>:<ms>    natchain prints "natchain-test: paused before <phase>" on stderr and waits (phase: stage, apply, verify, commit)
 // Never active unless the variable is set.
 
 /** Parsed fault list. */
 export interface Faults {
   /** The remote fault word for one gateway and phase ("-" for none). */
-  remote(kind: 'check' | 'apply' | 'disconnect', gateway: string): boolean;
+  remote(kind: 'check' | 'apply' | 'disconnect' | 'isolate', gateway: string): boolean;
   /** Milliseconds to pause before a phase (0: none). */
   pause(phase: string): number;
   active: boolean;

@@ -35,6 +35,8 @@ export interface JournalGatewayPlan {
   /** net.ipv4.ip_forward before the transaction, and whether natchain turns it on. */
   ipForward: string;
   enableIpForward: boolean;
+  /** Whether the transaction changes this gateway (unchanged ones are released after the plan). */
+  changed: boolean;
 }
 
 /** One line of the journal. */
@@ -55,6 +57,8 @@ export type JournalRecord =
     }
   | { type: 'plan'; tx: string; time: string; gateways: Record<string, JournalGatewayPlan> }
   | { type: 'phase'; tx: string; time: string; gateway: string; phase: GatewayPhase; detail?: string }
+  /** The owned state read back right after the load (raw dump): what `rollback --to` restores. */
+  | { type: 'readback'; tx: string; time: string; gateway: string; dump: string }
   | { type: 'end'; tx: string; time: string; outcome: Outcome; states: Record<string, GatewayPhase>; error?: string; lockFile?: string }
   | { type: 'recovered'; tx: string; time: string; outcome: Outcome; states: Record<string, GatewayPhase>; actions: string[] };
 
@@ -120,13 +124,14 @@ export class Journal {
     for (const r of this.records()) {
       let h = byTx.get(r.tx);
       if (!h) {
-        h = { tx: r.tx, phases: {}, records: [] };
+        h = { tx: r.tx, phases: {}, readback: {}, records: [] };
         byTx.set(r.tx, h);
       }
       h.records.push(r);
       if (r.type === 'begin') h.begin = r;
       else if (r.type === 'plan') h.plan = r;
       else if (r.type === 'phase') (h.phases[r.gateway] ??= []).push(r.phase);
+      else if (r.type === 'readback') h.readback[r.gateway] = r.dump;
       else if (r.type === 'end') h.end = r;
       else if (r.type === 'recovered') h.recovered = r;
     }
@@ -142,6 +147,7 @@ export interface TxHistory {
   end?: Extract<JournalRecord, { type: 'end' }>;
   recovered?: Extract<JournalRecord, { type: 'recovered' }>;
   phases: Record<string, GatewayPhase[]>;
+  readback: Record<string, string>;
   records: JournalRecord[];
 }
 

@@ -77,7 +77,7 @@ export function changeToDump(backend: Backend, target: string, snapshot: string)
 export function forwardsIn(canonical: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const line of canonical.split('\n')) {
-    for (const m of line.matchAll(/comment\s+"?([^"\s]+)"?/g)) {
+    for (const m of line.matchAll(/(?:--comment\s+"?|comment\s+")([^"\s]+)/g)) {
       const f = forwardFromComment(m[1]!);
       if (f === undefined) continue;
       const lines = out.get(f) ?? [];

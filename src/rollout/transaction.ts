@@ -135,6 +135,11 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
   const tx = newTxId();
   const owner = ownerIdentity();
   const limit = pLimit(Math.max(1, o.concurrency));
+  // Test fault "isolate": the gateway's management connection dies and no new one gets through.
+  const fresh: Connector = async (t, g, c) => {
+    if (o.faults.remote('isolate', g.name)) throw new Error(`${g.name}: no route (test fault isolate:${g.name})`);
+    return o.fresh(t, g, c);
+  };
   const names = o.gateways ?? o.topology.gateways.map((g) => g.name);
   const gws: Gw[] = names.map((n) => {
     const gateway = o.topology.gateways.find((g) => g.name === n);
@@ -152,6 +157,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
   const fail = (gw: Gw, phase: string, reason: string) => {
     failure ??= { gateway: gw.gateway.name, phase, reason };
   };
+  const dies = (gw: Gw) => o.faults.remote('disconnect', gw.gateway.name) || o.faults.remote('isolate', gw.gateway.name);
   const each = (list: Gw[], fn: (gw: Gw) => Promise<void>) => Promise.all(list.map((gw) => limit(() => fn(gw))));
   const step = async <T>(gw: Gw, phase: string, fn: () => Promise<T>): Promise<T> => {
     o.progress.start(gw.gateway.name, phase);
@@ -223,10 +229,10 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
       let st: string | undefined;
       let why = '';
       try {
-        st = await step(gw, 'rollback', async () => {
+        st = await step(gw, gw.armed || undoCommitted ? 'rollback' : 'release', async () => {
           if (gw.session && !(await isClosed(gw.session))) return viaSession(gw.session);
           // The management connection is gone: try a fresh one before leaving it to the timer.
-          const s = await o.fresh(o.topology, gw.gateway, o.connect);
+          const s = await fresh(o.topology, gw.gateway, o.connect);
           try {
             gw.extraTrips++;
             return await viaSession(s);
@@ -375,6 +381,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
           revert: g.change!.revert,
           ipForward: g.ipForward ?? '',
           enableIpForward: g.plan!.enableIpForward,
+          changed: g.plan!.changed,
         },
       ]),
     ),
@@ -423,12 +430,14 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
         runPhase(gw.session!, gw.gateway.backend, tx, 'apply', [
           o.confirmTimeoutSec,
           gw.plan!.enableIpForward ? 1 : 0,
-          o.faults.remote('apply', gw.gateway.name) ? 'apply' : o.faults.remote('disconnect', gw.gateway.name) ? 'disconnect' : '-',
+          o.faults.remote('apply', gw.gateway.name) ? 'apply' : dies(gw) ? 'disconnect' : '-',
         ]),
       );
       gw.deadline = Number((sec.get('deadline') ?? '').trim()) || undefined;
       journal(gw, 'applied');
-      const got = canonicalOf(gw.gateway.backend, sec.get('readback') ?? '');
+      const dump = sec.get('readback') ?? '';
+      o.journal.append({ type: 'readback', tx, time: new Date().toISOString(), gateway: gw.gateway.name, dump });
+      const got = canonicalOf(gw.gateway.backend, dump);
       if (got !== gw.change!.expected) {
         gw.detail = 'read-back differs from what was sent';
         fail(gw, 'verify', gw.detail);
@@ -448,11 +457,11 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
   // ---- verify: a NEW connection still gets in; the management connections are alive ----------
   await pause('verify');
   // With a disconnect fault, give the dying connection its moment, as a real failure would take.
-  for (const gw of changed) if (o.faults.remote('disconnect', gw.gateway.name)) await Promise.race([gw.session!.closed, sleep(5000)]);
+  for (const gw of changed) if (dies(gw)) await Promise.race([gw.session!.closed, sleep(5000)]);
   await each(changed, async (gw) => {
     try {
       await step(gw, 'verify', async () => {
-        const probe = await o.fresh(o.topology, gw.gateway, o.connect);
+        const probe = await fresh(o.topology, gw.gateway, o.connect);
         await probe.close().catch(() => undefined);
         if (await isClosed(gw.session!)) throw new Error('the management connection was lost after the apply');
       });
@@ -479,7 +488,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
         } catch (e) {
           if (!(e instanceof PhaseError) || !e.connectionLost) throw e;
           // The connection died at the last step: the gateway is still armed; commit it through a new one.
-          const s = await o.fresh(o.topology, gw.gateway, o.connect);
+          const s = await fresh(o.topology, gw.gateway, o.connect);
           try {
             gw.extraTrips++;
             await commitVia(s);

@@ -1,8 +1,14 @@
 import type { Command } from 'commander';
+import { registerApply } from './apply.js';
+import { registerLab } from './lab.js';
 import { registerLock } from './lock.js';
+import { registerPlan } from './plan.js';
+import { registerRecover } from './recover.js';
 import { registerRender } from './render.js';
+import { registerRollback } from './rollback.js';
 import { registerSolve } from './solve.js';
+import { registerStatus } from './status.js';
 import { registerValidate } from './validate.js';
 
 /** Every command, in the order `--help` lists them. Each module adds one command (or a group) to the program. */
-export const commands: Array<(program: Command) => void> = [registerValidate, registerSolve, registerRender, registerLock];
+export const commands: Array<(program: Command) => void> = [registerValidate, registerSolve, registerRender, registerLock, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus];

@@ -1,0 +1,190 @@
+// Read-only views of live gateways: `plan` (what apply would change) and `status` (sync, drift,
+// last transaction, lock, armed timers). One exec per gateway, no lock taken.
+import pLimit from 'p-limit';
+import { diffRulesets } from '../plan/index.js';
+import type { GatewayImpact } from '../plan/index.js';
+import type { Intent } from '../solve/types.js';
+import type { Gateway, Topology } from '../topology/types.js';
+import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
+import { PhaseError, runPhase } from './exec.js';
+import { canonicalOf, changeToIntents, forwardChanges } from './owned.js';
+import { parseArmed, parseLockInfo, type LockHolder } from './remote.js';
+
+/** What one `inspect` call saw on a gateway. */
+export interface LiveGateway {
+  gateway: Gateway;
+  /** Raw dump of natchain's owned state. */
+  live: string;
+  ipForward: string;
+  lock?: LockHolder;
+  armed: Array<{ tx: string; deadline: number }>;
+  /** Gateway clock, epoch seconds. */
+  now: number;
+  lastTx?: string;
+  /** The dump read back when the last transaction applied (what it committed). */
+  committed?: string;
+  /** State of the transaction asked about, when given. */
+  txState?: string;
+  roundTrips: number;
+}
+
+/** Inspects gateways in parallel; a gateway that cannot be reached or read comes back as an error. */
+export async function inspectGateways(
+  topology: Topology,
+  gateways: Gateway[],
+  connector: Connector,
+  connect: ConnectOptions,
+  opts: { concurrency?: number; tx?: string; keep?: (g: Gateway, s: GatewaySession) => void } = {},
+): Promise<Map<string, LiveGateway | Error>> {
+  const limit = pLimit(Math.max(1, opts.concurrency ?? 8));
+  const out = new Map<string, LiveGateway | Error>();
+  await Promise.all(
+    gateways.map((g) =>
+      limit(async () => {
+        let session: GatewaySession | undefined;
+        try {
+          session = await connector(topology, g, connect);
+          const sec = await runPhase(session, g.backend, opts.tx ?? null, 'inspect', []);
+          const now = Number((sec.get('now') ?? '').trim()) || Math.floor(Date.now() / 1000);
+          const last = (sec.get('last') ?? '').trim();
+          const lock = parseLockInfo(sec.get('lock'), now);
+          const v: LiveGateway = { gateway: g, live: sec.get('live') ?? '', ipForward: (sec.get('forward') ?? '').trim(), armed: parseArmed(sec.get('armed')), now, roundTrips: session.execCount };
+          if (lock) v.lock = lock;
+          if (last) v.lastTx = last;
+          if (sec.has('committed')) v.committed = sec.get('committed')!;
+          if (sec.has('txstate')) v.txState = sec.get('txstate')!.trim();
+          out.set(g.name, v);
+        } catch (e) {
+          out.set(g.name, e instanceof Error ? e : new Error(String(e)));
+        } finally {
+          if (session && !opts.keep) await session.close().catch(() => undefined);
+          else if (session) opts.keep!(g, session);
+        }
+      }),
+    ),
+  );
+  return out;
+}
+
+/** One gateway in `natchain plan`. */
+export interface GatewayPlanView {
+  gateway: string;
+  backend: Gateway['backend'];
+  /** in-sync, changes pending, or the error that kept natchain from reading it. */
+  status: 'in-sync' | 'changes' | 'error';
+  forwards: { added: string[]; removed: string[]; changed: string[] };
+  rulesAdded: number;
+  rulesRemoved: number;
+  /** Unified diff of the canonical owned state (live -> desired). */
+  diff: string;
+  ipForward?: string;
+  lock?: LockHolder;
+  error?: string;
+}
+
+/** What `natchain plan` reports. */
+export interface LivePlan {
+  topology: string;
+  inSync: boolean;
+  gateways: GatewayPlanView[];
+}
+
+/** Compares every gateway's live state with what the topology renders to. */
+export async function planLive(
+  topology: Topology,
+  intents: Record<string, Intent[]>,
+  connector: Connector,
+  connect: ConnectOptions,
+  concurrency = 8,
+): Promise<LivePlan> {
+  const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
+  const olds: Array<{ gateway: string; backend: Gateway['backend']; text: string }> = [];
+  const news: typeof olds = [];
+  const views: GatewayPlanView[] = [];
+  for (const g of topology.gateways) {
+    const l = live.get(g.name)!;
+    if (l instanceof Error) {
+      views.push({ gateway: g.name, backend: g.backend, status: 'error', forwards: { added: [], removed: [], changed: [] }, rulesAdded: 0, rulesRemoved: 0, diff: '', error: l instanceof PhaseError ? l.message : l.message });
+      continue;
+    }
+    const before = canonicalOf(g.backend, l.live);
+    const after = changeToIntents(g, intents[g.name] ?? [], l.live).expected;
+    olds.push({ gateway: g.name, backend: g.backend, text: before });
+    news.push({ gateway: g.name, backend: g.backend, text: after });
+    const v: GatewayPlanView = {
+      gateway: g.name,
+      backend: g.backend,
+      status: before === after ? 'in-sync' : 'changes',
+      forwards: forwardChanges(before, after),
+      rulesAdded: 0,
+      rulesRemoved: 0,
+      diff: '',
+      ipForward: l.ipForward,
+    };
+    if (l.lock) v.lock = l.lock;
+    views.push(v);
+  }
+  // The rule-level diff: one call into the diff engine for every gateway.
+  const impacts: GatewayImpact[] = diffRulesets(olds, news, { oldLabel: 'live', newLabel: 'desired' });
+  for (const i of impacts) {
+    const v = views.find((x) => x.gateway === i.gateway);
+    if (!v || v.status === 'error') continue;
+    v.rulesAdded = i.rulesAdded;
+    v.rulesRemoved = i.rulesRemoved;
+    v.diff = i.diff;
+  }
+  return { topology: topology.file, inSync: views.every((v) => v.status === 'in-sync'), gateways: views };
+}
+
+/** One gateway in `natchain status`. */
+export interface GatewayStatus {
+  gateway: string;
+  backend: Gateway['backend'];
+  /** in-sync: live = last commit = topology; drifted: live differs from what natchain last committed; pending: the topology changed since. */
+  sync: 'in-sync' | 'drifted' | 'pending' | 'unmanaged' | 'unreachable';
+  lastTx?: string;
+  lock?: LockHolder;
+  armed: Array<{ tx: string; deadline: number; inSec: number }>;
+  ipForward?: string;
+  detail?: string;
+}
+
+/** Per gateway: sync or drift, the last transaction, a lock or an armed timer. */
+export async function statusLive(
+  topology: Topology,
+  intents: Record<string, Intent[]>,
+  connector: Connector,
+  connect: ConnectOptions,
+  concurrency = 8,
+): Promise<GatewayStatus[]> {
+  const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
+  return topology.gateways.map((g): GatewayStatus => {
+    const l = live.get(g.name)!;
+    if (l instanceof Error) return { gateway: g.name, backend: g.backend, sync: 'unreachable', armed: [], detail: l.message };
+    const now = canonicalOf(g.backend, l.live);
+    const desired = changeToIntents(g, intents[g.name] ?? [], l.live).expected;
+    let sync: GatewayStatus['sync'];
+    let detail: string | undefined;
+    if (l.committed === undefined) {
+      sync = now === canonicalOf(g.backend, '') ? 'unmanaged' : 'drifted';
+      detail = sync === 'unmanaged' ? 'natchain never committed here' : 'natchain rules present, but no commit recorded on the gateway';
+    } else if (canonicalOf(g.backend, l.committed) !== now) {
+      sync = 'drifted';
+      const fc = forwardChanges(canonicalOf(g.backend, l.committed), now);
+      const parts = [...fc.added.map((f) => `+${f}`), ...fc.removed.map((f) => `-${f}`), ...fc.changed.map((f) => `~${f}`)];
+      detail = `natchain's rules were changed by hand since ${l.lastTx}${parts.length ? ` (${parts.join(' ')})` : ''}`;
+    } else sync = now === desired ? 'in-sync' : 'pending';
+    if (sync === 'pending') detail = 'the topology differs from what is applied (natchain plan shows how)';
+    const s: GatewayStatus = {
+      gateway: g.name,
+      backend: g.backend,
+      sync,
+      armed: l.armed.map((a) => ({ ...a, inSec: Math.max(0, a.deadline - l.now) })),
+      ipForward: l.ipForward,
+    };
+    if (l.lastTx) s.lastTx = l.lastTx;
+    if (l.lock) s.lock = l.lock;
+    if (detail) s.detail = detail;
+    return s;
+  });
+}

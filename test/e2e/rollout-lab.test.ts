@@ -1,0 +1,368 @@
+// The transaction in the lab: real sshd per gateway (through unix sockets), real netfilter, both
+// backends. Every scenario asserts the end state of EVERY gateway: natchain's owned state, the
+// foreign rules byte-identical, no lock left, no timer armed.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labDown, labExec, labProbe, labUp, type Lab } from '../../src/lab/index.js';
+import { ed25519KeyPair } from '../../src/lab/keys.js';
+import { iptablesForeign, nftablesForeign } from '../../src/render/index.js';
+import { canonicalOf, changeToIntents } from '../../src/rollout/owned.js';
+import { solve } from '../../src/solve/index.js';
+import { parseTopology, type Backend, type Topology } from '../../src/topology/index.js';
+import { canUseNetns } from './rollout-support.js';
+
+const MAIN = join(process.cwd(), 'src/cli/main.ts');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  json?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Runs the natchain CLI (a child process, like a user would). */
+function cli(args: string[], env: Record<string, string>, onStderr?: (chunk: string, pid: number) => void): Promise<CliResult> & { pid: number } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    onStderr?.(String(d), child.pid!);
+  });
+  const p = new Promise<CliResult>((resolve) =>
+    child.on('close', (code) => {
+      const r: CliResult = { code, stdout, stderr };
+      try {
+        r.json = JSON.parse(stdout);
+      } catch {
+        // not JSON
+      }
+      resolve(r);
+    }),
+  ) as Promise<CliResult> & { pid: number };
+  p.pid = child.pid!;
+  return p;
+}
+
+/** Rules natchain never made, on every gateway: a custom chain, MASQUERADE, a Docker-like chain, an nft table of another name. */
+const FOREIGN = `
+iptables -t nat -N DOCKER
+iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+iptables -t nat -A DOCKER -i docker0 -j RETURN
+iptables -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+iptables -N ADMIN-FWD
+iptables -A ADMIN-FWD -m conntrack --ctstate INVALID -j DROP
+iptables -A FORWARD -j ADMIN-FWD
+nft -f - <<'EOF'
+table inet admin {
+  counter seen { }
+  chain input { type filter hook input priority 0; policy accept; tcp dport 22 counter name seen accept; }
+}
+EOF
+`;
+
+/** Writes a copy of an example topology using one backend on every gateway. */
+function topologyFile(dir: string, example: string, backend: Backend, edit: (s: string) => string = (s) => s): string {
+  let text = readFileSync(`topologies/${example}.yaml`, 'utf8').replace(/^defaults:\n  backend: \w+\n/m, '');
+  text = text.replace(/^version: 1\n/m, `version: 1\ndefaults:\n  backend: ${backend}\n`);
+  const file = join(dir, `${example}-${Math.random().toString(36).slice(2, 8)}.yaml`);
+  writeFileSync(file, edit(text));
+  return file;
+}
+
+/** One lab and what every assertion about it needs. */
+class LabWorld {
+  lab!: Lab;
+  baseline = new Map<string, string>();
+  constructor(
+    readonly backend: Backend,
+    readonly topology: Topology,
+  ) {}
+  async sh(gw: string, script: string): Promise<string> {
+    const r = await labExec(this.lab, gw, ['sh', '-c', script]);
+    if (r.code !== 0) throw new Error(`${gw}: ${script}: ${r.stderr}`);
+    return r.stdout;
+  }
+  async dump(gw: string): Promise<string> {
+    return this.sh(gw, this.backend === 'iptables' ? 'iptables-save -t nat; iptables-save -t filter' : 'if nft list tables ip | grep -qx "table ip natchain"; then nft list table ip natchain; fi');
+  }
+  async owned(gw: string): Promise<string> {
+    return canonicalOf(this.backend, await this.dump(gw));
+  }
+  async foreign(gw: string): Promise<string> {
+    const ipt = iptablesForeign(await this.sh(gw, 'iptables-save'));
+    const nft = this.backend === 'nftables' ? nftablesForeign(await this.sh(gw, 'nft list ruleset')) : await this.sh(gw, 'nft list table inet admin');
+    return `${ipt}\n${nft}`;
+  }
+  /** The owned state a topology file asks for, per gateway. */
+  desired(file: string): Record<string, string> {
+    const t = parseTopology(readFileSync(file, 'utf8'), file);
+    const s = solve(t);
+    return Object.fromEntries(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? [], '').expected]));
+  }
+  empty(): Record<string, string> {
+    return Object.fromEntries(this.topology.gateways.map((g) => [g.name, canonicalOf(this.backend, '')]));
+  }
+  async up(name: string): Promise<void> {
+    this.lab = await labUp(this.topology, { name });
+    for (const g of this.topology.gateways) {
+      await this.sh(g.name, FOREIGN);
+      this.baseline.set(g.name, await this.foreign(g.name));
+    }
+  }
+  /** Every gateway: owned state as expected, foreign rules untouched, no lock, no armed timer. */
+  async expectAll(expected: Record<string, string>, why: string): Promise<void> {
+    for (const g of this.topology.gateways) {
+      expect(await this.owned(g.name), `${why}: ${g.name} owned state`).to.equal(expected[g.name]);
+      expect(await this.foreign(g.name), `${why}: ${g.name} foreign rules`).to.equal(this.baseline.get(g.name));
+      expect(await this.sh(g.name, 'ls /run/natchain'), `${why}: ${g.name} lock`).to.equal('');
+      expect(await this.sh(g.name, 'ls /var/lib/natchain/*/armed 2>/dev/null || true'), `${why}: ${g.name} timer`).to.equal('');
+    }
+  }
+  /** Polls until every gateway holds `expected` (the dead-man timers at work). */
+  async waitAll(expected: Record<string, string>, ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (;;) {
+      let ok = true;
+      for (const g of this.topology.gateways) if ((await this.owned(g.name)) !== expected[g.name]) ok = false;
+      if (ok || Date.now() > until) return;
+      await sleep(500);
+    }
+  }
+}
+
+for (const backend of ['iptables', 'nftables'] as const) {
+  const short = backend === 'iptables' ? 'ipt' : 'nft';
+
+  describe(`rollout in the lab: seed-vpn (${backend})`, function () {
+    this.timeout(120_000);
+    const dir = mkdtempSync(join(tmpdir(), 'natchain-rollout-'));
+    const env = { NATCHAIN_STATE_DIR: join(dir, 'state') };
+    let w: LabWorld;
+    let vpn = '';
+    let vpn2 = '';
+    let ssh = '';
+    let applied: Record<string, string> = {};
+    let changed: Record<string, string> = {};
+
+    before(async function () {
+      if (!canUseNetns()) this.skip();
+      vpn = topologyFile(dir, 'seed-vpn', backend);
+      // The same forward on another public port: every gateway must change.
+      vpn2 = topologyFile(dir, 'seed-vpn', backend, (s) => s.replace('expose: 143.89.197.180:22012', 'expose: 143.89.197.180:22013'));
+      w = new LabWorld(backend, parseTopology(readFileSync(vpn, 'utf8'), vpn));
+      await labDown(`rt-vpn-${short}`).catch(() => undefined);
+      await w.up(`rt-vpn-${short}`);
+      ssh = w.lab.sshConfig;
+      applied = w.desired(vpn);
+      changed = w.desired(vpn2);
+    });
+    after(async () => {
+      if (w?.lab) await labDown(w.lab.name).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('1. applies seed-vpn in <= 4 round trips per gateway; TCP reaches 10.0.0.12:22 through both gateways; again is a no-op; plan is in sync', async () => {
+      await w.expectAll(w.empty(), 'before');
+      const plan0 = await cli(['plan', vpn, '-F', ssh], env);
+      expect(plan0.code, plan0.stderr).to.equal(2);
+      const t0 = Date.now();
+      const r = await cli(['apply', vpn, '-F', ssh, '--yes', '--json'], env);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.json.outcome).to.equal('committed');
+      for (const g of r.json.gateways) {
+        expect(g.state).to.equal('committed');
+        expect(g.roundTrips, `${g.gateway} round trips`).to.be.at.most(4);
+      }
+      console.log(`      apply took ${Date.now() - t0} ms (CLI start included), transaction ${r.json.elapsedMs} ms`);
+      await w.expectAll(applied, 'after apply');
+      const probe = await labProbe(w.lab, 'client-b', { proto: 'tcp', address: '10.0.0.12', port: 22 });
+      expect(probe.ok, JSON.stringify(probe)).to.equal(true);
+      if (probe.ok) {
+        expect(probe.fields.host).to.equal('server-ssh-12');
+        expect(probe.fields.peer, 'the server sees gw-b, as in the seed').to.equal('143.89.135.171');
+      }
+      const again = await cli(['apply', vpn, '-F', ssh, '--yes', '--json'], env);
+      expect(again.code, again.stderr).to.equal(0);
+      expect(again.json.outcome).to.equal('noop');
+      const plan = await cli(['plan', vpn, '-F', ssh, '--json'], env);
+      expect(plan.code, plan.stderr).to.equal(0);
+      expect(plan.json.inSync).to.equal(true);
+      const status = await cli(['status', vpn, '-F', ssh, '--json'], env);
+      expect(status.code, status.stdout + status.stderr).to.equal(0);
+      for (const g of status.json.gateways) expect(g.sync).to.equal('in-sync');
+      await w.expectAll(applied, 'after the no-op');
+    });
+
+    it('2. a check that fails on one gateway changes nothing anywhere', async () => {
+      const r = await cli(['apply', vpn2, '-F', ssh, '--yes', '--json', '--test-fault', 'check:gw-a'], env);
+      expect(r.code).to.equal(1);
+      expect(r.json.failure).to.include({ gateway: 'gw-a', phase: 'check' });
+      await w.expectAll(applied, 'after a failed check');
+    });
+
+    it('3. an apply that fails on one gateway (the kernel refuses the load) rolls back the other', async () => {
+      const r = await cli(['apply', vpn2, '-F', ssh, '--yes', '--json', '--test-fault', 'apply:gw-b'], env);
+      expect(r.code).to.equal(1);
+      expect(r.json.failure).to.include({ gateway: 'gw-b', phase: 'apply' });
+      expect(r.json.outcome).to.equal('rolled-back');
+      await w.expectAll(applied, 'after a failed apply');
+    });
+
+    it('4. the management connection to gw-a dies after apply: its timer restores it, gw-b is rolled back, the report says so', async () => {
+      const t0 = Date.now();
+      const r = await cli(['apply', vpn2, '-F', ssh, '--yes', '--json', '--confirm-timeout', '10', '--test-fault', 'isolate:gw-a'], env);
+      console.log(`      the failed apply took ${Date.now() - t0} ms`);
+      expect(r.code).to.equal(1);
+      const a = r.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a');
+      const b = r.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-b');
+      expect(r.json.failure.gateway).to.equal('gw-a');
+      expect(a.detail).to.match(/dead-man timer restores the snapshot/);
+      expect(b.state).to.equal('rolled-back');
+      expect(await w.owned('gw-a'), 'gw-a still holds the new rules until its timer fires').to.equal(changed['gw-a']);
+      await w.waitAll(applied, 15_000);
+      await w.expectAll(applied, 'after the timer fired');
+      // With the connection lost but new ones possible, natchain reconnects and rolls back itself.
+      const r2 = await cli(['apply', vpn2, '-F', ssh, '--yes', '--json', '--test-fault', 'disconnect:gw-a'], env);
+      expect(r2.code).to.equal(1);
+      for (const g of r2.json.gateways) expect(g.state).to.equal('rolled-back');
+      await w.expectAll(applied, 'after a disconnect');
+    });
+
+    it('5. natchain SIGKILLed between apply and commit: every timer reverts within the timeout; recover reports consistent', async () => {
+      let tx = '';
+      const run = cli(['apply', vpn2, '-F', ssh, '--yes', '--confirm-timeout', '4'], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:60000' }, (chunk, pid) => {
+        const m = /paused before commit \(tx (\S+)\)/.exec(chunk);
+        if (m) {
+          tx = m[1]!;
+          process.kill(pid, 'SIGKILL');
+        }
+      });
+      const r = await run;
+      expect(r.code, r.stderr).to.equal(null);
+      expect(tx).to.not.equal('');
+      for (const g of w.topology.gateways) expect(await w.owned(g.name), `${g.name} applied, armed`).to.equal(changed[g.name]);
+      const t0 = Date.now();
+      await w.waitAll(applied, 10_000);
+      expect(Date.now() - t0).to.be.below(8000);
+      await sleep(300);
+      await w.expectAll(applied, 'after the timers fired');
+      const rec = await cli(['recover', '--json'], env);
+      expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
+      expect(rec.json.consistent).to.equal(true);
+      const t = rec.json.transactions.find((x: { tx: string }) => x.tx === tx);
+      expect(t.outcome).to.equal('rolled-back');
+      for (const g of t.gateways) expect(g.state).to.equal('reverted-by-timer');
+      const again = await cli(['recover', '--json'], env);
+      expect(again.json.transactions).to.deep.equal([]);
+      await w.expectAll(applied, 'after recover');
+    });
+
+    it('6. two applies at once: the second is refused with the first one\'s identity; rollback restores the state before', async () => {
+      let tx = '';
+      let firstPid = 0;
+      let second: Promise<CliResult> | undefined;
+      const first = cli(['apply', vpn2, '-F', ssh, '--yes', '--json'], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:4000' }, (chunk, pid) => {
+        const m = /paused before commit \(tx (\S+)\)/.exec(chunk);
+        if (m) {
+          tx = m[1]!;
+          firstPid = pid;
+          second = cli(['apply', vpn2, '-F', ssh, '--yes', '--json'], env);
+        }
+      });
+      const r1 = await first;
+      expect(r1.code, r1.stderr).to.equal(0);
+      expect(second).to.not.equal(undefined);
+      const r2 = await second!;
+      expect(r2.code).to.equal(1);
+      expect(r2.json.error.code).to.equal('LOCKED');
+      expect(r2.stderr).to.include(tx).and.include(`:${firstPid}`);
+      await w.expectAll(changed, 'after the first apply committed');
+      const rb = await cli(['rollback', vpn, '-F', ssh, '--yes', '--json'], env);
+      expect(rb.code, rb.stderr).to.equal(0);
+      expect(rb.json.outcome).to.equal('committed');
+      await w.expectAll(applied, 'after rollback');
+      // --to the transaction: back to what it left.
+      const to = await cli(['rollback', vpn, '-F', ssh, '--yes', '--json', '--to', tx], env);
+      expect(to.code, to.stderr).to.equal(0);
+      await w.expectAll(changed, 'after rollback --to');
+      const back = await cli(['apply', vpn, '-F', ssh, '--yes'], env);
+      expect(back.code, back.stderr).to.equal(0);
+      await w.expectAll(applied, 'after applying seed-vpn again');
+    });
+
+    it('7. a changed host key is refused and an unknown host without --accept-new too; nothing changes', async () => {
+      const known = w.lab.knownHosts;
+      const original = readFileSync(known, 'utf8');
+      try {
+        const other = ed25519KeyPair('impostor').publicKey.split(' ').slice(0, 2).join(' ');
+        writeFileSync(known, original.replace(/^gw-b .*$/m, `gw-b ${other}`));
+        const r = await cli(['apply', vpn2, '-F', ssh, '--yes'], env);
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.match(/gw-b/).and.match(/host key/i);
+        await w.expectAll(applied, 'after a changed host key');
+        writeFileSync(known, original.replace(/^gw-b .*\n/m, ''));
+        const u = await cli(['apply', vpn2, '-F', ssh, '--yes'], env);
+        expect(u.code).to.equal(1);
+        expect(u.stderr).to.match(/gw-b/).and.match(/SHA256:/);
+        await w.expectAll(applied, 'after an unknown host key');
+        const p = await cli(['plan', vpn2, '-F', ssh, '--accept-new'], env);
+        expect(p.code, p.stderr).to.equal(2);
+        expect(readFileSync(known, 'utf8')).to.match(/gw-b/);
+      } finally {
+        writeFileSync(known, original);
+      }
+    });
+  });
+
+  describe(`rollout in the lab: three-hop, gw-dc behind gw-edge (${backend})`, function () {
+    this.timeout(120_000);
+    const dir = mkdtempSync(join(tmpdir(), 'natchain-rollout-'));
+    const env = { NATCHAIN_STATE_DIR: join(dir, 'state') };
+    let w: LabWorld;
+    let file = '';
+    let ssh = '';
+
+    before(async function () {
+      if (!canUseNetns()) this.skip();
+      file = topologyFile(dir, 'three-hop', backend);
+      w = new LabWorld(backend, parseTopology(readFileSync(file, 'utf8'), file));
+      await labDown(`rt-hop-${short}`).catch(() => undefined);
+      await w.up(`rt-hop-${short}`);
+      ssh = w.lab.sshConfig;
+    });
+    after(async () => {
+      if (w?.lab) await labDown(w.lab.name).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('3. the apply fails on the second of three gateways: all three end in their old state', async () => {
+      const r = await cli(['apply', file, '-F', ssh, '--yes', '--json', '--test-fault', 'apply:gw-edge'], env);
+      expect(r.code).to.equal(1);
+      expect(r.json.failure).to.include({ gateway: 'gw-edge', phase: 'apply' });
+      expect(r.json.outcome).to.equal('rolled-back');
+      await w.expectAll(w.empty(), 'after a failed apply');
+    });
+
+    it('8. a gateway reached only through another (jump) is applied like the rest; traffic crosses all three', async () => {
+      const r = await cli(['apply', file, '-F', ssh, '--yes', '--json'], env);
+      expect(r.code, r.stderr).to.equal(0);
+      for (const g of r.json.gateways) {
+        expect(g.state).to.equal('committed');
+        expect(g.roundTrips).to.be.at.most(4);
+      }
+      await w.expectAll(w.desired(file), 'after apply');
+      const client = w.lab.hosts.find((h) => h.role === 'client' && h.site === 'office');
+      expect(client, 'an office client in the lab').to.not.equal(undefined);
+      const probe = await labProbe(w.lab, client!.name, { proto: 'tcp', address: '10.3.0.50', port: 5432 });
+      expect(probe.ok, JSON.stringify(probe)).to.equal(true);
+      const plan = await cli(['plan', file, '-F', ssh], env);
+      expect(plan.code, plan.stdout + plan.stderr).to.equal(0);
+    });
+  });
+}
