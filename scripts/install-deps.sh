@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # program -> Debian package that provides it
 declare -A PKG=(
   [ip]=iproute2 [iptables]=iptables [nft]=nftables [sshd]=openssh-server [ssh]=openssh-client
-  [ssh-keygen]=openssh-client [socat]=socat [conntrack]=conntrack [dot]=graphviz [unshare]=util-linux
+  [ssh-keygen]=openssh-client [socat]=socat [conntrack]=conntrack [dot]=graphviz [unshare]=util-linux [sudo]=sudo [timeout]=coreutils
 )
 missing=()
 for prog in "${!PKG[@]}"; do
