@@ -97,24 +97,21 @@ export function describeConflict(c: Conflict): string {
 
 /** Which forward holds which port, per gateway address and protocol; ranges kept apart so single ports stay O(1). */
 class PortBook {
-  private readonly singles = new Map<string, string>();
+  private readonly singles = new Map<string, Map<number, string>>();
   private readonly ranges = new Map<string, { r: PortRange; forward: string }[]>();
 
   holder(gw: string, addr: string, proto: Proto, r: PortRange, except?: string): string | undefined {
     const base = `${gw}|${addr}|${proto}`;
     for (const x of this.ranges.get(base) ?? []) if (x.forward !== except && rangesOverlap(x.r, r)) return x.forward;
-    if (r.to - r.from > 4096) {
-      // Large target ranges: scan claimed single ports of this address instead of every port.
-      for (const [k, f] of this.singles) {
-        if (f !== except && k.startsWith(base + '|')) {
-          const p = Number(k.slice(base.length + 1));
-          if (p >= r.from && p <= r.to) return f;
-        }
-      }
+    const singles = this.singles.get(base);
+    if (!singles) return undefined;
+    if (r.to - r.from > singles.size) {
+      // A wide range against few claimed ports: scan the claims, not the range.
+      for (const [p, f] of singles) if (f !== except && p >= r.from && p <= r.to) return f;
       return undefined;
     }
     for (let p = r.from; p <= r.to; p++) {
-      const f = this.singles.get(`${base}|${p}`);
+      const f = singles.get(p);
       if (f !== undefined && f !== except) return f;
     }
     return undefined;
@@ -122,8 +119,11 @@ class PortBook {
 
   claim(gw: string, addr: string, proto: Proto, r: PortRange, forward: string): void {
     const base = `${gw}|${addr}|${proto}`;
-    if (r.from === r.to) this.singles.set(`${base}|${r.from}`, forward);
-    else {
+    if (r.from === r.to) {
+      let singles = this.singles.get(base);
+      if (!singles) this.singles.set(base, (singles = new Map()));
+      singles.set(r.from, forward);
+    } else {
       const list = this.ranges.get(base) ?? [];
       list.push({ r, forward });
       this.ranges.set(base, list);
