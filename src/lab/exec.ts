@@ -57,23 +57,30 @@ export interface ProbeOptions {
   timeoutMs?: number;
 }
 
-// Runs inside the node with `node -e`: one TCP connection or one UDP exchange, first line of the reply.
+// Runs inside the node with `node -e`: the probes given as JSON, all at once; one result line each,
+// in order. A probe is one TCP connection or one UDP exchange, and keeps the first line answered.
 const PROBE_JS = `
-const [proto, host, port, sport, timeout] = process.argv.slice(1);
-const done = (o) => { process.stdout.write(JSON.stringify(o) + '\\n'); process.exit(0); };
-setTimeout(() => done({ ok: false, error: 'timeout' }), Number(timeout));
-if (proto === 'tcp') {
-  const s = require('net').connect({ host, port: Number(port), ...(Number(sport) ? { localPort: Number(sport) } : {}) });
-  let buf = '';
-  s.on('data', (d) => { buf += d; const i = buf.indexOf('\\n'); if (i >= 0) done({ ok: true, reply: buf.slice(0, i) }); });
-  s.on('end', () => done(buf ? { ok: true, reply: buf.trim() } : { ok: false, error: 'closed without a reply' }));
-  s.on('error', (e) => done({ ok: false, error: e.code || e.message }));
-} else {
-  const s = require('dgram').createSocket('udp4');
-  s.on('message', (m) => done({ ok: true, reply: String(m).trim() }));
-  s.on('error', (e) => done({ ok: false, error: e.code || e.message }));
-  s.bind(Number(sport) || 0, () => s.connect(Number(port), host, (e) => e ? done({ ok: false, error: e.code || e.message }) : s.send('probe\\n')));
-}
+const probes = JSON.parse(process.argv[1]);
+const results = new Array(probes.length);
+let left = probes.length;
+const finish = (i, o) => { if (results[i]) return; results[i] = o; if (--left === 0) { process.stdout.write(results.map((r) => JSON.stringify(r)).join('\\n') + '\\n'); process.exit(0); } };
+probes.forEach((p, i) => {
+  const done = (o) => finish(i, o);
+  setTimeout(() => done({ ok: false, error: 'timeout' }), p.timeoutMs);
+  if (p.proto === 'tcp') {
+    const s = require('net').connect({ host: p.address, port: p.port, ...(p.sourcePort ? { localPort: p.sourcePort } : {}) });
+    let buf = '';
+    s.on('data', (d) => { buf += d; const n = buf.indexOf('\\n'); if (n >= 0) { done({ ok: true, reply: buf.slice(0, n) }); s.destroy(); } });
+    s.on('end', () => done(buf ? { ok: true, reply: buf.trim() } : { ok: false, error: 'closed without a reply' }));
+    s.on('error', (e) => done({ ok: false, error: e.code || e.message }));
+  } else {
+    const s = require('dgram').createSocket('udp4');
+    s.on('message', (m) => { done({ ok: true, reply: String(m).trim() }); s.close(); });
+    s.on('error', (e) => done({ ok: false, error: e.code || e.message }));
+    s.bind(p.sourcePort || 0, () => s.connect(p.port, p.address, (e) => e ? done({ ok: false, error: e.code || e.message }) : s.send('probe\\n')));
+  }
+});
+if (!probes.length) process.exit(0);
 `;
 
 /**
@@ -81,20 +88,27 @@ if (proto === 'tcp') {
  * line of the answer: with the lab's echo services, which host answered and whom it saw.
  */
 export async function labProbe(lab: Lab | string, from: string, o: ProbeOptions): Promise<ProbeResult> {
-  const timeout = o.timeoutMs ?? 1500;
-  const r = await labExec(lab, from, [process.execPath, '-e', PROBE_JS, o.proto, o.address, String(o.port), String(o.sourcePort ?? 0), String(timeout)], {
-    timeoutMs: timeout + 5000,
+  return (await labProbeMany(lab, from, [o]))[0]!;
+}
+
+/** Several probes from one node at once (one process in the node for all of them); results in order. */
+export async function labProbeMany(lab: Lab | string, from: string, probes: ProbeOptions[]): Promise<ProbeResult[]> {
+  if (!probes.length) return [];
+  const list = probes.map((o) => ({ proto: o.proto, address: o.address, port: o.port, sourcePort: o.sourcePort ?? 0, timeoutMs: o.timeoutMs ?? 1500 }));
+  const longest = Math.max(...list.map((p) => p.timeoutMs));
+  const r = await labExec(lab, from, [process.execPath, '-e', PROBE_JS, JSON.stringify(list)], { timeoutMs: longest + 10_000 });
+  const lines = r.stdout.trim().split('\n');
+  return list.map((_, i) => {
+    let parsed: { ok: boolean; reply?: string; error?: string };
+    try {
+      parsed = JSON.parse(lines[i] ?? '') as typeof parsed;
+    } catch {
+      return { ok: false, error: `probe failed: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}` };
+    }
+    if (!parsed.ok) return { ok: false, error: parsed.error ?? 'failed' };
+    const reply = parsed.reply ?? '';
+    return { ok: true, reply, fields: parseEcho(reply) };
   });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let parsed: { ok: boolean; reply?: string; error?: string };
-  try {
-    parsed = JSON.parse(line) as typeof parsed;
-  } catch {
-    return { ok: false, error: `probe failed: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}` };
-  }
-  if (!parsed.ok) return { ok: false, error: parsed.error ?? 'failed' };
-  const reply = parsed.reply ?? '';
-  return { ok: true, reply, fields: parseEcho(reply) };
 }
 
 /** Parses `host=server-ssh-12 proto=tcp port=22 peer=143.89.135.171 peerport=2182`. */

@@ -5,7 +5,7 @@ export { planLab, freeAddress, siteGateway, CONTROL_PORT } from './plan.js';
 export { labUp, type LabUpOptions } from './up.js';
 export { labDown, type LabDownOptions } from './down.js';
 export { labStatus } from './status.js';
-export { labExec, labProbe, labNodes, parseEcho, type LabExecOptions, type ProbeOptions, type ProbeResult } from './exec.js';
+export { labExec, labProbe, labProbeMany, labNodes, parseEcho, type LabExecOptions, type ProbeOptions, type ProbeResult } from './exec.js';
 export { openLab, listLabs, labNamespaces } from './state.js';
 export { rootSnapshot, diffSnapshots, assertRootUnchanged, type RootSnapshot } from './safety.js';
 export { preflight, LAB_PROGRAMS } from './preflight.js';

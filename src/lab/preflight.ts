@@ -36,15 +36,23 @@ export async function which(program: string): Promise<string | undefined> {
   return undefined;
 }
 
+/** How preflight looks at the machine (tests pass their own). */
+export interface PreflightProbe {
+  uid?: number;
+  which?: (program: string) => Promise<string | undefined>;
+}
+
 /** Refuses clearly unless the lab can run here: root, and every program it needs, naming the packages to install. */
-export async function preflight(opts: { needRoot?: boolean } = {}): Promise<void> {
-  if (opts.needRoot !== false && process.getuid?.() !== 0) {
+export async function preflight(opts: { needRoot?: boolean } & PreflightProbe = {}): Promise<void> {
+  const uid = opts.uid ?? process.getuid?.();
+  if (opts.needRoot !== false && uid !== 0) {
     throw new NatchainError('ENVIRONMENT', 'the lab needs root (it creates network namespaces)', ['run it as root, e.g. sudo natchain lab ...']);
   }
-  const missing = (await Promise.all(Object.keys(LAB_PROGRAMS).map(async (p) => ((await which(p)) ? undefined : p)))).filter((p): p is string => !!p);
+  const find = opts.which ?? which;
+  const missing = (await Promise.all(Object.keys(LAB_PROGRAMS).map(async (p) => ((await find(p)) ? undefined : p)))).filter((p): p is string => !!p);
   if (missing.length) {
     const pkgs = [...new Set(missing.map((p) => LAB_PROGRAMS[p]!))].sort();
-    throw new NatchainError('ENVIRONMENT', `the lab needs programs that are missing: ${missing.join(', ')}`, [
+    throw new NatchainError('ENVIRONMENT', `the lab needs programs that are missing: ${missing.join(', ')} (Debian package${pkgs.length > 1 ? 's' : ''} ${pkgs.join(', ')})`, [
       `install them: apt-get install ${pkgs.join(' ')}   (or: bash scripts/install-deps.sh)`,
     ]);
   }

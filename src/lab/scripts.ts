@@ -198,8 +198,11 @@ export function hostScript(h: PlannedHost, paths: LabPaths): string {
     // Started first (they listen on any address), so they are up by the time the link is.
     s += `# Echo services: one line naming this host and the address the client was seen as.\n`;
     for (const svc of h.services) {
+      // UDP: socat hands the datagram to the command; read it first, or socat's write into a command
+      // that has already exited fails (EPIPE) and the answer is lost.
       const listen = svc.proto === 'tcp' ? `TCP-LISTEN:${svc.port},fork,reuseaddr` : `UDP-RECVFROM:${svc.port},fork`;
-      s += `socat ${listen} ${sq(`SYSTEM:echo ${echoReply(h.name, svc.proto, svc.port)}`)} </dev/null >>${log} 2>&1 &\n`;
+      const cmd = `${svc.proto === 'udp' ? 'head -c1 >/dev/null; ' : ''}echo ${echoReply(h.name, svc.proto, svc.port)}`;
+      s += `socat ${listen} ${sq(`SYSTEM:${cmd}`)} </dev/null >>${log} 2>&1 &\n`;
     }
   }
   s += NO_IPV6 + `ip -batch - <<'EOF'\n${nodeBatch(h)}EOF\n`;

@@ -187,7 +187,7 @@ describe('lab plan', () => {
     it('starts an echo service per port and protocol on a target', () => {
       const s = hostScript(host(p, 'server-dns'), paths);
       expect(s).to.include(`socat TCP-LISTEN:53,fork,reuseaddr 'SYSTEM:echo host=server-dns proto=tcp port=53 peer=$SOCAT_PEERADDR peerport=$SOCAT_PEERPORT'`);
-      expect(s).to.include(`socat UDP-RECVFROM:53,fork 'SYSTEM:echo host=server-dns proto=udp port=53`);
+      expect(s).to.include(`socat UDP-RECVFROM:53,fork 'SYSTEM:head -c1 >/dev/null; echo host=server-dns proto=udp port=53`);
       expect(s).to.include(`want='tcp:0035 udp:0035 tcp:0007'`);
     });
 
@@ -214,5 +214,29 @@ describe('lab plan', () => {
     expect(k.privateKey).to.match(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n$/);
     expect(k.publicKey).to.match(/^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43} natchain-lab-test$/);
     expect(ed25519KeyPair('x').publicKey).to.not.equal(ed25519KeyPair('x').publicKey);
+  });
+});
+
+describe('lab preflight', () => {
+  it('refuses when not root', async () => {
+    const { preflight } = await import('../../src/lab/preflight.js');
+    const err = await preflight({ uid: 1000, which: async (p) => `/usr/bin/${p}` }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(err?.code).to.equal('ENVIRONMENT');
+    expect(err?.message).to.match(/needs root/);
+  });
+
+  it('names the Debian package of every missing program', async () => {
+    const { preflight } = await import('../../src/lab/preflight.js');
+    const gone = new Set(['socat', 'conntrack', 'nft']);
+    const err = await preflight({ uid: 0, which: async (p) => (gone.has(p) ? undefined : `/usr/bin/${p}`) }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string; details: string[] },
+    );
+    expect(err?.code).to.equal('ENVIRONMENT');
+    expect(err?.message).to.include('socat').and.include('conntrack').and.include('nft');
+    expect(err?.details.join('\n')).to.include('apt-get install conntrack nftables socat');
   });
 });
