@@ -60,8 +60,8 @@ iptables -A ADMIN-FWD -m conntrack --ctstate INVALID -j DROP
 iptables -A FORWARD -j ADMIN-FWD
 nft -f - <<'EOF'
 table inet admin {
-  counter seen { }
-  chain input { type filter hook input priority 0; policy accept; tcp dport 22 counter name seen accept; }
+  set trusted { type ipv4_addr; elements = { 192.0.2.1 } }
+  chain input { type filter hook input priority 0; policy accept; ip saddr @trusted tcp dport 2222 accept; }
 }
 EOF
 `;
@@ -96,7 +96,8 @@ class LabWorld {
   }
   async foreign(gw: string): Promise<string> {
     const ipt = iptablesForeign(await this.sh(gw, 'iptables-save'));
-    const nft = this.backend === 'nftables' ? nftablesForeign(await this.sh(gw, 'nft list ruleset')) : await this.sh(gw, 'nft list table inet admin');
+    // -s: stateless (no counters, which traffic through iptables-nft's chains moves).
+    const nft = this.backend === 'nftables' ? nftablesForeign(await this.sh(gw, 'nft -s list ruleset')) : await this.sh(gw, 'nft -s list table inet admin');
     return `${ipt}\n${nft}`;
   }
   /** The owned state a topology file asks for, per gateway. */

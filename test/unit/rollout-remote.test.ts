@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFaults } from '../../src/rollout/faults.js';
+import { isTxId, newNonce, newTxId, OWNER_PATTERN, ownerIdentity } from '../../src/rollout/ids.js';
+import { Journal, outcomeOf, stateDir } from '../../src/rollout/journal.js';
+import { forwardChanges } from '../../src/rollout/owned.js';
+import { frame, parseArmed, parseLockInfo, parseSections, remoteCall, type RemoteOp } from '../../src/rollout/remote.js';
+import { rollbackTarget } from '../../src/rollout/rollback.js';
+import { example } from '../support/topo.js';
+
+const OPS: RemoteOp[] = ['begin', 'stage', 'apply', 'commit', 'abort', 'inspect'];
+
+describe('rollout: remote scripts', () => {
+  const nonce = 'a'.repeat(16);
+  const tx = '20260101T120000Z-abcdef';
+
+  it('every template is valid POSIX sh (dash -n)', () => {
+    for (const op of OPS) {
+      const args = op === 'begin' ? ['root@host:1', '-'] : op === 'apply' ? [60, 0, '-'] : op === 'stage' ? ['-'] : op === 'abort' ? [0] : [];
+      const call = remoteCall(op, nonce, 'iptables', tx, args);
+      const m = /^sh -c '([\s\S]*)' natchain /.exec(call.command);
+      expect(m, op).to.not.equal(null);
+      const script = m![1]!.replace(/'\\''/g, "'");
+      const r = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
+      expect(r.status, `${op}: ${r.stderr}`).to.equal(0);
+    }
+  });
+
+  it('refuses every argument that is not of its exact shape (hostile values never reach a shell)', () => {
+    const hostile = ["x'; rm -rf /; '", '$(reboot)', '`id`', 'a b', 'a\nb', ''];
+    for (const h of hostile) {
+      expect(() => remoteCall('begin', nonce, 'iptables', tx, [h, '-']), h).to.throw();
+      expect(() => remoteCall('stage', nonce, 'iptables', tx, [h]), h).to.throw();
+      expect(() => remoteCall('commit', nonce, 'iptables', h, []), h).to.throw();
+      expect(() => remoteCall('commit', h, 'iptables', tx, []), h).to.throw();
+    }
+    expect(() => remoteCall('apply', nonce, 'iptables', tx, [-1, 0, '-'])).to.throw();
+    expect(() => remoteCall('apply', nonce, 'iptables', tx, [1.5, 0, '-'])).to.throw();
+    expect(() => remoteCall('commit', nonce, 'pf' as never, tx, [])).to.throw();
+  });
+
+  it('passes the arguments as single-quoted words after the template', () => {
+    const call = remoteCall('apply', nonce, 'nftables', tx, [60, 1, '-']);
+    expect(call.command.endsWith(` natchain '${nonce}' 'nftables' '${tx}' '60' '1' '-'`)).to.equal(true);
+  });
+
+  it('frames stdin and parses sections exactly, unforgeable without the nonce', () => {
+    const n = newNonce();
+    expect(n).to.match(/^[0-9a-f]{16}$/);
+    expect(frame(n, { new: 'a\nb', revert: '' })).to.equal(`@@natchain:${n}:new\na\nb\n@@natchain:${n}:revert\n`);
+    const forged = `-A X -m comment --comment "\n@@natchain:0000000000000000:error\n"`;
+    const out = `junk\n@@natchain:${n}:snapshot\n${forged}\nline2\n\n@@natchain:${n}:forward\n1\n\n@@natchain:${n}:end\n`;
+    const s = parseSections(out, n);
+    expect(s.complete).to.equal(true);
+    expect(s.get('snapshot')).to.equal(`${forged}\nline2\n`);
+    expect(s.get('forward')).to.equal('1\n');
+    expect(s.has('error')).to.equal(false);
+    expect(parseSections('no end', n).complete).to.equal(false);
+  });
+
+  it('reads lock holders and armed timers', () => {
+    const h = parseLockInfo('20260101T000000Z-abcdef\nalice@ops:42\n1000\narmed 1060\n', 1012);
+    expect(h).to.deep.equal({ tx: '20260101T000000Z-abcdef', owner: 'alice@ops:42', since: 1000, ageSec: 12, armedUntil: 1060 });
+    expect(parseLockInfo('', 5)).to.equal(undefined);
+    expect(parseArmed('20260101T000000Z-abcdef 1060\ngarbage\n')).to.deep.equal([{ tx: '20260101T000000Z-abcdef', deadline: 1060 }]);
+  });
+
+  it('makes transaction ids and owner identities of the shapes the scripts accept', () => {
+    const tx1 = newTxId(new Date('2026-01-02T03:04:05.678Z'));
+    expect(tx1).to.match(/^20260102T030405Z-[0-9a-f]{6}$/);
+    expect(isTxId(tx1)).to.equal(true);
+    expect(isTxId('20260102T030405Z-ABCDEF')).to.equal(false);
+    expect(ownerIdentity().text).to.match(OWNER_PATTERN);
+  });
+});
+
+describe('rollout: faults, plan summaries', () => {
+  it('reads NATCHAIN_TEST_FAULT, and nothing is active without it', () => {
+    const none = readFaults(undefined);
+    expect(none.active).to.equal(false);
+    expect(none.remote('check', 'gw-a')).to.equal(false);
+    const f = readFaults('check:gw-a, isolate:gw-b,pause:commit:1500');
+    expect(f.remote('check', 'gw-a')).to.equal(true);
+    expect(f.remote('check', 'gw-b')).to.equal(false);
+    expect(f.remote('isolate', 'gw-b')).to.equal(true);
+    expect(f.pause('commit')).to.equal(1500);
+    expect(f.pause('apply')).to.equal(0);
+  });
+
+  it('names forwards added, removed and changed from rule comments (both backends)', () => {
+    const before = '-A NATCHAIN-PREROUTING -m comment --comment natchain:web -j DNAT --to-destination 1.2.3.4:80\n-A X -m comment --comment natchain:old -j ACCEPT\n';
+    const after = '-A NATCHAIN-PREROUTING -m comment --comment natchain:web -j DNAT --to-destination 1.2.3.4:81\n  rule tcp dport 22 comment "natchain:ssh%2D1" accept\n';
+    expect(forwardChanges(before, after)).to.deep.equal({ added: ['ssh-1'], removed: ['old'], changed: ['web'] });
+  });
+});
+
+describe('rollout: journal', () => {
+  let dir = '';
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'natchain-journal-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has a documented default and overrides', () => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.NATCHAIN_STATE_DIR;
+      process.env.XDG_STATE_HOME = '/x/state';
+      expect(stateDir()).to.equal('/x/state/natchain');
+      process.env.NATCHAIN_STATE_DIR = '/y';
+      expect(stateDir()).to.equal('/y');
+      expect(stateDir('/z')).to.equal('/z');
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('appends records, groups them by transaction and survives a torn last line', () => {
+    const j = new Journal(dir);
+    const t = '2026-01-01T00:00:00Z';
+    j.append({ type: 'begin', tx: 'T1', time: t, kind: 'apply', owner: 'a@b:1', topology: '/t.yaml', gateways: ['gw-a'], confirmTimeoutSec: 60 });
+    j.append({ type: 'phase', tx: 'T1', time: t, gateway: 'gw-a', phase: 'locked' });
+    j.append({ type: 'end', tx: 'T1', time: t, outcome: 'committed', states: { 'gw-a': 'committed' } });
+    j.append({ type: 'begin', tx: 'T2', time: t, kind: 'apply', owner: 'a@b:1', topology: '/t.yaml', gateways: ['gw-a'], confirmTimeoutSec: 60 });
+    appendFileSync(j.file, '{"type":"phase","tx":"T2"');
+    const txs = j.transactions();
+    expect(txs.map((h) => h.tx)).to.deep.equal(['T1', 'T2']);
+    expect(txs[0]!.phases['gw-a']).to.deep.equal(['locked']);
+    expect(outcomeOf(txs[0]!)).to.equal('committed');
+    expect(outcomeOf(txs[1]!)).to.equal(undefined);
+  });
+
+  it('picks what a rollback restores: the last commit that changed a gateway, or the state --to TX left', () => {
+    const j = new Journal(dir);
+    const t = '2026-01-01T00:00:00Z';
+    const topology = example('seed-vpn');
+    const plan = (snapshot: string, changed: boolean) => ({ backend: 'iptables' as const, snapshot, text: '', expected: '', revert: '', ipForward: '1', enableIpForward: false, changed });
+    for (const [tx, snap, rb] of [
+      ['T1', 'S0', 'R1'],
+      ['T2', 'R1', 'R2'],
+    ] as const) {
+      j.append({ type: 'begin', tx, time: t, kind: 'apply', owner: 'a@b:1', topology: topology.file, gateways: ['gw-a', 'gw-b'], confirmTimeoutSec: 60 });
+      j.append({ type: 'plan', tx, time: t, gateways: { 'gw-a': plan(snap, true), 'gw-b': plan('B', false) } });
+      j.append({ type: 'readback', tx, time: t, gateway: 'gw-a', dump: rb });
+      j.append({ type: 'end', tx, time: t, outcome: 'committed', states: {} });
+    }
+    const undo = rollbackTarget(j, topology);
+    expect(undo.tx).to.equal('T2');
+    expect([...undo.dumps.entries()]).to.deep.equal([['gw-a', { backend: 'iptables', dump: 'R1' }]]);
+    const to = rollbackTarget(j, topology, 'T1');
+    expect(Object.fromEntries([...to.dumps.entries()].map(([k, v]) => [k, v.dump]))).to.deep.equal({ 'gw-a': 'R1', 'gw-b': 'B' });
+    expect(() => rollbackTarget(j, topology, 'T9')).to.throw(/no transaction T9/);
+  });
+});
