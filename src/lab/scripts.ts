@@ -126,7 +126,8 @@ ${switchBatch(plan)}EOF
 export function gatewayMountScript(g: PlannedGateway, paths: LabPaths, sshd: string): string {
   const sock = sq(paths.socket(g.name));
   const log = sq(paths.log(g.name));
-  const exec = sq(`EXEC:${sshd} -i -e -f ${paths.sshdConfig} -h ${paths.hostKey(g.name)}`);
+  // nofork: the connection itself becomes sshd's stdin/stdout (sshd sees the real TCP peer).
+  const exec = sq(`EXEC:${sshd} -i -e -f ${paths.sshdConfig} -h ${paths.hostKey(g.name)},nofork`);
   const nsDirRe = `^${escapeRe(dirname(paths.dir))}/[^/]+/ns$`;
   return (
     HEADER(`lab gateway ${g.name}, inside its mount and UTS namespaces`) +

@@ -181,7 +181,7 @@ describe('lab plan', () => {
       for (const d of ['/var/lib/natchain', '/run/natchain', '/tmp', '/root', '/etc/hosts']) expect(fstab).to.match(new RegExp(` ${d} none bind `));
       const m = gatewayMountScript(g, paths, '/usr/sbin/sshd');
       expect(m).to.include(`UNIX-LISTEN:'${paths.socket(g.name)}',fork`);
-      expect(m).to.include(`EXEC:/usr/sbin/sshd -i -e -f ${paths.sshdConfig} -h ${paths.hostKey(g.name)}`);
+      expect(m).to.include(`EXEC:/usr/sbin/sshd -i -e -f ${paths.sshdConfig} -h ${paths.hostKey(g.name)},nofork`);
     });
 
     it('starts an echo service per port and protocol on a target', () => {
