@@ -128,15 +128,15 @@ export function gatewayMountScript(g: PlannedGateway, paths: LabPaths, sshd: str
   const log = sq(paths.log(g.name));
   // nofork: the connection itself becomes sshd's stdin/stdout (sshd sees the real TCP peer).
   const exec = sq(`EXEC:${sshd} -i -e -f ${paths.sshdConfig} -h ${paths.hostKey(g.name)},nofork`);
-  const nsDirRe = `^${escapeRe(dirname(paths.dir))}/[^/]+/ns$`;
+  const nsDirRe = `^${escapeRe(dirname(paths.dir))}/[^/]+/ns`;
   return (
     HEADER(`lab gateway ${g.name}, inside its mount and UTS namespaces`) +
     `echo ${g.name} > /proc/sys/kernel/hostname
 # Copies of namespace files (this lab's, other labs') would keep those namespaces alive: drop them,
 # the labs' namespace-file directories with one unmount each (each unmount waits for the kernel),
 # then any other. /run/netns is a slave of the host's: namespaces deleted there vanish here too.
-set -- $(awk -v labs=${sq(nsDirRe)} '$5 ~ labs { print $5; next }
-  { for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "nsfs" && index($5, "/run/netns/") != 1 && $5 !~ labs) other[$5] = 1; break } }
+set -- $(awk -v labs=${sq(nsDirRe)} '$5 ~ (labs "$") { print $5; next } $5 ~ (labs "/") { next }
+  { for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "nsfs" && index($5, "/run/netns/") != 1) other[$5] = 1; break } }
   END { for (m in other) print m }' /proc/self/mountinfo)
 # Then, in one mount each: /sys showing this gateway's interfaces (as ip netns exec does), and
 # natchain's state and lock, /tmp and root's home as this gateway's own (see fstab beside this script).
