@@ -6,6 +6,7 @@ import { NatchainError } from '../errors.js';
 import type { Gateway, Topology } from '../topology/types.js';
 import type { ConnectOptions, Connector } from '../transport/types.js';
 import { PhaseError, runPhase } from './exec.js';
+import { ownerIdentity } from './ids.js';
 import { Journal, outcomeOf, type GatewayPhase, type Outcome, type TxHistory } from './journal.js';
 
 /** What recover did for one gateway. */
@@ -32,6 +33,20 @@ export function unfinished(journal: Journal): TxHistory[] {
   return journal.transactions().filter((h) => outcomeOf(h) === undefined);
 }
 
+/** True when the natchain that runs a transaction is still alive on this host (recover must not race it). */
+export function stillRunning(h: TxHistory): boolean {
+  const m = /^(.+)@(.+):(\d+)$/.exec(h.begin?.owner ?? '');
+  if (!m || m[2] !== ownerIdentity().host) return false;
+  const pid = Number(m[3]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Brings every interrupted transaction to a consistent state. `topologyOf` reads the topology a transaction used. */
 export async function recover(o: {
   journal: Journal;
@@ -43,7 +58,8 @@ export async function recover(o: {
   only?: string;
 }): Promise<RecoveredTx[]> {
   const out: RecoveredTx[] = [];
-  const list = unfinished(o.journal).filter((h) => !o.only || h.tx === o.only);
+  // A transaction whose natchain is still running on this host is not interrupted: leave it alone.
+  const list = unfinished(o.journal).filter((h) => (!o.only || h.tx === o.only) && !stillRunning(h));
   if (o.only && list.length === 0) {
     const known = o.journal.transactions().some((h) => h.tx === o.only);
     throw new NatchainError('NOT_FOUND', known ? `transaction ${o.only} is not interrupted; nothing to recover` : `no transaction ${o.only} in ${o.journal.file}`);

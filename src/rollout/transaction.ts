@@ -4,12 +4,12 @@ import pLimit from 'p-limit';
 import { NatchainError } from '../errors.js';
 import type { Gateway, Topology } from '../topology/types.js';
 import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
-import { PhaseError, oneLine, runPhase } from './exec.js';
+import { PhaseError, runPhase } from './exec.js';
 import type { Faults } from './faults.js';
 import { newTxId, ownerIdentity } from './ids.js';
 import { Journal, type GatewayPhase, type JournalGatewayPlan, type Outcome } from './journal.js';
 import { canonicalOf, forwardChanges, type Change } from './owned.js';
-import { frame, type LockHolder } from './remote.js';
+import { frame, parseLockInfo, type LockHolder } from './remote.js';
 
 /** Reports progress per gateway and phase (the CLI draws it). */
 export interface ProgressSink {
@@ -119,6 +119,8 @@ interface Gw {
   locked: boolean;
   /** The timer may be armed (apply was attempted): a rollback must reach it, or the timer will. */
   armed: boolean;
+  /** The apply phase ran here (so the outcome of a failure is "rolled back", not "aborted"). */
+  applyTried?: boolean;
   deadline?: number;
   detail?: string;
   started: number;
@@ -263,11 +265,9 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
 
   const abortWith = async (message: string, list: Gw[], code: 'TRANSACTION' | 'LOCKED' | 'CANCELLED' | 'REMOTE' = 'TRANSACTION'): Promise<never> => {
     await rollback(list);
-    const states = gws.map((g) => g.state);
-    const outcome: Outcome = states.every((s) => ['rolled-back', 'released', 'reverted-by-timer', 'connected', 'unknown'].includes(s)) &&
-      !gws.some((g) => g.state === 'unknown' && !g.armed && g.locked)
-      ? (gws.some((g) => g.armed) ? 'rolled-back' : 'aborted')
-      : 'inconsistent';
+    // Settled: back as it was, never touched, or unreachable but armed (its timer restores it).
+    const settled = (g: Gw) => ['rolled-back', 'released', 'reverted-by-timer', 'connected'].includes(g.state) || (g.state === 'unknown' && g.armed);
+    const outcome: Outcome = gws.every(settled) ? (gws.some((g) => g.applyTried) ? 'rolled-back' : 'aborted') : 'inconsistent';
     const r = end(outcome, message);
     await closeAll();
     throw new TransactionError(message, r, code);
@@ -316,7 +316,8 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
       gw.locked = true;
       gw.snapshot = sec.get('snapshot') ?? '';
       gw.ipForward = (sec.get('forward') ?? '').trim();
-      journal(gw, 'locked', sec.has('broke') ? `broke the lock of ${oneLine(sec.get('broke')!)}` : undefined);
+      const broke = parseLockInfo(sec.get('broke'), 0);
+      journal(gw, 'locked', broke ? `broke the lock of ${broke.tx} (${broke.owner})` : undefined);
     } catch (e) {
       if (e instanceof PhaseError && e.holder) holders.push({ gateway: gw.gateway.name, holder: e.holder });
       gw.detail = e instanceof PhaseError ? e.reason : (e as Error).message;
@@ -426,6 +427,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
   await each(changed, async (gw) => {
     try {
       gw.armed = true;
+      gw.applyTried = true;
       const sec = await step(gw, 'apply', () =>
         runPhase(gw.session!, gw.gateway.backend, tx, 'apply', [
           o.confirmTimeoutSec,

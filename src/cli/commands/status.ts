@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { formatAge } from '../../rollout/exec.js';
 import { Journal, outcomeOf, stateDir } from '../../rollout/journal.js';
 import { statusLive } from '../../rollout/live.js';
+import { stillRunning } from '../../rollout/recover.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson, table } from '../output.js';
@@ -38,7 +39,7 @@ Examples:
       const journal = new Journal(stateDir(o.stateDir));
       const mine = journal.transactions().filter((h) => h.begin && resolve(h.begin.topology) === resolve(file) && outcomeOf(h) !== 'noop');
       const last = mine[mine.length - 1];
-      const lastLocal = last ? { tx: last.tx, kind: last.begin!.kind, time: last.begin!.time, outcome: outcomeOf(last) ?? 'interrupted' } : null;
+      const lastLocal = last ? { tx: last.tx, kind: last.begin!.kind, time: last.begin!.time, outcome: outcomeOf(last) ?? (stillRunning(last) ? 'running' : 'interrupted') } : null;
       if (o.json) printJson({ topology: file, journal: journal.file, lastTransaction: lastLocal, gateways: gws });
       else {
         const rows = [['GATEWAY', 'BACKEND', 'SYNC', 'LAST TX', 'LOCK', 'TIMER', 'DETAIL'].map((h) => c.bold(h))];
