@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run demo`: seed 001 (two sites, one forward through two gateways) as a lab on this machine,
-# with natchain's rules loaded, and one real connection from 10.0.1.13 to 10.0.0.12:22 through
-# both gateways; each gateway's conntrack entry is shown beside the one the seed describes.
+# natchain's rules pushed to both gateways over SSH in one transaction (`natchain apply`), and one
+# real connection from 10.0.1.13 to 10.0.0.12:22 through both gateways; each gateway's conntrack
+# entry is shown beside the one the seed describes.
 #
 # Needs root (network namespaces). Safe on any machine: the lab adds nothing to this machine's own
 # network namespace, so no packet of the demo can leave it. The lab is taken down on exit, always.
@@ -37,7 +38,11 @@ cat <<'EOF'
     server 10.0.0.12:22 in site-a, client 10.0.1.13 in site-b
 EOF
 natchain lab down "$LAB" >/dev/null 2>&1 || true # a lab left by an interrupted run
-trap 'echo; show "natchain lab down $LAB"; natchain lab down "$LAB" || true' EXIT
+SSH_CONFIG="${NATCHAIN_LAB_DIR:-/run/natchain-lab}/$LAB/ssh_config"
+# The demo's transactions go to a journal of their own, not the user's.
+NATCHAIN_STATE_DIR=$(mktemp -d /tmp/natchain-demo-state.XXXXXX)
+export NATCHAIN_STATE_DIR
+trap 'echo; show "natchain lab down $LAB"; natchain lab down "$LAB" || true; rm -rf "$NATCHAIN_STATE_DIR"' EXIT
 show "natchain lab up $TOPOLOGY"
 natchain lab up "$TOPOLOGY"
 
@@ -50,12 +55,17 @@ else
   echo "${G}no connection, as expected${N}"
 fi
 
-step "Loading the rules natchain renders for each gateway (the seed's rules, narrowed to this forward)"
-for gw in gw-b gw-a; do
-  show "natchain render $TOPOLOGY --gateway $gw | natchain lab exec $LAB $gw -- iptables-restore --noflush"
-  natchain render "$TOPOLOGY" --gateway "$gw" | tee >(grep -E '^-A NATCHAIN' | sed "s/^/    $gw: /" >&2) |
-    natchain lab exec "$LAB" "$gw" -- iptables-restore --noflush
-done 2>&1
+step "What natchain would change on each gateway, read live over SSH (the seed's rules, narrowed to this forward)"
+show "natchain plan $TOPOLOGY -F $SSH_CONFIG"
+natchain plan "$TOPOLOGY" -F "$SSH_CONFIG" || [ $? -eq 2 ] # 2: changes pending
+
+step "Pushing them to both gateways over SSH as one transaction"
+echo "    ${D}lock + snapshot, stage + check everywhere, arm a dead-man timer + apply + read back,"
+echo "    a new SSH connection must still get in, then commit: both gateways or neither${N}"
+show "natchain apply $TOPOLOGY -F $SSH_CONFIG --yes"
+natchain apply "$TOPOLOGY" -F "$SSH_CONFIG" --yes
+show "natchain status $TOPOLOGY -F $SSH_CONFIG"
+natchain status "$TOPOLOGY" -F "$SSH_CONFIG"
 
 step "One real connection: client-b (10.0.1.13) dials 10.0.0.12:22 from port $SPORT"
 show "natchain lab exec $LAB client-b -- socat - TCP:10.0.0.12:22,sourceport=$SPORT"
