@@ -146,11 +146,7 @@ mount --all --fstab ${sq(paths.fstab(g.name))}
 # involved), and on TCP port 22 inside the lab (so one gateway can jump to another).
 socat UNIX-LISTEN:${sock},fork,unlink-early,mode=600 ${exec} </dev/null >>${log} 2>&1 &
 socat TCP-LISTEN:22,fork,reuseaddr ${exec} </dev/null >>${log} 2>&1 &
-n=0
-until [ -S ${sock} ]; do
-  n=$((n + 1)); if [ $n -gt 1000 ]; then echo "sshd socket ${sock} did not appear" >&2; exit 1; fi
-  sleep 0.01
-done
+# (lab up waits for the socket, for all gateways at once)
 `
   );
 }

@@ -1,4 +1,4 @@
-import { access, appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { access, appendFile, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
@@ -149,6 +149,9 @@ async function build(plan: LabPlan, paths: LabPaths, concurrency: number, progre
     ),
   ]);
 
+  // Every gateway's sshd socket, polled here rather than by a sleep loop in each script.
+  await waitForSockets(plan, paths);
+
   const gwIfaces = (name: string) => plan.gateways.find((g) => g.name === name)!.interfaces;
   return {
     name: plan.lab,
@@ -193,6 +196,20 @@ async function build(plan: LabPlan, paths: LabPaths, concurrency: number, progre
 async function inNetns(ns: string, argv: string[], what: string) {
   // detached: its own session, so the daemons it leaves behind never get the terminal's Ctrl-C.
   return runOk('nsenter', [`--net=${join(NETNS_DIR, ns)}`, '--', ...argv], what, { detached: true });
+}
+
+async function waitForSockets(plan: LabPlan, paths: LabPaths): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let waiting = plan.gateways.map((g) => g.name);
+  while (waiting.length) {
+    const up = await Promise.all(waiting.map(async (g) => (await stat(paths.socket(g)).catch(() => undefined))?.isSocket() ?? false));
+    waiting = waiting.filter((_, i) => !up[i]);
+    if (!waiting.length) return;
+    if (Date.now() > deadline) {
+      throw new NatchainError('LAB', `sshd did not start on gateway(s) ${waiting.join(', ')}`, waiting.map((g) => `see ${paths.log(g)}`));
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 async function exists(p: string): Promise<boolean> {
