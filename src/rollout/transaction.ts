@@ -230,6 +230,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
       };
       let st: string | undefined;
       let why = '';
+      let lost = false;
       try {
         st = await step(gw, gw.armed || undoCommitted ? 'rollback' : 'release', async () => {
           if (gw.session && !(await isClosed(gw.session))) return viaSession(gw.session);
@@ -244,11 +245,13 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
         });
       } catch (e) {
         why = e instanceof PhaseError ? e.reason : (e as Error).message;
+        lost = !(e instanceof PhaseError) || e.connectionLost;
       }
       gw.locked = false;
       gw.finished = Date.now();
       if (st === undefined) {
-        if (gw.armed) {
+        if (!lost) journal(gw, 'failed', `rolling back failed: ${why}`);
+        else if (gw.armed) {
           const when = gw.deadline ? ` by ${new Date(gw.deadline * 1000).toISOString()}` : ` within ${o.confirmTimeoutSec}s`;
           journal(gw, 'unknown', `unreachable (${why}); its dead-man timer restores the snapshot${when}`);
         } else if (gw.state === 'locked' || gw.state === 'staged' || gw.state === 'connected') {
