@@ -126,7 +126,9 @@ async function removeBaseIfEmpty(base: string): Promise<void> {
     return;
   }
   if (entries.some((e) => e !== MADE_MOUNTPOINTS)) return;
-  if (entries.includes(MADE_MOUNTPOINTS)) {
+  // Removing a directory detaches whatever other mount namespaces mounted on it: only when no lab
+  // at all (in any base directory) is left.
+  if (entries.includes(MADE_MOUNTPOINTS) && (await labNamespaces()).length === 0) {
     const made = (await readFile(join(base, MADE_MOUNTPOINTS), 'utf8')).split('\n').filter(Boolean);
     for (const m of made) await rmdir(m).catch(() => {}); // only if still empty
     await rm(join(base, MADE_MOUNTPOINTS), { force: true });

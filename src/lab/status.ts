@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkLabName, labBaseDir, labDirOf } from './names.js';
 import { labNamespaces, listLabs, NETNS_DIR, processesIn, readLabFile } from './state.js';
@@ -25,6 +25,7 @@ export async function labStatus(name?: string, opts: { base?: string } = {}): Pr
     const gwOfFile = new Map<string, string>();
     if (file?.state === 'up') for (const g of file.gateways) for (const f of [g.mountNs, g.utsNs]) gwOfFile.set(f, g.netns);
     const nsOf = (f: string) => (f.startsWith(NETNS_DIR + '/') ? f.slice(NETNS_DIR.length + 1) : (gwOfFile.get(f) ?? f));
+    if (!file && !all.length && !procs.length && !(await exists(dir))) continue; // no trace of it at all
     const state: LabStatus['state'] = !file ? 'orphaned' : file.state === 'up' && all.every((n) => existing.includes(n)) ? 'up' : 'partial';
     out.push({
       name: lab,
@@ -47,4 +48,13 @@ export async function labStatus(name?: string, opts: { base?: string } = {}): Pr
     });
   }
   return out;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
 }

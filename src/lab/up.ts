@@ -78,7 +78,12 @@ async function build(plan: LabPlan, paths: LabPaths, concurrency: number, progre
 
   // 1. The lab directory first, with the list of what will be made: `lab down` finds it all even if we crash.
   await mkdir(dirname(dir), { recursive: true, mode: 0o755 });
-  await mkdir(dir, { mode: 0o700 });
+  // Once more if the last `lab down` of another process removed the base directory meanwhile.
+  await mkdir(dir, { mode: 0o700 }).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+    await mkdir(dirname(dir), { recursive: true, mode: 0o755 });
+    await mkdir(dir, { mode: 0o700 });
+  });
   await writeLabFile(dir, { state: 'building', name: plan.lab, dir, namespaces, startedAt: new Date().toISOString() });
   for (const d of ['ns', 'sock', 'log', 'scripts/mounts', ...plan.gateways.flatMap((g) => [`gw/${g.name}/var-lib-natchain`, `gw/${g.name}/run-natchain`, `gw/${g.name}/root`])]) {
     await mkdir(join(dir, d), { recursive: true, mode: 0o700 });

@@ -93,7 +93,7 @@ Examples:
     .action(async (name: string | undefined, opts: { json?: boolean }) => {
       const labs = await labStatus(name);
       if (opts.json) return printJson(labs);
-      if (!labs.length) return void process.stdout.write('no labs\n');
+      if (!labs.length) return void process.stdout.write(name ? `no lab named ${name}\n` : 'no labs\n');
       for (const l of labs) {
         const procs = l.namespaces.reduce((n, ns) => n + ns.processes.length, 0);
         const state = l.state === 'up' ? c.green(l.state) : c.yellow(l.state);
