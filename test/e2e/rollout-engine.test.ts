@@ -150,6 +150,21 @@ for (const backend of ['iptables', 'nftables'] as const) {
       }
     });
 
+    it('breaks a dead transaction\'s lock only when asked with its exact id', async () => {
+      const edge = gws.get('gw-edge')!;
+      edge.sh(`mkdir -p /run/natchain/lock && printf '20260101T000000Z-dead00\\nbob@gone:7\\n%s\\n' $(date +%s) > /run/natchain/lock/owner`);
+      try {
+        const wrong = await runTransaction(opts('', { breakLock: '20260101T000000Z-0ther0' })).catch((e) => e);
+        expect(wrong.code).to.equal('LOCKED');
+        const r = await runTransaction(opts('', { breakLock: '20260101T000000Z-dead00' }));
+        expect(r.outcome).to.be.oneOf(['noop', 'committed']);
+        expect(r.gateways.find((g) => g.gateway === 'gw-edge')!.state).to.be.oneOf(['released', 'committed']);
+        for (const g of gws.values()) expect(g.sh('ls /run/natchain')).to.equal('');
+      } finally {
+        edge.sh('rm -rf /run/natchain/lock');
+      }
+    });
+
     it('the dead-man timer restores the snapshot when no commit comes', async () => {
       const before = foreign();
       const ownedBefore = [...gws.keys()].map(owned);

@@ -264,6 +264,32 @@ for (const backend of ['iptables', 'nftables'] as const) {
       await w.expectAll(applied, 'after recover');
     });
 
+    it('5b. natchain SIGKILLed before commit, recover run before the timers fire: every gateway had verified, so recover commits', async () => {
+      let tx = '';
+      const r = await cli(['apply', vpn2, '-F', ssh, '--yes', '--confirm-timeout', '30'], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:60000' }, (chunk, pid) => {
+        const m = /paused before commit \(tx (\S+)\)/.exec(chunk);
+        if (m) {
+          tx = m[1]!;
+          process.kill(pid, 'SIGKILL');
+        }
+      });
+      expect(r.code).to.equal(null);
+      const st = await cli(['status', vpn2, '-F', ssh, '--json'], env);
+      for (const g of st.json.gateways) {
+        expect(g.lock?.tx, `${g.gateway} still locked by the dead apply`).to.equal(tx);
+        expect(g.armed.map((a: { tx: string }) => a.tx)).to.deep.equal([tx]);
+      }
+      const rec = await cli(['recover', '--json'], env);
+      expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
+      const t = rec.json.transactions.find((x: { tx: string }) => x.tx === tx);
+      expect(t.outcome).to.equal('committed');
+      for (const g of t.gateways) expect(g.action).to.equal('committed');
+      await w.expectAll(changed, 'after recover committed');
+      const back = await cli(['apply', vpn, '-F', ssh, '--yes'], env);
+      expect(back.code, back.stderr).to.equal(0);
+      await w.expectAll(applied, 'after applying seed-vpn again');
+    });
+
     it('6. two applies at once: the second is refused with the first one\'s identity; rollback restores the state before', async () => {
       let tx = '';
       let firstPid = 0;
