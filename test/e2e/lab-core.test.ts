@@ -8,8 +8,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatchainError } from '../../src/errors.js';
-import { diffSnapshots, labDown, labExec, labNamespaces, labStatus, labUp, openLab, rootSnapshot, type Lab } from '../../src/lab/index.js';
-import { labLeftovers, labRun, labUnavailable, testLabName, topologyFile, upTestLab, useLab } from '../support/lab.js';
+import { diffSnapshots, labDown, labExec, labNamespaces, labProbe, labStatus, labUp, openLab, rootSnapshot, type Lab } from '../../src/lab/index.js';
+import { conntrack, labLeftovers, labRun, labUnavailable, loadRules, testLabName, topologyFile, upTestLab, useLab } from '../support/lab.js';
 
 /** Runs a program on the host (ssh, the CLI); never throws on exit codes. */
 function sh(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -191,6 +191,21 @@ describe('lab core: a gateway behind another (three-hop), ssh -J as the topology
     // gw-dc saw the connection come from gw-edge's transit address: it really went through the lab.
     const log = await readFile(join(f.lab.dir, 'log', 'gw-dc.log'), 'utf8');
     expect(log).to.match(/Accepted publickey for root from 10\.250\.0\.1/);
+  });
+});
+
+describe('lab core: the seed itself (topologies/seed-vpn.yaml, its own addresses, inside the lab only)', function () {
+  this.timeout(60_000);
+  const f = useLab(() => topologyFile('topologies/seed-vpn.yaml'), 'seed');
+
+  it("carries 10.0.1.13 -> 10.0.0.12:22 through both gateways with exactly the seed's conntrack entry on gw-a", async () => {
+    await loadRules(f);
+    const r = await labProbe(f.lab, 'client-b', { proto: 'tcp', address: '10.0.0.12', port: 22, sourcePort: 2182, timeoutMs: 3000 });
+    expect(r.ok && r.fields).to.include({ host: 'server-ssh-12', peer: '143.89.135.171', peerport: '2182' });
+    const a = (await conntrack(f.lab, 'gw-a')).find((e) => e.orig.sport === 2182)!;
+    // Seed 001: original src=143.89.135.171 dst=143.89.197.180 sport=2182 dport=22012,
+    //           reply src=10.0.0.12 dst=143.89.135.171 sport=22 dport=2182.
+    expect(a.line).to.include('src=143.89.135.171 dst=143.89.197.180 sport=2182 dport=22012 src=10.0.0.12 dst=143.89.135.171 sport=22 dport=2182');
   });
 });
 
