@@ -11,6 +11,7 @@
  *   /var/lib/natchain/last          the last committed transaction
  */
 import type { Backend } from '../topology/types.js';
+import { shellQuote } from '../transport/quote.js';
 import { isTxId, OWNER_PATTERN } from './ids.js';
 
 /** The remote phases natchain runs, one exec (round trip) each. */
@@ -258,10 +259,6 @@ export interface RemoteCall {
 const NONCE_RE = /^[0-9a-f]{16}$/;
 const WORD_RE = /^[A-Za-z0-9._@:-]{1,200}$/;
 
-/** POSIX single-quoting (the transport's `shellQuote` does the same; kept local so the templates are self-contained). */
-function quote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Builds the exact command for one phase; throws on any argument that is not of the expected shape. */
 export function remoteCall(
@@ -280,8 +277,8 @@ export function remoteCall(
   }
   if (op === 'begin' && !OWNER_PATTERN.test(String(args[0]))) throw new Error(`bad owner ${JSON.stringify(args[0])}`);
   const script = COMMON + BODY[op];
-  const words = [nonce, backend, tx ?? 'none', ...args.map(String)].map(quote).join(' ');
-  const call: RemoteCall = { op, nonce, command: `sh -c ${quote(script)} natchain ${words}` };
+  const words = [nonce, backend, tx ?? 'none', ...args.map(String)].map((w) => shellQuote(w)).join(' ');
+  const call: RemoteCall = { op, nonce, command: `sh -c ${shellQuote(script)} natchain ${words}` };
   if (stdin !== undefined) call.stdin = stdin;
   return call;
 }
