@@ -271,6 +271,12 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
     // Settled: back as it was, never touched, or unreachable but armed (its timer restores it).
     const settled = (g: Gw) => ['rolled-back', 'released', 'reverted-by-timer', 'connected'].includes(g.state) || (g.state === 'unknown' && g.armed);
     const outcome: Outcome = gws.every(settled) ? (gws.some((g) => g.applyTried) ? 'rolled-back' : 'aborted') : 'inconsistent';
+    const waiting = gws.filter((g) => g.state === 'unknown' && g.armed);
+    if (waiting.length) {
+      message += `; ${waiting.map((g) => g.gateway.name).join(', ')} could not be reached and restore${waiting.length === 1 ? 's' : ''} itself when its dead-man timer fires`;
+      message += waiting[0]!.deadline ? ` (${new Date(waiting[0]!.deadline * 1000).toISOString()})` : ` (within ${o.confirmTimeoutSec}s)`;
+    }
+    if (outcome === 'inconsistent') message += '; some gateways may not be as they were: run natchain recover';
     const r = end(outcome, message);
     await closeAll();
     throw new TransactionError(message, r, code);
