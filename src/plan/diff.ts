@@ -29,6 +29,7 @@ export function diffStates(a: State, b: State, opts: Pick<RulesetDiffOptions, 'c
     chains,
     unsolved: { old: a.unsolved, new: b.unsolved },
     gateways,
+    unlocked: b.solution.allocations.filter((x) => x.origin === 'new').map(({ forward, gateway, address, ports }) => ({ forward, gateway, address, ports })),
   };
 }
 

@@ -27,7 +27,7 @@ export function formatDiff(d: Diff, p: Paint = plain): string {
   // The locks decide the hop ports: say which ones were used, so a port move can be traced.
   out.push(p.dim(`ports from: ${d.old.lock ?? 'no lock'} -> ${d.new.lock ?? 'no lock'}`));
   if (d.identical) {
-    out.push(notes(d, p).join('\n'), d.summary.text);
+    out.push(notes(d, p, false).join('\n'), d.summary.text);
     return out.filter((l) => l !== '').join('\n') + '\n';
   }
   if (d.flags.length) {
@@ -54,17 +54,22 @@ export function formatDiff(d: Diff, p: Paint = plain): string {
     for (const line of g.diff.replace(/\n$/, '').split('\n')) out.push('    ' + colourPatchLine(line, p));
   }
   if (untouched.length) out.push(p.dim(`  untouched: ${untouched.join(', ')}`));
-  const n = notes(d, p);
+  const n = notes(d, p, true);
   if (n.length) out.push('', ...n);
   out.push('', p.bold(d.summary.text));
   return out.join('\n') + '\n';
 }
 
-function notes(d: Diff, p: Paint): string[] {
+/** Things worth knowing that are not differences; ports missing from the lock only matter when something changes. */
+function notes(d: Diff, p: Paint, withUnlocked: boolean): string[] {
   const fixed = new Set(d.unsolved.new.map((u) => u.forward));
   const still = d.unsolved.old.filter((u) => fixed.has(u.forward));
   const nowOk = d.unsolved.old.filter((u) => !fixed.has(u.forward));
+  const lock = d.new.lock ?? 'the lock';
   return [
+    ...(withUnlocked ? d.unlocked : []).map((u) =>
+      p.yellow(`note: forward ${u.forward}'s hop port ${ep(u)} on ${u.gateway} is not in ${lock} yet: \`natchain lock\` records it; commit it with the topology`),
+    ),
     ...still.map((u) => p.yellow(`note: forward ${u.forward} does not solve on either side: ${u.diagnostics.map(formatDiagnostic).join('; ')}`)),
     ...nowOk.map((u) => p.dim(`note: forward ${u.forward} did not solve before and now does`)),
   ];

@@ -117,4 +117,6 @@ export interface Diff {
   unsolved: { old: Unsolved[]; new: Unsolved[] };
   /** Per gateway and backend, untouched ones included. */
   gateways: GatewayImpact[];
+  /** Hop ports the new side picked that its lock does not record yet (they may still move until locked). */
+  unlocked: { forward: string; gateway: string; address: string; ports: PortRange }[];
 }

@@ -38,7 +38,7 @@ describe('cli: diff (compiled binary)', () => {
     const r = natchain(['diff', '--json', MESH, b]);
     expect(r.code, r.stderr).to.equal(1);
     const d = JSON.parse(r.stdout);
-    expect(Object.keys(d)).to.deep.equal(['old', 'new', 'identical', 'summary', 'flags', 'model', 'chains', 'unsolved', 'gateways']);
+    expect(Object.keys(d)).to.deep.equal(['old', 'new', 'identical', 'summary', 'flags', 'model', 'chains', 'unsolved', 'gateways', 'unlocked']);
     expect(d.old).to.deep.equal({ label: MESH, lock: null });
     expect(d.flags[0]).to.include({ kind: 'backend-changed', gateway: 'gw-a' });
     expect(d.gateways.filter((g: { gateway: string }) => g.gateway === 'gw-a').map((g: { backend: string; change: string }) => `${g.backend} ${g.change}`)).to.deep.equal([
