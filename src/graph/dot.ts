@@ -1,8 +1,9 @@
 import { chainLetter, type Picture, type PictureNode } from './picture.js';
 
-/** Colours of highlighted chains, in order (colour-blind-safe Tableau hues). */
+/** Colours of highlighted chains, in order (Tableau 10 hues). */
 export const CHAIN_COLOURS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
+/** Colour of chain `k` (the palette repeats after six chains). */
 export const chainColour = (k: number) => CHAIN_COLOURS[k % CHAIN_COLOURS.length]!;
 
 /** Escapes text for a Graphviz HTML-like label. */

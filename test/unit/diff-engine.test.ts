@@ -136,6 +136,18 @@ describe('diff engine: chain changes', () => {
     expect(d.flags.filter((f) => f.kind !== 'hop-port-moved')).to.deep.equal([]);
   });
 
+  it('a subnet moved to another site moves the chains to it (forward unchanged)', () => {
+    const withFwd = (t: string) => t.replace('forwards:\n', 'forwards:\n  files:\n    from: b\n    to: 10.4.0.10:445\n    proto: tcp\n');
+    const a = withFwd(edit(MESH, '  c:\n    subnets: [10.3.0.0/24]', '  c:\n    subnets: [10.3.0.0/24, 10.4.0.0/24]'));
+    const b = withFwd(edit(MESH, '  a:\n    subnets: [10.1.0.0/24]', '  a:\n    subnets: [10.1.0.0/24, 10.4.0.0/24]'));
+    const d = diff(a, b);
+    expect(d.model.map((m) => [m.kind, m.name, m.fields])).to.deep.equal([['subnet', '10.4.0.0/24', [{ field: 'site', old: 'c', new: 'a' }]]]);
+    expect(d.chains.map((c) => [c.forward, c.forwardChanged])).to.deep.equal([['files', false]]);
+    expect(d.chains[0]!.old!.hops.map((h) => h.gateway)).to.deep.equal(['gw-b', 'gw-c']);
+    expect(d.chains[0]!.new!.hops.map((h) => h.gateway)).to.deep.equal(['gw-b', 'gw-a']);
+    expect(d.gateways.filter((g) => g.change !== 'untouched').map((g) => g.gateway)).to.deep.equal(['gw-a', 'gw-b', 'gw-c']);
+  });
+
   it('an edited forward\'s chain is marked as edited', () => {
     const d = diff(MESH, edit(MESH, '    to: 10.3.0.10:8080', '    to: 10.3.0.11:8080'));
     expect(d.chains.map((c) => [c.forward, c.forwardChanged])).to.deep.equal([['app', true]]);
