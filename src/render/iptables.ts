@@ -10,7 +10,7 @@
 // jumps are written only when the caller says they are missing (see `presentJumps`).
 import type { Gateway } from '../topology/types.js';
 import type { Intent } from '../solve/types.js';
-import { COMMENT_PREFIX, RenderError, checkIntents, iptPorts } from './common.js';
+import { COMMENT_PREFIX, Lines, RenderError, checkIntents, iptPorts } from './common.js';
 import type { CheckedIntent } from './common.js';
 
 /** The chains natchain owns in iptables. */
@@ -63,18 +63,14 @@ export function emptyIptablesState(): IptablesState {
 
 /** The owned state that loading `renderIptables(gateway, intents)` produces: every chain with its rules, one jump each. */
 export function iptablesDesiredState(gateway: Gateway, intents: readonly Intent[], opts: { acceptMark?: number } = {}): IptablesState {
-  const checked = checkIntents(gateway, intents);
-  const mark = opts.acceptMark === undefined ? undefined : checkMark(opts.acceptMark);
-  const chains: Record<NatchainChain, string[]> = { 'NATCHAIN-FORWARD': [], 'NATCHAIN-PREROUTING': [], 'NATCHAIN-POSTROUTING': [] };
-  for (const i of checked) {
-    chains['NATCHAIN-PREROUTING'].push(dnatRule(i));
-    if (i.snat) chains['NATCHAIN-POSTROUTING'].push(snatRule(i));
-    if (mark !== undefined) chains['NATCHAIN-FORWARD'].push(acceptRule(i, `MARK --set-xmark ${hex(mark)}/${hex(mark)}`));
-    chains['NATCHAIN-FORWARD'].push(acceptRule(i, 'ACCEPT'));
-  }
-  for (const c of Object.keys(chains) as NatchainChain[]) chains[c] = dedupe(chains[c]);
+  const plan = planRules(gateway, intents, opts.acceptMark);
   const state = emptyIptablesState();
-  state.chains = chains;
+  const list = (chain: NatchainChain) => {
+    const rules: string[] = [];
+    writeChain(plan, chain, (rule) => rules.push(rule));
+    return rules;
+  };
+  state.chains = { 'NATCHAIN-FORWARD': list('NATCHAIN-FORWARD'), 'NATCHAIN-PREROUTING': list('NATCHAIN-PREROUTING'), 'NATCHAIN-POSTROUTING': list('NATCHAIN-POSTROUTING') };
   for (const { chain } of NATCHAIN_CHAINS) state.jumps[chain] = [jumpSpec(chain)];
   return state;
 }
@@ -85,13 +81,19 @@ export function iptablesDesiredState(gateway: Gateway, intents: readonly Intent[
  * other rule alone. Each `*table ... COMMIT` is applied atomically by iptables-restore.
  */
 export function renderIptables(gateway: Gateway, intents: readonly Intent[], opts: IptablesOptions = {}): string {
-  const desired = iptablesDesiredState(gateway, intents, opts.acceptMark === undefined ? {} : { acceptMark: opts.acceptMark });
+  const plan = planRules(gateway, intents, opts.acceptMark);
   const current = emptyIptablesState();
   for (const { chain } of NATCHAIN_CHAINS) {
     const p = opts.presentJumps?.[chain];
     current.jumps[chain] = p === true ? [jumpSpec(chain)] : p ? [...p] : [];
   }
-  return transition(desired, current);
+  // What transition(iptablesDesiredState(...), current) gives, with each rule written out as it is
+  // made rather than all of them held as strings first.
+  const chains: Partial<Record<NatchainChain, RuleSource>> = {};
+  for (const { chain } of NATCHAIN_CHAINS) chains[chain] = { some: plan.checked.length > 0, each: (emit) => writeChain(plan, chain, emit) };
+  const jumps = emptyIptablesState().jumps;
+  for (const { chain } of NATCHAIN_CHAINS) jumps[chain] = [jumpSpec(chain)];
+  return transition({ chains, jumps }, current);
 }
 
 /**
@@ -101,18 +103,40 @@ export function renderIptables(gateway: Gateway, intents: readonly Intent[], opt
  * (atomically, so nothing of it changes).
  */
 export function renderIptablesRestore(target: IptablesState, current: IptablesState): string {
-  return transition(target, current);
+  const chains: Partial<Record<NatchainChain, RuleSource>> = {};
+  for (const { chain } of NATCHAIN_CHAINS) {
+    const rules = target.chains[chain];
+    if (rules !== undefined) chains[chain] = { some: rules.length > 0, each: (emit) => rules.forEach((r) => emit(r)) };
+  }
+  return transition({ chains, jumps: target.jumps }, current);
 }
 
-function transition(target: IptablesState, current: IptablesState): string {
-  const out: string[] = ['# natchain: replaces the NATCHAIN-* chains only; load with iptables-restore --noflush'];
+/** The rules of one owned chain, handed out in order. */
+interface RuleSource {
+  /** Whether there is at least one rule (when unsure: true). */
+  some: boolean;
+  each(emit: (rule: string) => void): void;
+}
+
+// Each chain's jump in canonical spelling, worked out once rather than per render.
+const CANONICAL_JUMPS = new Map<NatchainChain, string>();
+function canonicalJump(chain: NatchainChain): string {
+  let c = CANONICAL_JUMPS.get(chain);
+  if (c === undefined) CANONICAL_JUMPS.set(chain, (c = normaliseIptablesRule(jumpSpec(chain))));
+  return c;
+}
+
+function transition(target: { chains: Partial<Record<NatchainChain, RuleSource>>; jumps: IptablesState['jumps'] }, current: IptablesState): string {
+  // Lines are appended one by one (never spread into a call: a chain can hold 100k rules).
+  const out = new Lines();
+  out.push('# natchain: replaces the NATCHAIN-* chains only; load with iptables-restore --noflush');
   for (const table of TABLES) {
-    const body: string[] = [];
     const declare: string[] = [];
     const drops: string[] = [];
-    const adds: string[] = [];
+    const adds: (string | { prefix: string; rules: RuleSource })[] = []; // a jump to insert, or a chain's rules
     const removes: string[] = [];
-    for (const { chain, builtin } of NATCHAIN_CHAINS.filter((c) => c.table === table)) {
+    for (const { chain, table: home, builtin } of NATCHAIN_CHAINS) {
+      if (home !== table) continue;
       const rules = target.chains[chain];
       const exists = current.chains[chain] !== undefined || (current.jumps[chain] ?? []).length > 0;
       if (rules !== undefined || exists) declare.push(`:${chain} - [0:0]`);
@@ -120,71 +144,138 @@ function transition(target: IptablesState, current: IptablesState): string {
       const want = rules !== undefined && (target.jumps[chain] ?? []).length > 0;
       // Keep the first canonical jump where it is (its position is the admin's business once made);
       // delete every other jump to this chain; insert one at the top if none is left.
-      const canonical = normaliseIptablesRule(jumpSpec(chain));
+      const canonical = canonicalJump(chain);
       const keep = want ? have.findIndex((s) => normaliseIptablesRule(s) === canonical) : -1;
       have.forEach((spec, n) => {
         if (n !== keep) drops.push(`-D ${builtin} ${spec}`);
       });
       if (want && keep < 0) adds.push(`-I ${builtin} 1 ${jumpSpec(chain)}`);
-      for (const r of rules ?? []) adds.push(`-A ${chain} ${r}`);
+      if (rules !== undefined) adds.push({ prefix: `-A ${chain} `, rules });
       if (rules === undefined && exists) removes.push(`-X ${chain}`);
     }
-    body.push(...declare, ...drops, ...adds, ...removes);
-    if (body.length === 0) continue; // an untouched table stays untouched (not even created)
-    out.push(`*${table}`, ...body, 'COMMIT');
+    const adding = adds.some((a) => typeof a === 'string' || a.rules.some);
+    if (declare.length + drops.length + removes.length === 0 && !adding) continue; // an untouched table stays untouched (not even created)
+    out.push(`*${table}`);
+    for (const line of declare) out.push(line);
+    for (const line of drops) out.push(line);
+    for (const a of adds) {
+      if (typeof a === 'string') out.push(a);
+      else {
+        const prefix = a.prefix;
+        a.rules.each((r) => out.push(prefix + r));
+      }
+    }
+    for (const line of removes) out.push(line);
+    out.push('COMMIT');
   }
-  return out.join('\n') + '\n';
+  return out.text();
 }
 
 // ---- rules ---------------------------------------------------------------------------------
 // Written exactly as iptables-save 1.8.9 prints them, so "rendered" and "loaded" compare equal
-// even without normalising (normaliseIptablesRule makes the comparison robust anyway).
+// even without normalising (normaliseIptablesRule makes the comparison robust anyway). Each is one
+// template: at scale the text is built from hundreds of thousands of these.
+
+interface RulePlan {
+  checked: CheckedIntent[];
+  markTarget: string | undefined;
+  /** Runs can be compared by their key (below); false only for forwards that are not strings (never from the solver). */
+  byRun: boolean;
+}
+
+function planRules(gateway: Gateway, intents: readonly Intent[], acceptMark: number | undefined): RulePlan {
+  const checked = checkIntents(gateway, intents);
+  const mark = acceptMark === undefined ? undefined : checkMark(acceptMark);
+  return {
+    checked,
+    markTarget: mark === undefined ? undefined : `MARK --set-xmark ${hex(mark)}/${hex(mark)}`,
+    byRun: checked.every((i) => typeof i.forward === 'string'),
+  };
+}
+
+/**
+ * Hands out the rules of one owned chain in order. Two intents can give the same rule (say, the
+ * same DNAT with different SNATs): only the first is kept. Every rule names its forward, protocol,
+ * destination and ports, and the canonical order sorts by those first, so equal rules come from
+ * neighbouring intents: repeats are looked for within a run of such neighbours (usually a run of
+ * one, with nothing to look for), never by hashing every rule's text; without runs, every rule is
+ * looked for among all the earlier ones.
+ */
+function writeChain(plan: RulePlan, chain: NatchainChain, emit: (rule: string) => void): void {
+  const { checked, markTarget, byRun } = plan;
+  const seen = new Set<string>();
+  let lastComment = '';
+  let quoted = '';
+  for (let n = 0; n < checked.length; n++) {
+    const i = checked[n]!;
+    let repeats: Set<string> | undefined = seen;
+    if (byRun) {
+      const runStarts = n === 0 || !sameRuleKey(checked[n - 1]!, i);
+      if (runStarts && seen.size > 0) seen.clear();
+      if (runStarts && (n + 1 === checked.length || !sameRuleKey(i, checked[n + 1]!))) repeats = undefined; // a run of one
+    }
+    if (chain === 'NATCHAIN-POSTROUTING' && i.snatAddress === undefined) continue;
+    // Neighbours in canonical order mostly share a forward, so the quoting is mostly reused.
+    if (i.comment !== lastComment) {
+      lastComment = i.comment;
+      quoted = saveString(i.comment);
+    }
+    if (chain === 'NATCHAIN-PREROUTING') emitOnce(emit, repeats, dnatRule(i, quoted));
+    else if (chain === 'NATCHAIN-POSTROUTING') emitOnce(emit, repeats, snatRule(i, quoted));
+    else {
+      if (markTarget !== undefined) emitOnce(emit, repeats, acceptRule(i, quoted, markTarget));
+      emitOnce(emit, repeats, acceptRule(i, quoted, 'ACCEPT'));
+    }
+  }
+}
+
+// Hands out a rule unless it is in `seen` (when there is one to look in).
+function emitOnce(emit: (rule: string) => void, seen: Set<string> | undefined, rule: string): void {
+  if (seen !== undefined) {
+    if (seen.has(rule)) return;
+    seen.add(rule);
+  }
+  emit(rule);
+}
+
+// Intents whose rules can coincide: every rule text spells these out.
+function sameRuleKey(a: CheckedIntent, b: CheckedIntent): boolean {
+  return a.forward === b.forward && a.proto === b.proto && a.dstAddr === b.dstAddr && a.from === b.from && a.to === b.to;
+}
 
 function protoNumber(p: string): string {
   return p === 'tcp' ? '6' : p === 'udp' ? '17' : p;
 }
 
-function dnatRule(i: CheckedIntent): string {
-  const to = i.dnat.port === undefined ? i.dnat.address : `${i.dnat.address}:${i.dnat.port}`;
-  return [
-    ...(i.src ? [`-s ${i.src.text}`] : []),
-    `-d ${i.dst.address}/32 -i ${i.inIface} -p ${i.proto} -m ${i.proto} --dport ${iptPorts(i.dst.from, i.dst.to)}`,
-    `-m comment --comment ${saveString(i.comment)}`,
-    `-j DNAT --to-destination ${to}`,
-  ].join(' ');
+function dnatRule(i: CheckedIntent, comment: string): string {
+  const to = i.dnatPort === undefined ? i.dnatAddress : `${i.dnatAddress}:${i.dnatPort}`;
+  const src = i.src === undefined ? '' : `-s ${i.src.text} `;
+  return `${src}-d ${i.dstAddress}/32 -i ${i.inIface} -p ${i.proto} -m ${i.proto} --dport ${iptPorts(i.from, i.to)} -m comment --comment ${comment} -j DNAT --to-destination ${to}`;
 }
 
 function dnatPorts(i: CheckedIntent): string {
-  return i.dnat.port === undefined ? iptPorts(i.dst.from, i.dst.to) : String(i.dnat.port);
+  return i.dnatPort === undefined ? iptPorts(i.from, i.to) : String(i.dnatPort);
 }
 
-function snatRule(i: CheckedIntent): string {
+function snatRule(i: CheckedIntent, comment: string): string {
   // Only this forward's DNATed flows: the post-DNAT destination, plus the original destination
   // from conntrack. Never a broad "everything leaving eth0" SNAT like the seed's.
-  return [
-    ...(i.src ? [`-s ${i.src.text}`] : []),
-    `-d ${i.dnat.address}/32 -o ${i.outIface} -p ${i.proto} -m ${i.proto} --dport ${dnatPorts(i)}`,
-    `-m conntrack --ctstate DNAT --ctorigdst ${i.dst.address} --ctorigdstport ${iptPorts(i.dst.from, i.dst.to)}`,
-    `-m comment --comment ${saveString(i.comment)}`,
-    `-j SNAT --to-source ${i.snat!.address}`,
-  ].join(' ');
+  const src = i.src === undefined ? '' : `-s ${i.src.text} `;
+  return (
+    `${src}-d ${i.dnatAddress}/32 -o ${i.outIface} -p ${i.proto} -m ${i.proto} --dport ${dnatPorts(i)}` +
+    ` -m conntrack --ctstate DNAT --ctorigdst ${i.dstAddress} --ctorigdstport ${iptPorts(i.from, i.to)}` +
+    ` -m comment --comment ${comment} -j SNAT --to-source ${i.snatAddress!}`
+  );
 }
 
-function acceptRule(i: CheckedIntent, target: string): string {
+function acceptRule(i: CheckedIntent, comment: string, target: string): string {
   // The conntrack entry identifies the flow in both directions (and its RELATED ICMP errors):
   // DNATed by this forward (original destination) to this forward's target (reply source).
-  return [
-    `-m conntrack --ctstate DNAT --ctproto ${protoNumber(i.proto)}`,
-    ...(i.src ? [`--ctorigsrc ${i.src.text}`] : []),
-    `--ctorigdst ${i.dst.address} --ctreplsrc ${i.dnat.address}`,
-    `--ctorigdstport ${iptPorts(i.dst.from, i.dst.to)} --ctreplsrcport ${dnatPorts(i)}`,
-    `-m comment --comment ${saveString(i.comment)}`,
-    `-j ${target}`,
-  ].join(' ');
-}
-
-function dedupe(rules: string[]): string[] {
-  return [...new Set(rules)];
+  const src = i.src === undefined ? '' : ` --ctorigsrc ${i.src.text}`;
+  return (
+    `-m conntrack --ctstate DNAT --ctproto ${protoNumber(i.proto)}${src} --ctorigdst ${i.dstAddress} --ctreplsrc ${i.dnatAddress}` +
+    ` --ctorigdstport ${iptPorts(i.from, i.to)} --ctreplsrcport ${dnatPorts(i)} -m comment --comment ${comment} -j ${target}`
+  );
 }
 
 function checkMark(mark: number): number {
@@ -196,9 +287,11 @@ function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
+const SAVE_PLAIN = /^[A-Za-z0-9_-]+$/;
+
 /** Quotes a value the way iptables-save does (xtables_save_string): bare when plain, else in double quotes with `"\'` escaped. */
 export function saveString(value: string): string {
-  if (/^[A-Za-z0-9_-]+$/.test(value)) return value;
+  if (SAVE_PLAIN.test(value)) return value;
   return `"${value.replace(/["\\']/g, (c) => `\\${c}`)}"`;
 }
 

@@ -17,7 +17,7 @@
 // neither problem and keep first-match order, like iptables.
 import type { Gateway } from '../topology/types.js';
 import type { Intent } from '../solve/types.js';
-import { COMMENT_PREFIX, MAX_COMMENT_LENGTH, RenderError, checkIntents, nftPorts, segments } from './common.js';
+import { COMMENT_PREFIX, Lines, MAX_COMMENT_LENGTH, RenderError, checkIntents, nftPorts, segments } from './common.js';
 import type { CheckedIntent, Segment } from './common.js';
 
 /** The table natchain owns: family ip, name natchain. */
@@ -50,22 +50,37 @@ const HEADER = '# natchain: replaces table ip natchain only; load with nft -f';
 export function renderNftables(gateway: Gateway, intents: readonly Intent[], opts: NftablesOptions = {}): string {
   const checked = checkIntents(gateway, intents);
   const mark = opts.acceptMark === undefined ? undefined : checkMark(opts.acceptMark);
-  const orig = (i: CheckedIntent) => ({ address: i.dst.address, addr: i.dst.addr, from: i.dst.from, to: i.dst.to });
-  const kinds = [
-    { kind: 'dnat', map: 'dnat_dispatch', segs: segments(checked, orig), rule: dnatRule },
-    { kind: 'snat', map: 'snat_dispatch', segs: segments(checked.filter((i) => i.snat), orig), rule: snatRule },
-    { kind: 'accept', map: 'accept_dispatch', segs: segments(checked, orig), rule: (i: CheckedIntent) => acceptRule(i, mark) },
+  const markStmt = mark === undefined ? '' : ` meta mark set meta mark | 0x${mark.toString(16).padStart(8, '0')}`;
+  // DNAT and accept dispatch on the same keys (every intent); SNAT on the hairpin/hop subset.
+  const all = segments(checked);
+  const snatted = segments(checked.filter((i) => i.snatAddress !== undefined));
+  const kinds: Kind[] = [
+    { kind: 'dnat', map: 'dnat_dispatch', segs: all, rule: dnatRule },
+    { kind: 'snat', map: 'snat_dispatch', segs: snatted, rule: snatRule },
+    { kind: 'accept', map: 'accept_dispatch', segs: all, rule: (i) => acceptRule(i, markStmt) },
   ];
-  const out: string[] = [HEADER, ...PREAMBLE, 'table ip natchain {'];
+  // Texts are made as they are written, never kept for later: at scale, holding every rule or name
+  // until the end costs more in garbage collection than making it twice.
+  const names = new ChainNames();
+  const out = new Lines();
+  for (const line of [HEADER, ...PREAMBLE, 'table ip natchain {']) out.push(line);
   for (const k of kinds) {
-    out.push(`\tmap ${k.map} {`, `\t\ttype ${DISPATCH_TYPE}`, '\t\tflags interval');
+    out.push(`\tmap ${k.map} {`);
+    out.push(`\t\ttype ${DISPATCH_TYPE}`);
+    out.push('\t\tflags interval');
     if (k.segs.length > 0) {
-      const elements = k.segs.map((s) => `\t\t\t${s.proto} . ${s.address} . ${nftPorts(s.from, s.to)} comment "${elementComment(s)}" : jump ${chainName(k.kind, s)}`);
-      out.push('\t\telements = {', elements.join(',\n'), '\t\t}');
+      out.push('\t\telements = {');
+      const last = k.segs.length - 1;
+      for (let n = 0; n <= last; n++) {
+        const s = k.segs[n]!;
+        out.push(`\t\t\t${s.proto} . ${s.address} . ${nftPorts(s.from, s.to)} comment "${elementComment(s)}" : jump ${names.of(k.kind, s)}${n < last ? ',' : ''}`);
+      }
+      out.push('\t\t}');
     }
-    out.push('\t}', '');
+    out.push('\t}');
+    out.push('');
   }
-  out.push(
+  for (const line of [
     '\tchain prerouting {',
     `\t\t${HOOKS.prerouting}`,
     `\t\tmeta l4proto . ip daddr . th dport vmap @dnat_dispatch comment "${COMMENT_PREFIX}"`,
@@ -80,71 +95,107 @@ export function renderNftables(gateway: Gateway, intents: readonly Intent[], opt
     `\t\t${HOOKS.forward}`,
     `\t\tct status dnat ct protocol { tcp, udp } ct protocol . ct original ip daddr . ct original proto-dst vmap @accept_dispatch comment "${COMMENT_PREFIX}"`,
     '\t}',
-  );
+  ]) {
+    out.push(line);
+  }
   for (const k of kinds) {
     for (const s of k.segs) {
-      out.push('', `\tchain ${chainName(k.kind, s)} {`);
-      for (const r of [...new Set(s.intents.map(k.rule))]) out.push(`\t\t${r}`);
-      out.push('\t}');
+      const covering = s.intents;
+      let body: string;
+      if (covering.length === 1) body = `\t\t${k.rule(covering[0]!)}`;
+      else {
+        const seen = new Set<string>();
+        body = '';
+        for (const i of covering) {
+          const r = k.rule(i);
+          if (seen.has(r)) continue;
+          seen.add(r);
+          body += body === '' ? `\t\t${r}` : `\n\t\t${r}`;
+        }
+      }
+      // One block per chain (with the blank line before it), not one entry per line.
+      out.push(`\n\tchain ${names.of(k.kind, s)} {\n${body}\n\t}`);
     }
   }
   out.push('}');
-  return out.join('\n') + '\n';
+  return out.text();
 }
 
-function chainName(kind: string, s: Segment): string {
-  return `${kind}_${s.proto}_${s.address.replace(/\./g, '_')}_${s.from}${s.to === s.from ? '' : `_${s.to}`}`;
+interface Kind {
+  kind: string;
+  map: string;
+  segs: Segment[];
+  rule: (i: CheckedIntent) => string;
 }
 
-// Names every forward the element's chain serves, within nft's comment limit.
-function elementComment(s: Segment): string {
-  const names = [...new Set(s.intents.map((i) => i.comment.slice(COMMENT_PREFIX.length + 1)))];
-  let text = `${COMMENT_PREFIX}:${names.join(',')}`;
-  for (let n = names.length - 1; text.length > MAX_COMMENT_LENGTH && n > 0; n--) {
-    text = `${COMMENT_PREFIX}:${names.slice(0, n).join(',')},+${names.length - n}`;
+/** Names a segment's chain for one kind: `dnat_tcp_1_2_3_4_80_90`. */
+class ChainNames {
+  // The few addresses of a gateway, spelt with underscores once each.
+  private readonly underscored = new Map<string, string>();
+
+  of(kind: string, s: Segment): string {
+    let a = this.underscored.get(s.address);
+    if (a === undefined) this.underscored.set(s.address, (a = s.address.replace(/\./g, '_')));
+    return s.to === s.from ? `${kind}_${s.proto}_${a}_${s.from}` : `${kind}_${s.proto}_${a}_${s.from}_${s.to}`;
   }
-  return text.length > MAX_COMMENT_LENGTH ? COMMENT_PREFIX : text;
+}
+
+// Names every forward the element's chain serves, within nft's comment limit: as many names as
+// fit, then `+N` for the rest (or just `natchain` when not even one name fits).
+function elementComment(s: Segment): string {
+  const covering = s.intents;
+  // One forward (the usual case): its comment is `natchain:<name>`, already checked to fit.
+  if (covering.length === 1 || covering.every((i) => i.forward === covering[0]!.forward)) return covering[0]!.comment;
+  const names = [...new Set(covering.map((i) => i.comment.slice(COMMENT_PREFIX.length + 1)))];
+  const full = `${COMMENT_PREFIX}:${names.join(',')}`;
+  if (full.length <= MAX_COMMENT_LENGTH) return full;
+  // `natchain:<first n names>,+<rest>` grows with n (each name adds at least a comma, the count
+  // loses at most one digit), so the longest that fits is found by counting up, not by rejoining.
+  const head = COMMENT_PREFIX.length + 1;
+  let n = 0;
+  let width = -1; // length of the first n names joined with commas (n = 0: none)
+  while (n + 1 < names.length) {
+    const w = width + 1 + names[n]!.length;
+    if (head + w + 2 + String(names.length - (n + 1)).length > MAX_COMMENT_LENGTH) break;
+    n++;
+    width = w;
+  }
+  if (n === 0) return COMMENT_PREFIX;
+  return `${COMMENT_PREFIX}:${names.slice(0, n).join(',')},+${names.length - n}`;
 }
 
 // Rules are spelt the way `nft list` prints them (`dnat to`, `ct protocol`), so rendered text and
-// listing compare equal even before canonicalNftables smooths over the differences.
+// listing compare equal even before canonicalNftables smooths over the differences. Each is one
+// template: at scale the text is built from hundreds of thousands of these.
 
 function dnatRule(i: CheckedIntent): string {
-  const to = i.dnat.port === undefined ? i.dnat.address : `${i.dnat.address}:${i.dnat.port}`;
-  return [
-    `iifname "${i.inIface}"`,
-    ...(i.src ? [`ip saddr ${i.src.text}`] : []),
-    `ip daddr ${i.dst.address} ${i.proto} dport ${nftPorts(i.dst.from, i.dst.to)}`,
-    `dnat to ${to} comment "${i.comment}"`,
-  ].join(' ');
+  const to = i.dnatPort === undefined ? i.dnatAddress : `${i.dnatAddress}:${i.dnatPort}`;
+  const src = i.src === undefined ? '' : ` ip saddr ${i.src.text}`;
+  return `iifname "${i.inIface}"${src} ip daddr ${i.dstAddress} ${i.proto} dport ${nftPorts(i.from, i.to)} dnat to ${to} comment "${i.comment}"`;
 }
 
 function dnatPorts(i: CheckedIntent): string {
-  return i.dnat.port === undefined ? nftPorts(i.dst.from, i.dst.to) : String(i.dnat.port);
+  return i.dnatPort === undefined ? nftPorts(i.from, i.to) : String(i.dnatPort);
 }
 
 function snatRule(i: CheckedIntent): string {
   // Exactly this forward's DNATed flows: post-DNAT destination plus the original one from conntrack.
-  return [
-    `oifname "${i.outIface}"`,
-    ...(i.src ? [`ip saddr ${i.src.text}`] : []),
-    `ip daddr ${i.dnat.address} ${i.proto} dport ${dnatPorts(i)}`,
-    `ct original ip daddr ${i.dst.address} ct original proto-dst ${nftPorts(i.dst.from, i.dst.to)}`,
-    `snat to ${i.snat!.address} comment "${i.comment}"`,
-  ].join(' ');
+  const src = i.src === undefined ? '' : ` ip saddr ${i.src.text}`;
+  return (
+    `oifname "${i.outIface}"${src} ip daddr ${i.dnatAddress} ${i.proto} dport ${dnatPorts(i)}` +
+    ` ct original ip daddr ${i.dstAddress} ct original proto-dst ${nftPorts(i.from, i.to)}` +
+    ` snat to ${i.snatAddress!} comment "${i.comment}"`
+  );
 }
 
-function acceptRule(i: CheckedIntent, mark: number | undefined): string {
+function acceptRule(i: CheckedIntent, markStmt: string): string {
   // The conntrack entry names the flow in both directions and its RELATED ICMP errors: DNATed
   // (checked in the base chain) from this forward's destination to this forward's target.
-  return [
-    `ct protocol ${i.proto}`,
-    ...(i.src ? [`ct original ip saddr ${i.src.text}`] : []),
-    `ct original ip daddr ${i.dst.address} ct original proto-dst ${nftPorts(i.dst.from, i.dst.to)}`,
-    `ct reply ip saddr ${i.dnat.address} ct reply proto-src ${dnatPorts(i)}`,
-    ...(mark === undefined ? [] : [`meta mark set meta mark | 0x${mark.toString(16).padStart(8, '0')}`]),
-    `accept comment "${i.comment}"`,
-  ].join(' ');
+  const src = i.src === undefined ? '' : ` ct original ip saddr ${i.src.text}`;
+  return (
+    `ct protocol ${i.proto}${src} ct original ip daddr ${i.dstAddress} ct original proto-dst ${nftPorts(i.from, i.to)}` +
+    ` ct reply ip saddr ${i.dnatAddress} ct reply proto-src ${dnatPorts(i)}${markStmt} accept comment "${i.comment}"`
+  );
 }
 
 function checkMark(mark: number): number {
