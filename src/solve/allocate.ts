@@ -71,7 +71,7 @@ export function allocate(slots: Slot[], lock: PortLock): { allocations: Allocati
     const start = fnv1a(`${s.forward}\0${s.gateway}\0${s.address}`) % size;
     let found: PortRange | undefined;
     for (let k = 0; k < size && !found; k++) {
-      const p = s.range.from + ((start + k) % size);
+      const p = (s.range.from + ((start + k) % size)) | 0; // an int, not a double: V8 keeps ports as small integers
       const r = { from: p, to: p };
       if (s.protos.every((proto) => taken.holder(s.gateway, s.address, proto, r) === undefined)) found = r;
     }
