@@ -24,3 +24,14 @@ for n in 1000 10000 100000; do
     console.log(`| ${r.forwards} | ${r.intents} | ${r.yamlMiB} MiB | ${s(r.validateSolveMs)} | ${s(r.renderMs)} | ${s(r.totalMs)} | ${s(r.cpuMs)} | ${r.maxRssMiB} MiB |`);
   ' "$best"
 done
+
+# The CLI end to end at 100k forwards (Node start-up, reading, output included): wall time and peak RSS.
+echo
+echo "| command (100k forwards) | wall | peak RSS |"
+echo "|---|---:|---:|"
+for cmd in "validate" "solve" "solve --json" "render"; do
+  # shellcheck disable=SC2086
+  /usr/bin/time -f '%e %M' -o "$tmp/time" node dist/cli/main.js $cmd "$tmp/t.yaml" > /dev/null
+  read -r secs kib < "$tmp/time"
+  echo "| \`natchain $cmd\` | ${secs} s | $((kib / 1024)) MiB |"
+done

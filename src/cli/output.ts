@@ -24,3 +24,40 @@ export function table(rows: string[][], gap = 2): string {
     .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell) + gap))).join('').trimEnd())
     .join('\n');
 }
+
+/**
+ * Writes one JSON document like printJson, but element by element for the top level's arrays
+ * and maps, waiting for stdout to drain: `solve --json` on 100k forwards would otherwise build
+ * a second copy of everything as one string.
+ */
+export async function streamJson(value: Record<string, unknown>, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  let buffer = '';
+  const write = async (text: string) => {
+    buffer += text;
+    if (buffer.length < 1 << 20) return;
+    const chunk = buffer;
+    buffer = '';
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  };
+  const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+  await write('{\n');
+  for (const [n, key] of keys.entries()) {
+    const v = value[key];
+    await write(`  ${JSON.stringify(key)}: `);
+    if (Array.isArray(v)) {
+      await write(v.length ? '[\n' : '[');
+      for (let i = 0; i < v.length; i++) await write(`    ${JSON.stringify(v[i])}${i + 1 < v.length ? ',' : ''}\n`);
+      await write(v.length ? '  ]' : ']');
+    } else if (v && typeof v === 'object') {
+      const entries = Object.entries(v);
+      await write(entries.length ? '{\n' : '{');
+      for (let i = 0; i < entries.length; i++) {
+        await write(`    ${JSON.stringify(entries[i]![0])}: ${JSON.stringify(entries[i]![1])}${i + 1 < entries.length ? ',' : ''}\n`);
+      }
+      await write(entries.length ? '  }' : '}');
+    } else await write(JSON.stringify(v));
+    await write(n + 1 < keys.length ? ',\n' : '\n');
+  }
+  await write('}\n');
+  if (buffer) out.write(buffer);
+}

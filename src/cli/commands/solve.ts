@@ -4,7 +4,7 @@ import type { Allocation, Chain } from '../../solve/types.js';
 import { formatCidr, formatPorts, formatSource } from '../../topology/types.js';
 import { describeIntent } from '../describe.js';
 import { loadProject } from '../io.js';
-import { c, printJson, table } from '../output.js';
+import { c, streamJson, table } from '../output.js';
 
 const ORIGIN: Record<Allocation['origin'], string> = {
   expose: 'exposed',
@@ -42,15 +42,18 @@ Examples:
       const keep = <T extends { forward: string }>(xs: T[]) => (opts.forward ? xs.filter((x) => x.forward === opts.forward) : xs);
       const intents = Object.fromEntries(Object.entries(s.intents).map(([g, is]) => [g, keep(is)]));
       if (opts.json) {
-        return printJson({ file, chains: keep(s.chains), allocations: keep(s.allocations), intents, lockUpToDate: !p.lockChanged, notes: notes() });
+        return streamJson({ file, chains: keep(s.chains), allocations: keep(s.allocations), intents, lockUpToDate: !p.lockChanged, notes: notes() });
       }
+      // Grouped once: per-forward filtering of 100k chains would be quadratic.
+      const chainsOf = groupBy(s.chains, (ch) => ch.forward);
+      const portsOf = groupBy(s.allocations, (a) => a.forward);
       const out: string[] = [];
       for (const f of p.topology.forwards) {
         if (opts.forward && f.name !== opts.forward) continue;
         const head = `${c.bold('forward ' + f.name)}  ${f.protos.join('+')}  -> ${f.to.address}:${formatPorts(f.to.ports)}`;
         out.push(head);
-        for (const chain of s.chains.filter((ch) => ch.forward === f.name)) out.push(...chainLines(chain));
-        const ports = s.allocations.filter((a) => a.forward === f.name && a.origin !== 'target');
+        for (const chain of chainsOf.get(f.name) ?? []) out.push(...chainLines(chain));
+        const ports = (portsOf.get(f.name) ?? []).filter((a) => a.origin !== 'target');
         for (const a of ports) out.push(`  port ${a.gateway} ${a.address}:${formatPorts(a.ports)} (${a.origin === 'new' ? c.yellow(ORIGIN[a.origin]) : ORIGIN[a.origin]})`);
         out.push('');
       }
@@ -82,6 +85,17 @@ function chainLines(chain: Chain): string[] {
   ]);
   lines.push(table(rows, 1));
   return lines;
+}
+
+function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = m.get(k);
+    if (list) list.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
 }
 
 function colourKind(kind: string): string {
