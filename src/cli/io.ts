@@ -14,6 +14,13 @@ export async function readText(file: string): Promise<string> {
   }
 }
 
+/** Reads all of stdin (for `-` file arguments). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Reads and validates a topology file; the one place the CLI touches topology files. */
 export async function readTopology(file: string): Promise<Topology> {
   return parseTopology(await readText(file), file);

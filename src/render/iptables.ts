@@ -63,7 +63,7 @@ export function emptyIptablesState(): IptablesState {
 
 /** The owned state that loading `renderIptables(gateway, intents)` produces: every chain with its rules, one jump each. */
 export function iptablesDesiredState(gateway: Gateway, intents: readonly Intent[], opts: { acceptMark?: number } = {}): IptablesState {
-  const plan = planRules(gateway, intents, opts.acceptMark);
+  const plan = planRules(gateway, intents, opts.acceptMark ?? gateway.acceptMark);
   const state = emptyIptablesState();
   const list = (chain: NatchainChain) => {
     const rules: string[] = [];
@@ -81,7 +81,7 @@ export function iptablesDesiredState(gateway: Gateway, intents: readonly Intent[
  * other rule alone. Each `*table ... COMMIT` is applied atomically by iptables-restore.
  */
 export function renderIptables(gateway: Gateway, intents: readonly Intent[], opts: IptablesOptions = {}): string {
-  const plan = planRules(gateway, intents, opts.acceptMark);
+  const plan = planRules(gateway, intents, opts.acceptMark ?? gateway.acceptMark);
   const current = emptyIptablesState();
   for (const { chain } of NATCHAIN_CHAINS) {
     const p = opts.presentJumps?.[chain];

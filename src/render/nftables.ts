@@ -49,7 +49,8 @@ const HEADER = '# natchain: replaces table ip natchain only; load with nft -f';
  */
 export function renderNftables(gateway: Gateway, intents: readonly Intent[], opts: NftablesOptions = {}): string {
   const checked = checkIntents(gateway, intents);
-  const mark = opts.acceptMark === undefined ? undefined : checkMark(opts.acceptMark);
+  const wanted = opts.acceptMark ?? gateway.acceptMark;
+  const mark = wanted === undefined ? undefined : checkMark(wanted);
   const markStmt = mark === undefined ? '' : ` meta mark set meta mark | 0x${mark.toString(16).padStart(8, '0')}`;
   // DNAT and accept dispatch on the same keys (every intent); SNAT on the hairpin/hop subset.
   const all = segments(checked);

@@ -39,6 +39,17 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
     else err(['defaults', 'hopPorts'], `hopPorts must be a port range like 20000-29999, got "${raw.defaults.hopPorts}"`);
   }
 
+  const parseMark = (v: string | number | undefined, path: Path): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = typeof v === 'number' ? v : parseInt(v, 16);
+    if (!Number.isInteger(n) || n <= 0 || n > 0xffffffff) {
+      err(path, `acceptMark must be a non-zero 32-bit mask, got ${v}`);
+      return undefined;
+    }
+    return n;
+  };
+  const defaultMark = parseMark(raw.defaults?.acceptMark, ['defaults', 'acceptMark']);
+
   // Sites
   const sites: Site[] = [];
   const allSubnets: { site: string; cidr: Cidr; path: Path; order: number }[] = [];
@@ -166,7 +177,8 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
       ...(rg.ssh?.user !== undefined ? { user: rg.ssh.user } : {}),
       ...(rg.ssh?.jump !== undefined ? { jump: rg.ssh.jump } : {}),
     };
-    gateways.push({ name, backend: rg.backend ?? defaultBackend, ssh, interfaces, hopPorts, pos: pos(gpath) });
+    const acceptMark = rg.acceptMark !== undefined ? parseMark(rg.acceptMark, [...gpath, 'acceptMark']) : defaultMark;
+    gateways.push({ name, backend: rg.backend ?? defaultBackend, ssh, interfaces, hopPorts, ...(acceptMark !== undefined ? { acceptMark } : {}), pos: pos(gpath) });
   }
   const gatewayByName = new Map(gateways.map((g) => [g.name, g]));
 

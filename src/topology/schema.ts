@@ -12,6 +12,8 @@ const ifname = z
   .string()
   .regex(IFNAME_RE, 'must be a Linux interface name: 1-15 letters, digits, ".", "_" or "-", starting with a letter');
 const ports = z.union([z.number().int(), z.string()]);
+// A 32-bit packet-mark mask, as a number or a hex string like "0x100000".
+const mark = z.union([z.number().int(), z.string().regex(/^0x[0-9a-fA-F]{1,8}$/, 'must be a number or a hex mask like 0x100000')]);
 const description = z.string().max(500).optional();
 
 export const RawSite = z.strictObject({
@@ -43,6 +45,7 @@ export const RawGateway = z.strictObject({
     })
     .optional(),
   hopPorts: ports.optional(),
+  acceptMark: mark.optional(),
   interfaces: z.record(ifname, RawInterface),
   description,
 });
@@ -70,6 +73,7 @@ export const RawTopology = z.strictObject({
     .strictObject({
       backend: z.enum(['iptables', 'nftables']).optional(),
       hopPorts: ports.optional(),
+      acceptMark: mark.optional(),
     })
     .optional(),
   sites: z.record(name, RawSite),

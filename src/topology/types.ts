@@ -71,6 +71,11 @@ export interface Gateway {
   interfaces: Interface[];
   /** Range that hop ports on this gateway are allocated from. */
   hopPorts: PortRange;
+  /**
+   * Packet-mark bit natchain's filter accepts also set, so the admin's own forward policy (another
+   * nftables table, or iptables next to an nft drop) can accept exactly natchain's flows.
+   */
+  acceptMark?: number;
   pos: Pos;
 }
 

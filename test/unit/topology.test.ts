@@ -247,3 +247,29 @@ describe('topology: JSON Schema file', () => {
     expect(onDisk).to.deep.equal(JSON.parse(JSON.stringify(topologyJsonSchema())));
   });
 });
+
+describe('topology: acceptMark (for forward policies natchain does not own)', () => {
+  const withMark = (defaults: string, gw = '') => {
+    const base = twoSites('  f: { from: site-b, to: "10.0.0.5:22" }\n');
+    return topo(base.replace('sites:', `defaults:\n  acceptMark: ${defaults}\nsites:`).replace('  gw-b:\n', `  gw-b:\n${gw}`));
+  };
+
+  it('takes a default and a per-gateway override, hex or decimal, and the renderers use it', async () => {
+    const t = withMark('"0x100000"', '    acceptMark: 256\n');
+    expect(t.gateways.map((g) => [g.name, g.acceptMark])).to.deep.equal([
+      ['gw-a', 0x100000],
+      ['gw-b', 256],
+    ]);
+    const { renderRuleset } = await import('../../src/render/index.js');
+    const { solve } = await import('../../src/solve/index.js');
+    const s = solve(t);
+    const gwA = t.gateways[0]!;
+    expect(renderRuleset(gwA, s.intents['gw-a']!)).to.contain('-j MARK --set-xmark 0x100000/0x100000');
+    expect(renderRuleset({ ...gwA, backend: 'nftables' }, s.intents['gw-a']!)).to.contain('meta mark set meta mark | 0x00100000 accept');
+  });
+
+  it('refuses a mark that is not a 32-bit mask', () => {
+    expect(errorsOf(() => withMark('0'))[0]).to.match(/acceptMark must be a non-zero 32-bit mask, got 0/);
+    expect(errorsOf(() => withMark('"0xZZ"'))[0]).to.match(/must be a number or a hex mask/);
+  });
+});
