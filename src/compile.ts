@@ -15,7 +15,9 @@ export function compile(text: string, file: string, lock: PortLock = EMPTY_LOCK)
     solution = solve(topology, lock);
   } catch (e) {
     if (!(e instanceof TopologyError)) throw e;
-    diagnostics.push(...e.diagnostics);
+    // Entities with errors were left out of the model, so a forward may fail only because of them.
+    const hint = diagnostics.length ? ' (possibly a consequence of an error above)' : '';
+    diagnostics.push(...e.diagnostics.map((d) => ({ ...d, message: d.message + hint })));
   }
   if (diagnostics.length || !solution) throw new TopologyError(sortDiagnostics(diagnostics));
   return { topology, solution };

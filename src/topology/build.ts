@@ -14,9 +14,18 @@ type Path = ReadonlyArray<string | number>;
  * Checks the meaning of a well-shaped topology and builds the typed model.
  * Entities with errors are left out of the model, so later stages can still report their own errors.
  */
-export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: Topology; diagnostics: Diagnostic[] } {
+export function buildTopology(
+  raw: RawTopology,
+  src: ParsedYaml,
+  /** Names of entities left out for shape errors (already reported): references to them are not errors again. */
+  dropped: ReadonlySet<string> = new Set(),
+): { topology: Topology; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const err = (path: Path, message: string, key = false) => diagnostics.push({ ...src.posOf(path, { key }), message });
+  /** An unknown reference, unless it names an entity already reported and left out. */
+  const unknown = (path: Path, name: string, message: string, key = false) => {
+    if (!dropped.has(name)) err(path, message, key);
+  };
   const pos = (path: Path): Pos => lazyPos(src, path);
 
   // One namespace for sites, networks and gateways: `from`, `site:`, `network:` and `jump:` refer to them by name.
@@ -133,19 +142,19 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
       if (ri.site !== undefined) {
         const site = siteByName.get(ri.site);
         if (!site) {
-          err([...ipath, 'site'], `unknown site "${ri.site}"${suggest(ri.site, siteByName.keys())}`);
+          unknown([...ipath, 'site'], ri.site, `unknown site "${ri.site}"${suggest(ri.site, siteByName.keys())}`);
           continue;
         }
         const sub = site.subnets.find((s) => contains(s, c.address));
         if (!sub) {
-          err([...ipath, 'address'], `${c.address} is outside site "${site.name}" (${site.subnets.map(formatCidr).join(', ')})`);
+          if (site.subnets.length) err([...ipath, 'address'], `${c.address} is outside site "${site.name}" (${site.subnets.map(formatCidr).join(', ')})`);
           continue;
         }
         prefix ??= sub.prefix;
       } else {
         const net = networkByName.get(ri.network!);
         if (!net) {
-          err([...ipath, 'network'], `unknown network "${ri.network}"${suggest(ri.network!, networkByName.keys())}`);
+          unknown([...ipath, 'network'], ri.network!, `unknown network "${ri.network}"${suggest(ri.network!, networkByName.keys())}`);
           continue;
         }
         if (net.subnet && !contains(net.subnet, c.address)) {
@@ -187,7 +196,7 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
     if (!g.ssh.jump) continue;
     const jpath = ['gateways', g.name, 'ssh', 'jump'];
     if (!gatewayByName.has(g.ssh.jump)) {
-      err(jpath, `unknown jump gateway "${g.ssh.jump}"${suggest(g.ssh.jump, gatewayByName.keys())}`);
+      unknown(jpath, g.ssh.jump, `unknown jump gateway "${g.ssh.jump}"${suggest(g.ssh.jump, gatewayByName.keys())}`);
       continue;
     }
     const seen = new Set([g.name]);
@@ -205,7 +214,7 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
     const attached = gateways.filter((g) => g.interfaces.some((i) => i.attach.kind === 'site' && i.attach.name === site.name));
     if (site.gateway !== undefined) {
       if (!attached.some((g) => g.name === site.gateway)) {
-        err(['sites', site.name, 'gateway'], `gateway "${site.gateway}" has no interface in site "${site.name}"`);
+        unknown(['sites', site.name, 'gateway'], site.gateway, `gateway "${site.gateway}" has no interface in site "${site.name}"`);
         delete site.gateway;
       }
     } else if (attached.length === 1) {
@@ -226,7 +235,7 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
     fromList.forEach((text, i) => {
       const path = typeof rf.from === 'string' ? [...fpath, 'from'] : [...fpath, 'from', i];
       const s = resolveSource(text, siteByName, networkByName, siteSubnets);
-      if (typeof s === 'string') return err(path, s);
+      if (typeof s === 'string') return unknown(path, text, s);
       if (from.some((o) => JSON.stringify(o) === JSON.stringify(s))) return err(path, `"${text}" is listed twice`);
       from.push(s);
     });
@@ -246,7 +255,7 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
     }
     const pins: Record<string, number> = {};
     for (const [gw, port] of Object.entries(rf.ports ?? {})) {
-      if (!gatewayByName.has(gw)) err([...fpath, 'ports', gw], `unknown gateway "${gw}"${suggest(gw, gatewayByName.keys())}`, true);
+      if (!gatewayByName.has(gw)) unknown([...fpath, 'ports', gw], gw, `unknown gateway "${gw}"${suggest(gw, gatewayByName.keys())}`, true);
       else if (port < 1 || port > 65535) err([...fpath, 'ports', gw], `port ${port} is outside 1-65535`);
       else if (to?.ports && rangeSize(to.ports) > 1) err([...fpath, 'ports', gw], 'a port range is forwarded unchanged: hop ports cannot be pinned');
       else pins[gw] = port;
@@ -285,11 +294,11 @@ export function buildTopology(raw: RawTopology, src: ParsedYaml): { topology: To
     let prefix = 'prefix' in c ? c.prefix : undefined;
     if (rh.site !== undefined) {
       const sub = siteByName.get(rh.site)?.subnets.find((s) => contains(s, c.address));
-      if (!siteByName.has(rh.site)) err([...hpath, 'site'], `unknown site "${rh.site}"${suggest(rh.site, siteByName.keys())}`);
+      if (!siteByName.has(rh.site)) unknown([...hpath, 'site'], rh.site, `unknown site "${rh.site}"${suggest(rh.site, siteByName.keys())}`);
       else if (!sub) err([...hpath, 'address'], `${c.address} is outside site "${rh.site}"`);
       prefix ??= sub?.prefix;
     } else if (!networkByName.has(rh.network!)) {
-      err([...hpath, 'network'], `unknown network "${rh.network}"${suggest(rh.network!, networkByName.keys())}`);
+      unknown([...hpath, 'network'], rh.network!, `unknown network "${rh.network}"${suggest(rh.network!, networkByName.keys())}`);
     } else prefix ??= networkByName.get(rh.network!)!.subnet?.prefix ?? 32;
     if (addressOwner.has(c.address)) err([...hpath, 'address'], `address ${c.address} is already used by ${addressOwner.get(c.address)}`);
     if (prefix === undefined || diagnostics.length) continue;

@@ -21,18 +21,46 @@ export function parseTopology(text: string, file: string): Topology {
 export function checkTopology(text: string, file: string): { topology: Topology; diagnostics: Diagnostic[] } {
   const src = parseYaml(text, file);
   if (src.diagnostics.length) throw new TopologyError(src.diagnostics);
-  const shaped = RawTopology.safeParse(src.data ?? {});
-  if (!shaped.success) {
-    const diagnostics: Diagnostic[] = shaped.error.issues.map((issue) => {
-      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      // For unknown keys, point at the key itself.
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const at = keys.length ? src.posOf([...path, keys[0]!], { key: true }) : src.posOf(path, { key: issue.code === 'invalid_key' });
-      return { ...at, message: describeIssue(issue, path) };
-    });
-    throw new TopologyError(sortDiagnostics(diagnostics));
+  const data = src.data ?? {};
+  const shaped = RawTopology.safeParse(data);
+  if (shaped.success) return buildTopology(shaped.data, src);
+
+  const diagnostics: Diagnostic[] = shaped.error.issues.map((issue) => {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    // For unknown keys, point at the key itself.
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const at = keys.length ? src.posOf([...path, keys[0]!], { key: true }) : src.posOf(path, { key: issue.code === 'invalid_key' });
+    return { ...at, message: describeIssue(issue, path) };
+  });
+  // Every error at once: leave out the entities with shape errors and check the meaning of the rest.
+  const rest = withoutBroken(data, shaped.error.issues);
+  const retry = rest && RawTopology.safeParse(rest.data);
+  if (!rest || !retry?.success) throw new TopologyError(sortDiagnostics(diagnostics));
+  const built = buildTopology(retry.data, src, rest.dropped);
+  return { topology: built.topology, diagnostics: [...diagnostics, ...built.diagnostics] };
+}
+
+const ENTITY_MAPS = new Set(['sites', 'networks', 'gateways', 'forwards']);
+
+/** A copy of the data without the named entities (or unknown top-level keys) the issues point into; null when an issue is elsewhere. */
+function withoutBroken(data: unknown, issues: readonly { code: string; path: PropertyKey[]; keys?: string[] }[]): { data: unknown; dropped: Set<string> } | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const copy: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  const dropped = new Set<string>();
+  for (const issue of issues) {
+    const [top, name] = issue.path;
+    if (issue.path.length === 0 && issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys ?? []) delete copy[k];
+    } else if (typeof top === 'string' && ENTITY_MAPS.has(top) && typeof name === 'string' && typeof copy[top] === 'object' && copy[top] !== null) {
+      const map = { ...(copy[top] as Record<string, unknown>) };
+      delete map[name];
+      copy[top] = map;
+      dropped.add(name);
+    } else if (top === 'lab') {
+      delete copy.lab;
+    } else return null;
   }
-  return buildTopology(shaped.data, src);
+  return { data: copy, dropped };
 }
 
 function describeIssue(issue: { code: string; message: string; keys?: string[]; issues?: { message: string }[] }, path: (string | number)[]): string {

@@ -273,3 +273,62 @@ describe('topology: acceptMark (for forward policies natchain does not own)', ()
     expect(errorsOf(() => withMark('"0xZZ"'))[0]).to.match(/must be a number or a hex mask/);
   });
 });
+
+describe('topology: shape and meaning errors together', () => {
+  it('reports shape errors and the meaning errors of the other entities in one go, without cascades', () => {
+    const errors = errorsOf(() =>
+      topo(`sites:
+  a: { subnets: [10.0.0.0/24] }
+  b: { subnets: [10.0.1.0/24] }
+networks:
+  internet: { public: true }
+gateways:
+  gw-a:
+    backend: pf
+    interfaces:
+      eth0: { address: 198.51.100.1/24, network: internet }
+      eth1: { address: 10.0.0.1/24, site: a }
+  gw-b:
+    ssh: { jump: gw-a }
+    interfaces:
+      eth0: { address: 203.0.113.1/24, network: internt }
+      eth1: { address: 10.0.1.1/24, site: b }
+forwards:
+  f: { from: b, to: "10.0.0.5:22", proto: sctp }
+  g: { from: b, to: "10.0.0.6:99999" }
+  h: { from: f-site, to: "10.0.0.7:22" }
+`),
+    );
+    expect(errors).to.deep.equal([
+      't.yaml:8:14: gateways.gw-a.backend: Invalid option: expected one of "iptables"|"nftables"',
+      't.yaml:15:49: unknown network "internt"; did you mean "internet"?',
+      't.yaml:18:43: forwards.f.proto: Invalid option: expected one of "tcp"|"udp"|"both"',
+      't.yaml:19:21: "10.0.0.6:99999" must be host:port or host:from-to, e.g. 10.0.0.12:22',
+      't.yaml:20:14: unknown source "f-site": expected a site, a network or a subnet',
+    ]); // no "unknown jump gateway gw-a": gw-a was reported already
+  });
+
+  it('marks solve errors that may follow from an earlier error', () => {
+    const errors = errorsOf(() =>
+      topo(`sites:
+  a: { subnets: [10.0.0.0/24] }
+  b: { subnets: [10.0.1.0/24] }
+networks:
+  internet: { public: true }
+gateways:
+  gw-a:
+    backend: pf
+    interfaces:
+      eth0: { address: 198.51.100.1/24, network: internet }
+      eth1: { address: 10.0.0.1/24, site: a }
+  gw-b:
+    interfaces:
+      eth0: { address: 203.0.113.1/24, network: internet }
+      eth1: { address: 10.0.1.1/24, site: b }
+forwards:
+  h: { from: b, to: "10.0.0.7:22" }
+`),
+    );
+    expect(errors[1]).to.equal('t.yaml:17:3: forward "h": target site "a" has no gateway (possibly a consequence of an error above)');
+  });
+});
