@@ -4,10 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# program -> Debian package that provides it
+# program -> Debian package that provides it (the lab's list, src/lab/preflight.ts LAB_PROGRAMS,
+# plus what the tests use: graphviz for `natchain graph --format svg`, sudo for the transport tests)
 declare -A PKG=(
-  [ip]=iproute2 [iptables]=iptables [nft]=nftables [sshd]=openssh-server [ssh]=openssh-client
-  [ssh-keygen]=openssh-client [socat]=socat [conntrack]=conntrack [dot]=graphviz [unshare]=util-linux [sudo]=sudo [timeout]=coreutils
+  [ip]=iproute2 [ss]=iproute2 [nsenter]=util-linux [unshare]=util-linux [setsid]=util-linux
+  [mount]=mount [umount]=mount [sshd]=openssh-server [ssh]=openssh-client [ssh-keygen]=openssh-client
+  [socat]=socat [iptables]=iptables [nft]=nftables [conntrack]=conntrack [awk]=mawk
+  [dot]=graphviz [sudo]=sudo [timeout]=coreutils
 )
 missing=()
 for prog in "${!PKG[@]}"; do
