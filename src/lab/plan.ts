@@ -2,6 +2,7 @@ import { NatchainError } from '../errors.js';
 import { contains, intToIp, ipToInt, networkOf } from '../topology/addr.js';
 import type { Cidr, Gateway, Interface, Network, Proto, Site, Topology } from '../topology/types.js';
 import { formatCidr, formatSource } from '../topology/types.js';
+import { IFNAME_RE } from '../topology/names.js';
 import { checkLabName, netnsName, SWITCH_NODE } from './names.js';
 import type { LabPlan, PlannedGateway, PlannedHost, PlannedInterface, PlannedRoute, PlannedSegment, PlannedService } from './types.js';
 
@@ -317,7 +318,7 @@ export function checkPlan(plan: LabPlan): void {
   for (const n of planNodes(plan)) {
     if (!safe.test(n.name)) problems.push(`node name "${n.name}" is not safe to use in a shell`);
     for (const i of n.interfaces) {
-      if (!/^[A-Za-z][A-Za-z0-9_.-]{0,14}$/.test(i.name)) problems.push(`${n.name}: interface name "${i.name}" is not a Linux interface name`);
+      if (!IFNAME_RE.test(i.name)) problems.push(`${n.name}: interface name "${i.name}" is not a Linux interface name`);
     }
   }
   if (problems.length) throw new NatchainError('LAB', 'the lab plan cannot be built', problems);

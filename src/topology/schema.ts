@@ -1,11 +1,6 @@
 import { z } from 'zod';
-
 // Names reach shell commands, rule comments and file names on gateways: keep them boring.
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const IFNAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
-// ssh host: a name or address ssh_config understands; no spaces, quotes or shell metacharacters.
-const HOST_RE = /^[A-Za-z0-9_.:-]{1,253}$/;
-const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+import { IFNAME_RE, isSafeHost, NAME_RE, USER_RE } from './names.js';
 
 const name = z.string().regex(NAME_RE, 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
 const ifname = z
@@ -38,7 +33,7 @@ export const RawGateway = z.strictObject({
   backend: z.enum(['iptables', 'nftables']).optional(),
   ssh: z
     .strictObject({
-      host: z.string().regex(HOST_RE, 'must be a host name or address').optional(),
+      host: z.string().refine(isSafeHost, 'must be a host name or an IP address (letters, digits, "_", "." and "-", not starting with "-")').optional(),
       port: z.number().int().min(1).max(65535).optional(),
       user: z.string().regex(USER_RE, 'must be a Unix user name').optional(),
       jump: name.optional(),

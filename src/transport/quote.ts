@@ -1,4 +1,5 @@
 import { NatchainError } from '../errors.js';
+import { IFNAME_RE, isSafeHost, NAME_RE, USER_RE } from '../topology/names.js';
 
 // Everything here guards the one place where topology text meets a remote /bin/sh: invariant 6
 // says nothing built from user input reaches a shell unvalidated. The validators are
@@ -38,7 +39,6 @@ function unsafe(what: string, value: string, why: string): NatchainError {
   ]);
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 /** Asserts a natchain name (gateway, forward, site, network, lab): ASCII letters, digits, `_ . -`, starting alnum, 1–63 chars. */
 export function assertSafeName(value: string, what = 'name'): string {
   if (typeof value !== 'string' || !NAME_RE.test(value)) {
@@ -47,11 +47,10 @@ export function assertSafeName(value: string, what = 'name'): string {
   return value;
 }
 
-const IFNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 /** Asserts a kernel interface name (IFNAMSIZ: at most 15 bytes), ASCII only. */
 export function assertSafeInterface(value: string, what = 'interface name'): string {
   if (typeof value !== 'string' || !IFNAME_RE.test(value)) {
-    throw unsafe(what, String(value), 'allowed are 1-15 ASCII letters, digits, "_", "." and "-", starting with a letter or digit');
+    throw unsafe(what, String(value), 'allowed are 1-15 ASCII letters, digits, "_", "." and "-", starting with a letter');
   }
   return value;
 }
@@ -99,20 +98,17 @@ export function assertSafePath(value: string, what = 'path'): string {
   return value;
 }
 
-const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?$/;
-const IPV6_RE = /^[0-9A-Fa-f:.]{2,45}$/;
 /**
  * Asserts an SSH host: a DNS name, ssh_config alias, IPv4 or IPv6 literal. It may be expanded into
  * a local ProxyCommand through %h/%n (the OpenSSH CVE-2023-51385 pattern), so shell syntax is refused.
  */
 export function assertSafeHost(value: string, what = 'ssh host'): string {
-  if (typeof value !== 'string' || !(HOST_RE.test(value) || (value.includes(':') && IPV6_RE.test(value)))) {
+  if (typeof value !== 'string' || !isSafeHost(value)) {
     throw unsafe(what, String(value), 'expected a host name or an IP address');
   }
   return value;
 }
 
-const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 /** Asserts a login user name (POSIX portable: no leading `-`, at most 32 chars): it reaches %r and sudoers hints. */
 export function assertSafeUser(value: string, what = 'ssh user'): string {
   if (typeof value !== 'string' || !USER_RE.test(value)) {

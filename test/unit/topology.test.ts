@@ -332,3 +332,19 @@ forwards:
     expect(errors[1]).to.equal('t.yaml:17:3: forward "h": target site "a" has no gateway (possibly a consequence of an error above)');
   });
 });
+
+describe('topology: names and hosts are checked by the same rules the transport enforces', () => {
+  it('refuses an ssh host that would read as an option, at validate time (not only at apply)', async () => {
+    const { assertSafeHost } = await import('../../src/transport/quote.js');
+    for (const host of ['-oProxyCommand=reboot', 'gw-', '_gw', 'a b', 'gw;id']) {
+      const yaml = twoSites('').replace('  gw-b:\n', `  gw-b:\n    ssh: { host: "${host}" }\n`);
+      expect(errorsOf(() => topo(yaml))[0], host).to.match(/ssh\.host: must be a host name or an IP address/);
+      expect(() => assertSafeHost(host), host).to.throw(/unsafe ssh host/);
+    }
+    for (const host of ['gw-b.example.org', '198.51.100.1', '2001:db8::1', 'gw_b1']) {
+      const yaml = twoSites('').replace('  gw-b:\n', `  gw-b:\n    ssh: { host: "${host}" }\n`);
+      expect(topo(yaml).gateways[1]!.ssh.host).to.equal(host);
+      expect(assertSafeHost(host)).to.equal(host);
+    }
+  });
+});
