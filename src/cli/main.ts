@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { NatchainError, TopologyError } from '../errors.js';
+import { TransactionError } from '../rollout/transaction.js';
 import { commands } from './commands/index.js';
 import { ExitCode, exitCodeFor } from './exit.js';
 import { makeChalk } from './output.js';
@@ -30,6 +31,12 @@ try {
 function report(e: unknown): number {
   if (e instanceof ExitCode) return e.code;
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 64;
+  // --json promises one JSON document on stdout, failures included (the human text still goes to stderr).
+  // (A failed transaction's report already is that document: apply and rollback print it.)
+  if (process.argv.includes('--json') && e instanceof NatchainError && !(e instanceof TransactionError)) {
+    const diagnostics = e instanceof TopologyError ? e.diagnostics : undefined;
+    process.stdout.write(JSON.stringify({ error: { code: e.code, message: e.message, details: e.details, ...(diagnostics ? { diagnostics } : {}) } }, null, 2) + '\n');
+  }
   const red = makeChalk(process.stderr).red;
   if (e instanceof TopologyError) {
     for (const line of e.details) process.stderr.write(line + '\n');

@@ -40,6 +40,17 @@ describe('cli: offline commands (compiled binary)', () => {
     expect(doc.errors[0]).to.deep.include({ file: bad, line: 4, col: 14 });
   });
 
+  it('--json failures are one JSON document on stdout too', () => {
+    const r = natchain(['solve', '--json', join(dir, 'nope.yaml')]);
+    expect(r.code).to.equal(1);
+    expect(JSON.parse(r.stdout)).to.deep.equal({ error: { code: 'FILE_NOT_FOUND', message: `cannot read ${join(dir, 'nope.yaml')}: no such file`, details: [] } });
+    const bad = join(dir, 'bad3.yaml');
+    writeFileSync(bad, 'sites: {}\ngateways: {}\nforwards:\n  f: { from: x, to: "10.0.0.1:22" }\n');
+    const t = JSON.parse(natchain(['render', '--json', bad]).stdout);
+    expect(t.error.code).to.equal('TOPOLOGY_INVALID');
+    expect(t.error.diagnostics[0]).to.deep.include({ file: bad, line: 4, col: 14 });
+  });
+
   it('a missing file is a clear error, exit 1', () => {
     const r = natchain(['solve', join(dir, 'nope.yaml')]);
     expect(r.code).to.equal(1);
