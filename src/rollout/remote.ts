@@ -196,7 +196,8 @@ die "not armed any more (state: $st): the dead-man timer already fired"
   // Roll this gateway back to its snapshot (idempotent). Args: also undo a committed gateway (0|1).
   abort: String.raw`
 UNDO=$1
-[ -d "$T" ] || { sec state; echo none; sec end; exit 0; }
+# No record of $TX (its begin may have been cut short after taking the lock): release a lock it holds.
+[ -d "$T" ] || { unlock; sec state; echo none; sec end; exit 0; }
 if mv "$T/armed" "$T/aborting" 2>/dev/null; then stop_timer; fi
 i=0
 while [ -e "$T/firing" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done

@@ -117,6 +117,8 @@ interface Gw {
   plan?: GatewayPlan;
   state: GatewayPhase;
   locked: boolean;
+  /** The lock exec's answer was lost (timeout, connection): the gateway may hold our lock, so abort must release it too. */
+  lockUnknown?: boolean;
   /** The timer may be armed (apply was attempted): a rollback must reach it, or the timer will. */
   armed: boolean;
   /** The apply phase ran here (so the outcome of a failure is "rolled back", not "aborted"). */
@@ -248,6 +250,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
         lost = !(e instanceof PhaseError) || e.connectionLost;
       }
       gw.locked = false;
+      gw.lockUnknown = false;
       gw.finished = Date.now();
       if (st === undefined) {
         if (!lost) journal(gw, 'failed', `rolling back failed: ${why}`);
@@ -329,6 +332,9 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
       journal(gw, 'locked', broke ? `broke the lock of ${broke.tx} (${broke.owner})` : undefined);
     } catch (e) {
       if (e instanceof PhaseError && e.holder) holders.push({ gateway: gw.gateway.name, holder: e.holder });
+      // No answer (timeout, lost connection): the lock may have been taken. The abort script is
+      // idempotent and only unlocks a lock this transaction holds, so releasing it too is safe.
+      else if (!(e instanceof PhaseError) || e.connectionLost) gw.lockUnknown = true;
       gw.detail = e instanceof PhaseError ? e.reason : (e as Error).message;
       fail(gw, 'lock', gw.detail);
     }
@@ -340,10 +346,10 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
       first.armedUntil === undefined
         ? ` (if that natchain is dead: natchain recover, or --break-lock ${first.tx})`
         : ' (its dead-man timer will release it)';
-    return abortWith(`${h.gateway} is locked by transaction ${first.tx} of ${first.owner}, taken ${first.ageSec}s ago${hint}; nothing was changed`, gws.filter((g) => g.locked), 'LOCKED');
+    return abortWith(`${h.gateway} is locked by transaction ${first.tx} of ${first.owner}, taken ${first.ageSec}s ago${hint}; nothing was changed`, gws.filter((g) => g.locked || g.lockUnknown), 'LOCKED');
   }
   const f1 = failed();
-  if (f1) return abortWith(`${f1.gateway}: ${f1.phase} failed: ${f1.reason}; nothing was changed`, gws.filter((g) => g.locked), 'REMOTE');
+  if (f1) return abortWith(`${f1.gateway}: ${f1.phase} failed: ${f1.reason}; nothing was changed`, gws.filter((g) => g.locked || g.lockUnknown), 'REMOTE');
 
   // ---- plan --------------------------------------------------------------------------------
   const planErrors: string[] = [];

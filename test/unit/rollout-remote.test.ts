@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFaults } from '../../src/rollout/faults.js';
@@ -61,6 +61,33 @@ describe('rollout: remote scripts', () => {
     expect(s.get('forward')).to.equal('1\n');
     expect(s.has('error')).to.equal(false);
     expect(parseSections('no end', n).complete).to.equal(false);
+  });
+
+  /** Runs one phase script for real, with its gateway-side directories moved into `root` (no netfilter used). */
+  const runSandboxed = (root: string, op: RemoteOp, args: Array<string | number>) => {
+    const call = remoteCall(op, nonce, 'iptables', tx, args);
+    const m = /^sh -c '([\s\S]*)' natchain (.*)$/.exec(call.command)!;
+    const script = m[1]!.replace(/'\\''/g, "'").replace('D=/var/lib/natchain', `D=${root}/lib`).replace('R=/run/natchain', `R=${root}/run`);
+    return spawnSync('sh', ['-c', script, 'natchain', ...m[2]!.split(' ')], { encoding: 'utf8' });
+  };
+
+  it('abort releases a lock its transaction holds even when the begin was cut short before recording it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'natchain-remote-'));
+    try {
+      mkdirSync(join(root, 'run', 'lock'), { recursive: true });
+      writeFileSync(join(root, 'run', 'lock', 'owner'), `${tx}\nroot@ops:1\n1\n`);
+      const r = runSandboxed(root, 'abort', [0]);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(parseSections(r.stdout, nonce).get('state')).to.equal('none\n');
+      expect(existsSync(join(root, 'run', 'lock'))).to.equal(false);
+      // Someone else's lock is never touched.
+      mkdirSync(join(root, 'run', 'lock'));
+      writeFileSync(join(root, 'run', 'lock', 'owner'), '20260101T120000Z-000000\nroot@ops:2\n1\n');
+      expect(runSandboxed(root, 'abort', [0]).status).to.equal(0);
+      expect(existsSync(join(root, 'run', 'lock', 'owner'))).to.equal(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('reads lock holders and armed timers', () => {

@@ -1,0 +1,104 @@
+// The transaction's all-or-nothing logic against scripted fake gateways (no SSH, no kernel): the
+// failure paths that are hard to provoke for real (an answer lost at exactly the wrong moment).
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NatchainError } from '../../src/errors.js';
+import { readFaults } from '../../src/rollout/faults.js';
+import { Journal } from '../../src/rollout/journal.js';
+import { canonicalOf } from '../../src/rollout/owned.js';
+import { runTransaction, silentProgress, TransactionError, type TransactionOptions } from '../../src/rollout/transaction.js';
+import type { Topology } from '../../src/topology/types.js';
+import type { Connector } from '../../src/transport/types.js';
+import { example } from '../support/topo.js';
+import { FakeSession, type FakeAnswer, type FakeCall } from './rollout-fake.js';
+
+const LOADED = 'table ip natchain {\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}\n}\n';
+
+describe('rollout: transaction against fake gateways', () => {
+  let dir = '';
+  let topology: Topology;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'natchain-tx-unit-'));
+    const t = example('seed-vpn');
+    topology = { ...t, gateways: t.gateways.map((g) => ({ ...g, backend: 'nftables' as const })) };
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A gateway that does everything right, unless `override` answers first. */
+  const healthy = (call: FakeCall): FakeAnswer => {
+    switch (call.op) {
+      case 'begin':
+        return { sections: { snapshot: '', forward: '1\n', last: '', now: '1\n' } };
+      case 'stage':
+      case 'commit':
+        return { sections: { ok: '' } };
+      case 'apply':
+        return { sections: { readback: LOADED, deadline: '100\n' } };
+      case 'abort':
+        return { sections: { state: call.args[0] === '1' ? 'rolled-back\n' : 'aborted\n' } };
+      default:
+        return { sections: {} };
+    }
+  };
+
+  function setup(override: (call: FakeCall, s: FakeSession) => FakeAnswer | undefined, fresh?: Connector) {
+    const calls: FakeCall[] = [];
+    const connector: Connector = async (_t, g) => new FakeSession(g.name, (c, s) => override(c, s) ?? healthy(c), calls);
+    const o: TransactionOptions = {
+      kind: 'apply',
+      topology,
+      target: () => ({ text: LOADED, expected: canonicalOf('nftables', LOADED), revert: '' }),
+      needsForwarding: () => false,
+      connector,
+      fresh: fresh ?? connector,
+      connect: {},
+      journal: new Journal(dir),
+      concurrency: 4,
+      confirmTimeoutSec: 30,
+      enableIpForward: false,
+      progress: silentProgress,
+      faults: readFaults(''),
+    };
+    return { calls, o };
+  }
+
+  it('the fake is sound: a clean transaction commits in 4 execs per gateway', async () => {
+    expect(canonicalOf('nftables', LOADED)).to.not.equal(canonicalOf('nftables', ''));
+    const { calls, o } = setup(() => undefined);
+    const r = await runTransaction(o);
+    expect(r.outcome).to.equal('committed');
+    expect(calls.filter((c) => c.gateway === 'gw-a').map((c) => c.op)).to.deep.equal(['begin', 'stage', 'apply', 'commit']);
+  });
+
+  it('a lock whose answer was lost (timeout) is released by the abort too', async () => {
+    const { calls, o } = setup((c) => (c.gateway === 'gw-b' && c.op === 'begin' ? { timeout: 'no answer within 120 s' } : undefined));
+    const err = await runTransaction(o).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(TransactionError);
+    const aborts = calls.filter((c) => c.op === 'abort').map((c) => c.gateway).sort();
+    expect(aborts).to.deep.equal(['gw-a', 'gw-b']);
+    const r = (err as TransactionError).report;
+    expect(r.outcome).to.equal('aborted');
+    expect(r.gateways.find((g) => g.gateway === 'gw-b')!.state).to.equal('released');
+  });
+
+  it('a lock whose answer was lost and that cannot be released is inconsistent (recover picks it up)', async () => {
+    const { o } = setup((c) => (c.gateway === 'gw-b' && (c.op === 'begin' || c.op === 'abort') ? { lose: 'connection reset' } : undefined), async (_t, g) => {
+      throw new NatchainError('SSH', `${g.name}: no route`);
+    });
+    const err = (await runTransaction(o).catch((e: unknown) => e)) as TransactionError;
+    expect(err).to.be.instanceOf(TransactionError);
+    expect(err.report.outcome).to.equal('inconsistent');
+    expect(err.message).to.match(/natchain recover/);
+  });
+
+  it('a clean lock refusal releases only the gateways that locked', async () => {
+    const { calls, o } = setup((c) =>
+      c.gateway === 'gw-b' && c.op === 'begin' ? { sections: { held: '20260101T120000Z-a1b2c3\nroot@ops:1\n1\n', now: '5\n' }, code: 4 } : undefined,
+    );
+    const err = (await runTransaction(o).catch((e: unknown) => e)) as TransactionError;
+    expect(err.code).to.equal('LOCKED');
+    expect(calls.filter((c) => c.op === 'abort').map((c) => c.gateway)).to.deep.equal(['gw-a']);
+  });
+});
