@@ -123,6 +123,8 @@ interface Gw {
   armed: boolean;
   /** The apply phase ran here (so the outcome of a failure is "rolled back", not "aborted"). */
   applyTried?: boolean;
+  /** The commit's connection died and no new one got through: the gateway may have committed (disarmed) or not. */
+  commitUnknown?: boolean;
   deadline?: number;
   detail?: string;
   started: number;
@@ -254,7 +256,9 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
       gw.finished = Date.now();
       if (st === undefined) {
         if (!lost) journal(gw, 'failed', `rolling back failed: ${why}`);
-        else if (gw.armed) {
+        else if (gw.commitUnknown) {
+          journal(gw, 'unknown', `unreachable (${why}) after its commit's connection was lost: it may have committed, or its dead-man timer restores the snapshot; run natchain recover`);
+        } else if (gw.armed) {
           const when = gw.deadline ? ` by ${new Date(gw.deadline * 1000).toISOString()}` : ` within ${o.confirmTimeoutSec}s`;
           journal(gw, 'unknown', `unreachable (${why}); its dead-man timer restores the snapshot${when}`);
         } else if (gw.state === 'locked' || gw.state === 'staged' || gw.state === 'connected') {
@@ -504,13 +508,19 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
           await commitVia(gw.session!);
         } catch (e) {
           if (!(e instanceof PhaseError) || !e.connectionLost) throw e;
-          // The connection died at the last step: the gateway is still armed; commit it through a new one.
-          const s = await fresh(o.topology, gw.gateway, o.connect);
+          // The connection died at the last step: the gateway may or may not have committed; commit it through a new one.
           try {
-            gw.extraTrips++;
-            await commitVia(s);
-          } finally {
-            await s.close().catch(() => undefined);
+            const s = await fresh(o.topology, gw.gateway, o.connect);
+            try {
+              gw.extraTrips++;
+              await commitVia(s);
+            } finally {
+              await s.close().catch(() => undefined);
+            }
+          } catch (e2) {
+            // No answer again: whether it committed is unknown (a refusal, e.g. the timer fired, is known).
+            if (!(e2 instanceof PhaseError) || e2.connectionLost) gw.commitUnknown = true;
+            throw e2;
           }
         }
       });
@@ -528,10 +538,12 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
   if (lateFired.length) {
     // Some gateway could not be committed (its timer fired, or it is unreachable and will revert):
     // undo the ones that did commit, so every gateway ends where it began.
-    const committed = changed.filter((g) => g.state === 'committed');
+    // A gateway whose commit is unknown may have committed: undo it like one that did.
+    const committed = changed.filter((g) => g.state === 'committed' || g.commitUnknown);
     await rollback(committed, true);
-    await rollback(lateFired);
-    const ok = changed.every((g) => ['rolled-back', 'reverted-by-timer'].includes(g.state) || (g.state === 'unknown' && g.armed));
+    await rollback(lateFired.filter((g) => !g.commitUnknown));
+    // Unreachable and armed is settled (its timer reverts it); unreachable with its commit unknown is not.
+    const ok = changed.every((g) => ['rolled-back', 'reverted-by-timer'].includes(g.state) || (g.state === 'unknown' && g.armed && !g.commitUnknown));
     const f5 = failed()!;
     const r = end(ok ? 'rolled-back' : 'inconsistent', f5.reason);
     await closeAll();

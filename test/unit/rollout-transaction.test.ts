@@ -101,4 +101,26 @@ describe('rollout: transaction against fake gateways', () => {
     expect(err.code).to.equal('LOCKED');
     expect(calls.filter((c) => c.op === 'abort').map((c) => c.gateway)).to.deep.equal(['gw-a']);
   });
+
+  it('a commit whose connection died and that cannot be reached again is inconsistent, not rolled back', async () => {
+    const { o } = setup(
+      (c) => (c.gateway === 'gw-b' && c.op === 'commit' ? { lose: 'connection reset' } : undefined),
+      async (_t, g) => {
+        // The verify probe gets in; after the commit's connection died, gw-b is unreachable.
+        if (g.name === 'gw-b' && committing) throw new NatchainError('SSH', `${g.name}: no route`);
+        return new FakeSession(g.name, () => ({ sections: {} }), []);
+      },
+    );
+    let committing = false;
+    o.progress = { ...silentProgress, start: (_g, p) => void (p === 'commit' && (committing = true)) };
+    const err = (await runTransaction(o).catch((e: unknown) => e)) as TransactionError;
+    expect(err).to.be.instanceOf(TransactionError);
+    expect(err.report.outcome).to.equal('inconsistent');
+    expect(err.message).to.match(/natchain recover/);
+    const b = err.report.gateways.find((g) => g.gateway === 'gw-b')!;
+    expect(b.state).to.equal('unknown');
+    expect(b.detail).to.match(/may have committed/);
+    // gw-a committed; it is undone so that it does not disagree with a gw-b its timer reverts.
+    expect(err.report.gateways.find((g) => g.gateway === 'gw-a')!.state).to.equal('rolled-back');
+  });
 });
