@@ -1,4 +1,5 @@
-import { access, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { exists } from './sys.js';
 import { join } from 'node:path';
 import { checkLabName, labBaseDir, labDirOf } from './names.js';
 import { labNamespaces, listLabs, NETNS_DIR, processesIn, readLabFile } from './state.js';
@@ -50,11 +51,3 @@ export async function labStatus(name?: string, opts: { base?: string } = {}): Pr
   return out;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

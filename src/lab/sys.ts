@@ -1,4 +1,5 @@
 import { spawn, type StdioOptions } from 'node:child_process';
+import { access } from 'node:fs/promises';
 import { NatchainError } from '../errors.js';
 
 /** What a command returned. */
@@ -72,7 +73,17 @@ export async function runOk(cmd: string, args: string[], what: string, opts: Run
   return r;
 }
 
-/** Quotes a string for a POSIX shell. */
+/** Quotes a string for a POSIX shell, always in single quotes (lab scripts stay uniform to read and to test). */
 export function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Whether a path exists (any type). */
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
 }

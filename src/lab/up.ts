@@ -1,4 +1,4 @@
-import { access, appendFile, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
@@ -12,7 +12,7 @@ import { preflight, which } from './preflight.js';
 import { assertRootUnchanged, rootSnapshot } from './safety.js';
 import { etcHosts, gatewayFstab, gatewayMountScript, gatewayScript, hostScript, labPaths, sshConfig, sshdConfig, switchScript, type LabPaths } from './scripts.js';
 import { labNamespaces, NETNS_DIR, readLabFile, writeLabFile } from './state.js';
-import { runOk } from './sys.js';
+import { exists, runOk } from './sys.js';
 import type { Lab, LabPlan } from './types.js';
 
 export interface LabUpOptions {
@@ -217,11 +217,3 @@ async function waitForSockets(plan: LabPlan, paths: LabPaths): Promise<void> {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
