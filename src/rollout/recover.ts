@@ -47,16 +47,22 @@ export function stillRunning(h: TxHistory): boolean {
   }
 }
 
-/** Brings every interrupted transaction to a consistent state. `topologyOf` reads the topology a transaction used. */
-export async function recover(o: {
+/** What recover needs. */
+export interface RecoverOptions {
   journal: Journal;
+  /** Reads the topology a transaction used. */
   topologyOf: (h: TxHistory) => Promise<Topology>;
-  connector: Connector;
+  /** The transport settings of one transaction (asked once per transaction, not per gateway). */
   connect: (h: TxHistory) => ConnectOptions;
+  /** Opens one transaction's connections (a pool: jump hosts shared); `close` ends them all. */
+  sessions: (opts: ConnectOptions) => { connector: Connector; close(): Promise<void> };
   concurrency: number;
   /** Only this transaction. */
   only?: string;
-}): Promise<RecoveredTx[]> {
+}
+
+/** Brings every interrupted transaction to a consistent state. */
+export async function recover(o: RecoverOptions): Promise<RecoveredTx[]> {
   const out: RecoveredTx[] = [];
   // A transaction whose natchain is still running on this host is not interrupted: leave it alone.
   const list = unfinished(o.journal).filter((h) => (!o.only || h.tx === o.only) && !stillRunning(h));
@@ -68,11 +74,10 @@ export async function recover(o: {
   return out;
 }
 
-async function recoverOne(
-  h: TxHistory,
-  o: { journal: Journal; topologyOf: (h: TxHistory) => Promise<Topology>; connector: Connector; connect: (h: TxHistory) => ConnectOptions; concurrency: number },
-): Promise<RecoveredTx> {
+async function recoverOne(h: TxHistory, o: RecoverOptions): Promise<RecoveredTx> {
   const topology = await o.topologyOf(h);
+  const opts = o.connect(h);
+  const pool = o.sessions(opts);
   const names = h.begin!.gateways;
   const limit = pLimit(Math.max(1, o.concurrency));
   const sessions = new Map<string, Awaited<ReturnType<Connector>>>();
@@ -87,7 +92,7 @@ async function recoverOne(
           const g = gatewayOf(n);
           if (!g) return void errors.set(n, `gateway ${n} is no longer in ${topology.file}`);
           try {
-            const s = await o.connector(topology, g, o.connect(h));
+            const s = await pool.connector(topology, g, opts);
             sessions.set(n, s);
             const sec = await runPhase(s, g.backend, h.tx, 'inspect', []);
             found.set(n, sec.has('txstate') ? sec.get('txstate')!.trim() : 'none');
@@ -159,5 +164,6 @@ async function recoverOne(
     return rec;
   } finally {
     await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
+    await pool.close().catch(() => undefined);
   }
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { NatchainError } from '../../src/errors.js';
 import { readFaults } from '../../src/rollout/faults.js';
 import { Journal } from '../../src/rollout/journal.js';
+import { recover } from '../../src/rollout/recover.js';
 import { canonicalOf } from '../../src/rollout/owned.js';
 import { runTransaction, silentProgress, TransactionError, type TransactionOptions } from '../../src/rollout/transaction.js';
 import type { Topology } from '../../src/topology/types.js';
@@ -122,5 +123,38 @@ describe('rollout: transaction against fake gateways', () => {
     expect(b.detail).to.match(/may have committed/);
     // gw-a committed; it is undone so that it does not disagree with a gw-b its timer reverts.
     expect(err.report.gateways.find((g) => g.gateway === 'gw-a')!.state).to.equal('rolled-back');
+  });
+});
+
+describe('rollout: recover against fake gateways', () => {
+  let dir = '';
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'natchain-recover-unit-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('asks for the transport settings and opens one pool once per transaction, and closes it', async () => {
+    const journal = new Journal(dir);
+    const tx = '20260101T120000Z-abcdef';
+    const topology = example('seed-vpn');
+    journal.append({ type: 'begin', tx, time: '2026-01-01T12:00:00Z', kind: 'apply', owner: 'a@elsewhere:1', topology: topology.file, gateways: ['gw-a', 'gw-b'], confirmTimeoutSec: 60 });
+    const calls: FakeCall[] = [];
+    let asked = 0;
+    let opened = 0;
+    let closed = 0;
+    const results = await recover({
+      journal,
+      topologyOf: async () => topology,
+      connect: () => (asked++, {}),
+      sessions: () => {
+        opened++;
+        return {
+          connector: async (_t, g) => new FakeSession(g.name, (c): FakeAnswer => (c.op === 'inspect' ? { sections: { txstate: 'locked\n' } } : { sections: { state: 'aborted\n' } }), calls),
+          close: async () => void closed++,
+        };
+      },
+      concurrency: 4,
+    });
+    expect(results.map((r) => r.outcome)).to.deep.equal(['rolled-back']);
+    expect(calls.map((c) => `${c.gateway} ${c.op}`).sort()).to.deep.equal(['gw-a abort', 'gw-a inspect', 'gw-b abort', 'gw-b inspect']);
+    expect({ asked, opened, closed }).to.deep.equal({ asked: 1, opened: 1, closed: 1 });
   });
 });

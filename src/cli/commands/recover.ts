@@ -5,24 +5,21 @@ import { recover } from '../../rollout/recover.js';
 import { ExitCode } from '../exit.js';
 import { readTopology } from '../io.js';
 import { c, printJson, table } from '../output.js';
-import { concurrencyOf, connectOptionsOf, type RemoteOptions } from './apply.js';
-import { connect } from '../../transport/index.js';
+import { addRemoteOptions, concurrencyOf, connectOptionsOf, connectors, type RemoteOptions } from './apply.js';
 
 /** `natchain recover`: finishes or undoes every transaction a crash interrupted, telling what it did. */
 export function registerRecover(program: Command): void {
-  program
+  const cmd = program
     .command('recover')
     .description('bring every gateway of an interrupted transaction to a consistent state (committed if all had verified, else rolled back)')
     .argument('[topology]', 'topology file (default: the one each transaction journaled)')
-    .option('--tx <id>', 'only this transaction')
-    .option('-F, --ssh-config <file>', 'ssh_config file (default: the one the transaction used)')
-    .option('--accept-new', 'record host keys of gateways never seen before')
-    .option('--concurrency <n>', 'gateways worked on at once', '8')
-    .option('--state-dir <dir>', 'where the journal lives')
-    .option('--json', 'print one JSON document on stdout')
+    .option('--tx <id>', 'only this transaction');
+  addRemoteOptions(cmd)
     .addHelpText(
       'after',
       `
+Without -F, each transaction is recovered through the ssh_config it was applied with.
+
 Exit 0 when every transaction is now consistent (or none was interrupted), 1 when a gateway could
 not be reached (run it again; an armed gateway restores itself when its dead-man timer fires).
 
@@ -33,15 +30,18 @@ Examples:
     .action(async (file: string | undefined, o: RemoteOptions & { tx?: string }) => {
       const journal = new Journal(stateDir(o.stateDir));
       const given = file ? await readTopology(file) : undefined;
+      // One set of options (one passphrase prompt per key) for the whole run; each transaction its own pool.
+      const base = connectOptionsOf(o);
       const results = await recover({
         journal,
         topologyOf: async (h) => given ?? readTopology(resolve(h.begin!.topology)),
-        connector: connect,
         connect: (h) => {
-          const opts = connectOptionsOf(o);
           const cfg = o.sshConfig ?? h.begin!.sshConfig;
-          if (cfg) opts.sshConfigFile = cfg;
-          return opts;
+          return cfg ? { ...base, sshConfigFile: cfg } : { ...base };
+        },
+        sessions: (opts) => {
+          const { pool, managed } = connectors(opts);
+          return { connector: managed, close: () => pool.closeAll() };
         },
         concurrency: concurrencyOf(o),
         ...(o.tx ? { only: o.tx } : {}),
