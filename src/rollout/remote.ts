@@ -227,8 +227,9 @@ sec end
   // Read-only look: live state, lock, armed timers, last commit (and one transaction's state).
   inspect: String.raw`
 now=$(date +%s)
-if ! dump > /tmp/natchain-inspect.$$ 2>&1; then e=$(cat /tmp/natchain-inspect.$$); rm -f /tmp/natchain-inspect.$$; die "reading natchain's state failed: $e"; fi
-sec live; cat /tmp/natchain-inspect.$$; rm -f /tmp/natchain-inspect.$$
+# Captured in a variable, never a file: a fixed temp file name is a symlink attack on a root shell.
+if ! live=$(dump 2>&1); then die "reading natchain's state failed: $live"; fi
+sec live; if [ -n "$live" ]; then printf '%s\n' "$live"; fi
 sec now; echo "$now"
 sec forward; cat /proc/sys/net/ipv4/ip_forward
 sec lock; lockinfo

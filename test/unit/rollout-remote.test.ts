@@ -64,10 +64,10 @@ describe('rollout: remote scripts', () => {
   });
 
   /** Runs one phase script for real, with its gateway-side directories moved into `root` (no netfilter used). */
-  const runSandboxed = (root: string, op: RemoteOp, args: Array<string | number>) => {
+  const runSandboxed = (root: string, op: RemoteOp, args: Array<string | number>, edit = (script: string) => script) => {
     const call = remoteCall(op, nonce, 'iptables', tx, args);
     const m = /^sh -c '([\s\S]*)' natchain (.*)$/.exec(call.command)!;
-    const script = m[1]!.replace(/'\\''/g, "'").replace('D=/var/lib/natchain', `D=${root}/lib`).replace('R=/run/natchain', `R=${root}/run`);
+    const script = edit(m[1]!.replace(/'\\''/g, "'").replace('D=/var/lib/natchain', `D=${root}/lib`).replace('R=/run/natchain', `R=${root}/run`));
     return spawnSync('sh', ['-c', script, 'natchain', ...m[2]!.split(' ')], { encoding: 'utf8' });
   };
 
@@ -85,6 +85,23 @@ describe('rollout: remote scripts', () => {
       writeFileSync(join(root, 'run', 'lock', 'owner'), '20260101T120000Z-000000\nroot@ops:2\n1\n');
       expect(runSandboxed(root, 'abort', [0]).status).to.equal(0);
       expect(existsSync(join(root, 'run', 'lock', 'owner'))).to.equal(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('inspect keeps the live state in memory, never in a predictable /tmp file', () => {
+    expect(remoteCall('inspect', nonce, 'iptables', tx, []).command).to.not.include('/tmp');
+    const root = mkdtempSync(join(tmpdir(), 'natchain-remote-'));
+    try {
+      const fake = (body: string) => (script: string) => script.replace('dump() {', `dump() { ${body}; }\nreal_dump() {`);
+      const ok = runSandboxed(root, 'inspect', [], fake("printf '*nat\\n-A NATCHAIN-X\\nCOMMIT\\n'"));
+      expect(ok.status, ok.stderr).to.equal(0);
+      expect(parseSections(ok.stdout, nonce).get('live')).to.equal('*nat\n-A NATCHAIN-X\nCOMMIT\n');
+      const empty = runSandboxed(root, 'inspect', [], fake('return 0'));
+      expect(parseSections(empty.stdout, nonce).get('live')).to.equal('');
+      const bad = runSandboxed(root, 'inspect', [], fake("echo 'nft: permission denied' >&2; return 1"));
+      expect(parseSections(bad.stdout, nonce).get('error')).to.include('permission denied');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
