@@ -11,12 +11,15 @@ interface Line {
   detail?: string;
 }
 
-/** Progress for a terminal: a block of lines redrawn in place. Call `stop()` before printing anything else. */
+/** Progress for a terminal: a block of lines redrawn in place. Call `stop()` before printing anything else: after it, nothing is drawn (the cursor never moves again). */
 export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], color: ChalkInstance): ProgressSink & { stop(): void } {
   const lines = new Map<string, Line>(gateways.map((g) => [g, { phase: 'waiting', since: Date.now(), started: Date.now(), state: 'running' }]));
   const width = Math.max(...gateways.map((g) => g.length), 4);
   let drawn = 0;
+  let stopped = false;
   const draw = () => {
+    // Stopped: whatever was printed since (a prompt, the plan) sits where the block was; never move over it.
+    if (stopped) return;
     if (drawn) stream.write(`\x1b[${drawn}A`);
     for (const [g, l] of lines) {
       const secs = ((Date.now() - l.started) / 1000).toFixed(1) + 's';
@@ -46,13 +49,16 @@ export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], colo
       draw();
     },
     note(message) {
+      if (stopped) return void stream.write(`${message}\n`);
       stream.write(`\x1b[2K${message}\n`);
       drawn = 0;
       draw();
     },
     stop() {
+      if (stopped) return;
       clearInterval(timer);
       draw();
+      stopped = true;
     },
   };
 }

@@ -406,22 +406,18 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
       ]),
     ),
   });
-  // Gateways already in the desired state are released at once.
-  const releaseUnchanged = rollback(gws.filter((g) => !g.plan!.changed));
+  // Gateways already in the desired state are released at once, before the prompt: nothing may
+  // report progress while the user is being asked.
+  await rollback(gws.filter((g) => !g.plan!.changed));
   if (changed.length === 0) {
-    await releaseUnchanged;
     const r = end('noop');
     await closeAll();
     return r;
   }
   if (o.confirm) {
     const yes = await o.confirm(gws.map((g) => g.plan!));
-    if (!yes) {
-      await releaseUnchanged;
-      return abortWith('cancelled; nothing was changed', changed, 'CANCELLED');
-    }
+    if (!yes) return abortWith('cancelled; nothing was changed', changed, 'CANCELLED');
   }
-  await releaseUnchanged;
   if (checkSignal('stage')) return abortWith('interrupted; nothing was changed', changed);
 
   // ---- 2: stage + check (every gateway must pass before any applies) ------------------------

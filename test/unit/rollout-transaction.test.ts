@@ -73,6 +73,30 @@ describe('rollout: transaction against fake gateways', () => {
     expect(calls.filter((c) => c.gateway === 'gw-a').map((c) => c.op)).to.deep.equal(['begin', 'stage', 'apply', 'commit']);
   });
 
+  it('nothing reports progress while the confirmation prompt is up (unchanged gateways are released before it)', async () => {
+    const { calls, o } = setup(() => undefined);
+    // gw-a is already as desired: only gw-b changes.
+    o.target = (g) => (g.name === 'gw-a' ? { text: '', expected: canonicalOf('nftables', ''), revert: '' } : { text: LOADED, expected: canonicalOf('nftables', LOADED), revert: '' });
+    const events: string[] = [];
+    let prompting = false;
+    o.progress = {
+      start: (g, p) => void events.push(`${prompting ? 'DURING PROMPT ' : ''}${g} ${p}`),
+      finish: (g, p) => void events.push(`${prompting ? 'DURING PROMPT ' : ''}${g} ${p} done`),
+      note: (m) => void events.push(`${prompting ? 'DURING PROMPT ' : ''}${m}`),
+    };
+    o.confirm = async () => {
+      prompting = true;
+      await new Promise((r) => setTimeout(r, 20));
+      prompting = false;
+      return true;
+    };
+    const r = await runTransaction(o);
+    expect(r.outcome).to.equal('committed');
+    expect(events.filter((e) => e.startsWith('DURING'))).to.deep.equal([]);
+    expect(events).to.include('gw-a release done');
+    expect(calls.filter((c) => c.gateway === 'gw-a').map((c) => c.op)).to.deep.equal(['begin', 'abort']);
+  });
+
   it('a lock whose answer was lost (timeout) is released by the abort too', async () => {
     const { calls, o } = setup((c) => (c.gateway === 'gw-b' && c.op === 'begin' ? { timeout: 'no answer within 120 s' } : undefined));
     const err = await runTransaction(o).catch((e: unknown) => e);
