@@ -318,6 +318,9 @@ export class SshPool {
       throw new NatchainError('SSH', `${target.label}: no usable credentials to log in as ${target.user}`, describeAuth(plan, agentSocket));
     }
 
+    // Read before any ProxyCommand child or jump channel exists: a throw here must leave nothing running.
+    const entriesNow = readKnownHosts(knownFiles);
+
     let parent: Connection | undefined;
     let sock: Duplex | undefined;
     if (target.via.kind === 'jump') {
@@ -403,7 +406,6 @@ export class SshPool {
       }
     };
 
-    const entriesNow = readKnownHosts(knownFiles);
     const config: ConnectConfig = {
       username: target.user,
       readyTimeout: this.opts.connectTimeoutMs ?? (cfg.connectTimeout ? cfg.connectTimeout * 1000 : DEFAULT_CONNECT_TIMEOUT_MS),
