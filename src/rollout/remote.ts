@@ -10,6 +10,7 @@
  *                                   timer.sh, timer.pid, forward.old, fired
  *   /var/lib/natchain/last          the last committed transaction
  */
+import { NatchainError } from '../errors.js';
 import type { Backend } from '../topology/types.js';
 import { shellQuote } from '../transport/quote.js';
 import { isTxId, OWNER_PATTERN } from './ids.js';
@@ -261,6 +262,10 @@ export interface RemoteCall {
 const NONCE_RE = /^[0-9a-f]{16}$/;
 const WORD_RE = /^[A-Za-z0-9._@:-]{1,200}$/;
 
+/** A value natchain made (or checked) itself did not have its shape: a bug, or tampered state; never sent. */
+function badArgument(what: string, value: unknown, op: RemoteOp): NatchainError {
+  return new NatchainError('INTERNAL', `bad ${what} ${JSON.stringify(value)} for ${op}`, ['natchain refuses to send it to a gateway shell']);
+}
 
 /** Builds the exact command for one phase; throws on any argument that is not of the expected shape. */
 export function remoteCall(
@@ -271,13 +276,13 @@ export function remoteCall(
   args: Array<string | number>,
   stdin?: string,
 ): RemoteCall {
-  if (!NONCE_RE.test(nonce)) throw new Error(`bad nonce ${JSON.stringify(nonce)}`);
-  if (backend !== 'iptables' && backend !== 'nftables') throw new Error(`bad backend ${JSON.stringify(backend)}`);
-  if (tx !== null && !isTxId(tx)) throw new Error(`bad transaction id ${JSON.stringify(tx)}`);
+  if (!NONCE_RE.test(nonce)) throw badArgument('nonce', nonce, op);
+  if (backend !== 'iptables' && backend !== 'nftables') throw badArgument('backend', backend, op);
+  if (tx !== null && !isTxId(tx)) throw badArgument('transaction id', tx, op);
   for (const a of args) {
-    if (typeof a === 'number' ? !Number.isInteger(a) || a < 0 : !WORD_RE.test(a)) throw new Error(`bad argument ${JSON.stringify(a)} for ${op}`);
+    if (typeof a === 'number' ? !Number.isInteger(a) || a < 0 : !WORD_RE.test(a)) throw badArgument('argument', a, op);
   }
-  if (op === 'begin' && !OWNER_PATTERN.test(String(args[0]))) throw new Error(`bad owner ${JSON.stringify(args[0])}`);
+  if (op === 'begin' && !OWNER_PATTERN.test(String(args[0]))) throw badArgument('owner', args[0], op);
   const script = COMMON + BODY[op];
   const words = [nonce, backend, tx ?? 'none', ...args.map(String)].map((w) => shellQuote(w)).join(' ');
   const call: RemoteCall = { op, nonce, command: `sh -c ${shellQuote(script)} natchain ${words}` };

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NatchainError } from '../../src/errors.js';
 import { readFaults } from '../../src/rollout/faults.js';
 import { isTxId, newNonce, newTxId, OWNER_PATTERN, ownerIdentity } from '../../src/rollout/ids.js';
 import { Journal, outcomeOf, stateDir } from '../../src/rollout/journal.js';
@@ -40,6 +41,14 @@ describe('rollout: remote scripts', () => {
     expect(() => remoteCall('apply', nonce, 'iptables', tx, [-1, 0, '-'])).to.throw();
     expect(() => remoteCall('apply', nonce, 'iptables', tx, [1.5, 0, '-'])).to.throw();
     expect(() => remoteCall('commit', nonce, 'pf' as never, tx, [])).to.throw();
+    // Refused with a stable code the CLI knows (not a plain Error, which it would report as a crash).
+    try {
+      remoteCall('begin', nonce, 'iptables', tx, ['$(reboot)', '-']);
+      expect.fail('not refused');
+    } catch (e) {
+      expect(e).to.be.instanceOf(NatchainError);
+      expect((e as NatchainError).code).to.equal('INTERNAL');
+    }
   });
 
   it('passes the arguments as single words after the template', () => {

@@ -2,6 +2,7 @@ import { confirm as askYesNo, password } from '@inquirer/prompts';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { readFaults } from '../../rollout/faults.js';
+import { isTxId } from '../../rollout/ids.js';
 import { Journal, stateDir } from '../../rollout/journal.js';
 import { changeToIntents } from '../../rollout/owned.js';
 import { plainProgress, ttyProgress } from '../../rollout/progress.js';
@@ -85,7 +86,7 @@ export async function runTxCommand(
   if (!o.yes && !tty) throw new UsageError(`refusing to ${kind} without confirmation: there is no terminal to ask on; pass --yes`);
   const timeout = Number(o.confirmTimeout ?? 60);
   if (!Number.isInteger(timeout) || timeout < 2 || timeout > 86400) throw new UsageError(`--confirm-timeout must be whole seconds from 2 to 86400, not "${o.confirmTimeout}"`);
-  if (o.breakLock !== undefined && !/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$/.test(o.breakLock)) throw new UsageError(`--break-lock takes a transaction id such as 20260101T120000Z-a1b2c3, not "${o.breakLock}"`);
+  if (o.breakLock !== undefined && !isTxId(o.breakLock)) throw new UsageError(`--break-lock takes a transaction id such as 20260101T120000Z-a1b2c3, not "${o.breakLock}"`);
   const concurrency = concurrencyOf(o);
   const connectOpts = connectOptionsOf(o);
   const { pool, managed, fresh } = connectors(connectOpts);
