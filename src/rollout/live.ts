@@ -131,6 +131,12 @@ export async function planLive(
     if (!v || v.status === 'error') continue;
     v.rulesAdded = i.rulesAdded;
     v.rulesRemoved = i.rulesRemoved;
+    if (v.backend === 'nftables') {
+      // The diff is of canonical states, not nft syntax (the engine counts statements inside `chain { }`
+      // blocks and so finds none): count the canonical `rule` lines instead.
+      v.rulesAdded = i.diff.split('\n').filter((l) => l.startsWith('+  rule ')).length;
+      v.rulesRemoved = i.diff.split('\n').filter((l) => l.startsWith('-  rule ')).length;
+    }
     v.diff = i.diff;
   }
   return { topology: topology.file, inSync: views.every((v) => v.status === 'in-sync'), gateways: views };
@@ -165,14 +171,18 @@ export async function statusLive(
     const desired = changeToIntents(g, intents[g.name] ?? [], l.live).expected;
     let sync: GatewayStatus['sync'];
     let detail: string | undefined;
+    // An armed transaction (applied, not committed yet) explains a difference: not a change by hand.
+    const inFlight = l.armed.length
+      ? `transaction ${l.armed.map((a) => a.tx).join(', ')} applied here and is not committed yet (its dead-man timer restores the snapshot unless it commits; natchain recover finishes or undoes it)`
+      : undefined;
     if (l.committed === undefined) {
       sync = now === canonicalOf(g.backend, '') ? 'unmanaged' : 'drifted';
-      detail = sync === 'unmanaged' ? 'natchain never committed here' : 'natchain rules present, but no commit recorded on the gateway';
+      detail = sync === 'unmanaged' ? 'natchain never committed here' : (inFlight ?? 'natchain rules present, but no commit recorded on the gateway');
     } else if (canonicalOf(g.backend, l.committed) !== now) {
       sync = 'drifted';
       const fc = forwardChanges(canonicalOf(g.backend, l.committed), now);
       const parts = [...fc.added.map((f) => `+${f}`), ...fc.removed.map((f) => `-${f}`), ...fc.changed.map((f) => `~${f}`)];
-      detail = `natchain's rules were changed by hand since ${l.lastTx}${parts.length ? ` (${parts.join(' ')})` : ''}`;
+      detail = inFlight ?? `natchain's rules were changed by hand since ${l.lastTx}${parts.length ? ` (${parts.join(' ')})` : ''}`;
     } else sync = now === desired ? 'in-sync' : 'pending';
     if (sync === 'pending') detail = 'the topology differs from what is applied (natchain plan shows how)';
     const s: GatewayStatus = {

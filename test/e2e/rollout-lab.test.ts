@@ -9,13 +9,23 @@ import { join } from 'node:path';
 import { labDown, labExec, labProbe, labUp, type Lab } from '../../src/lab/index.js';
 import { ed25519KeyPair } from '../../src/lab/keys.js';
 import { iptablesForeign, nftablesForeign } from '../../src/render/index.js';
+import { Journal, type TxHistory } from '../../src/rollout/journal.js';
 import { canonicalOf, changeToIntents } from '../../src/rollout/owned.js';
 import { solve } from '../../src/solve/index.js';
 import { parseTopology, type Backend, type Topology } from '../../src/topology/index.js';
+import { natchain } from '../support/cli.js';
+import { testLabName } from '../support/lab.js';
 import { canUseNetns } from './rollout-support.js';
 
 const MAIN = join(process.cwd(), 'src/cli/main.ts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One transaction as the local journal of a test's state directory tells it. */
+function journaled(env: { NATCHAIN_STATE_DIR: string }, tx: string): TxHistory {
+  const h = new Journal(env.NATCHAIN_STATE_DIR).transactions().find((x) => x.tx === tx);
+  if (!h) throw new Error(`transaction ${tx} is not in the journal`);
+  return h;
+}
 
 interface CliResult {
   code: number | null;
@@ -145,6 +155,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
     const dir = mkdtempSync(join(tmpdir(), 'natchain-rollout-'));
     const env = { NATCHAIN_STATE_DIR: join(dir, 'state') };
     let w: LabWorld;
+    let labName = '';
     let vpn = '';
     let vpn2 = '';
     let ssh = '';
@@ -157,14 +168,16 @@ for (const backend of ['iptables', 'nftables'] as const) {
       // The same forward on another public port: every gateway must change.
       vpn2 = topologyFile(dir, 'seed-vpn', backend, (s) => s.replace('expose: 143.89.197.180:22012', 'expose: 143.89.197.180:22013'));
       w = new LabWorld(backend, parseTopology(readFileSync(vpn, 'utf8'), vpn));
-      await labDown(`rt-vpn-${short}`).catch(() => undefined);
-      await w.up(`rt-vpn-${short}`);
+      labName = testLabName(`rt-vpn-${short}`);
+      await labDown(labName).catch(() => undefined);
+      await w.up(labName);
       ssh = w.lab.sshConfig;
       applied = w.desired(vpn);
       changed = w.desired(vpn2);
     });
-    after(async () => {
-      if (w?.lab) await labDown(w.lab.name).catch(() => undefined);
+    after(async function () {
+      this.timeout(60_000);
+      if (labName) await labDown(labName).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -172,6 +185,16 @@ for (const backend of ['iptables', 'nftables'] as const) {
       await w.expectAll(w.empty(), 'before');
       const plan0 = await cli(['plan', vpn, '-F', ssh], env);
       expect(plan0.code, plan0.stderr).to.equal(2);
+      const plan0j = await cli(['plan', vpn, '-F', ssh, '--json'], env);
+      expect(plan0j.code, plan0j.stderr).to.equal(2);
+      expect(plan0j.json).to.include({ inSync: false, exitCode: 2 });
+      for (const g of plan0j.json.gateways) {
+        // Every rule of the canonical state is new (iptables `-A` lines, nft `rule` lines).
+        const rules = applied[g.gateway]!.split('\n').filter((l) => (backend === 'iptables' ? l.startsWith('-A ') : l.startsWith('  rule '))).length;
+        expect(rules, g.gateway).to.be.above(0);
+        expect(g, g.gateway).to.include({ status: 'changes', rulesAdded: rules, rulesRemoved: 0 });
+        expect(g.forwards).to.deep.equal({ added: ['ssh-12'], removed: [], changed: [] });
+      }
       const t0 = Date.now();
       const r = await cli(['apply', vpn, '-F', ssh, '--yes', '--json'], env);
       expect(r.code, r.stderr).to.equal(0);
@@ -208,10 +231,25 @@ for (const backend of ['iptables', 'nftables'] as const) {
     });
 
     it('3. an apply that fails on one gateway (the kernel refuses the load) rolls back the other', async () => {
+      const last = await w.sh('gw-a', 'cat /var/lib/natchain/last');
+      expect(await w.sh('gw-b', 'cat /var/lib/natchain/last')).to.equal(last);
       const r = await cli(['apply', vpn2, '-F', ssh, '--yes', '--json', '--test-fault', 'apply:gw-b'], env);
       expect(r.code).to.equal(1);
       expect(r.json.failure).to.include({ gateway: 'gw-b', phase: 'apply' });
       expect(r.json.outcome).to.equal('rolled-back');
+      for (const g of r.json.gateways) expect(g, g.gateway).to.include({ changed: true, state: 'rolled-back' });
+      // gw-a really held the new rules before it was rolled back; gw-b refused them and restored itself.
+      const h = journaled(env, r.json.tx);
+      expect(h.phases['gw-a']).to.deep.equal(['locked', 'staged', 'applied', 'rolled-back']);
+      expect(h.phases['gw-b']).to.deep.equal(['locked', 'staged', 'rolled-back']);
+      expect(canonicalOf(backend, h.readback['gw-a'] ?? ''), 'gw-a read back the new rules').to.equal(changed['gw-a']);
+      expect(h.readback['gw-b']).to.equal(undefined);
+      expect(canonicalOf(backend, await w.sh('gw-a', `cat /var/lib/natchain/${r.json.tx}/applied`)), "gw-a's own record of the load").to.equal(changed['gw-a']);
+      expect(await w.sh('gw-b', `ls /var/lib/natchain/${r.json.tx}/applied 2>/dev/null || true`)).to.equal('');
+      for (const g of w.topology.gateways) {
+        expect(await w.sh(g.name, `cat /var/lib/natchain/${r.json.tx}/state`), `${g.name} tx state`).to.equal('rolled-back\n');
+        expect(await w.sh(g.name, 'cat /var/lib/natchain/last'), `${g.name} last commit unchanged`).to.equal(last);
+      }
       await w.expectAll(applied, 'after a failed apply');
     });
 
@@ -278,6 +316,9 @@ for (const backend of ['iptables', 'nftables'] as const) {
       for (const g of st.json.gateways) {
         expect(g.lock?.tx, `${g.gateway} still locked by the dead apply`).to.equal(tx);
         expect(g.armed.map((a: { tx: string }) => a.tx)).to.deep.equal([tx]);
+        // Not yet the last commit, but not a change by hand either: the armed transaction is named.
+        expect(g.sync).to.equal('drifted');
+        expect(g.detail).to.include(`transaction ${tx} applied here and is not committed yet`).and.not.include('by hand');
       }
       const rec = await cli(['recover', '--json'], env);
       expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
@@ -345,6 +386,91 @@ for (const backend of ['iptables', 'nftables'] as const) {
         writeFileSync(known, original);
       }
     });
+
+    it('9. natchain rules changed by hand on gw-b: status says drifted for gw-b only (exit 1, --json too), plan shows the rule; apply puts it back', async () => {
+      const before = await cli(['status', vpn, '-F', ssh, '--json'], env);
+      expect(before.code, before.stdout + before.stderr).to.equal(0);
+      for (const g of before.json.gateways) expect(g.sync, g.gateway).to.equal('in-sync');
+      const lastTx = (gw: string, json: { gateways: Array<{ gateway: string; lastTx?: string }> }) => json.gateways.find((g) => g.gateway === gw)!.lastTx;
+      const lastA = lastTx('gw-a', before.json);
+      const lastB = lastTx('gw-b', before.json);
+      // What an admin might do on the gateway: a rule of their own inside natchain's chain / table.
+      await w.sh(
+        'gw-b',
+        backend === 'iptables'
+          ? 'iptables -t nat -A NATCHAIN-PREROUTING -p tcp --dport 2222 -j DNAT --to-destination 10.0.1.99:22'
+          : 'nft add rule ip natchain prerouting tcp dport 2222 dnat to 10.0.1.99:22',
+      );
+      expect(await w.owned('gw-b'), 'the hand-made rule is in natchain\'s state').to.not.equal(applied['gw-b']);
+      expect(await w.owned('gw-a')).to.equal(applied['gw-a']);
+
+      const text = await cli(['status', vpn, '-F', ssh], env);
+      expect(text.code, text.stderr).to.equal(1);
+      expect(text.stdout).to.match(/^gw-b\s+\S+\s+drifted\s.*changed by hand/m).and.match(/^gw-a\s+\S+\s+in-sync\s/m);
+      const st = await cli(['status', vpn, '-F', ssh, '--json'], env);
+      expect(st.code, st.stderr).to.equal(1);
+      const a = st.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a');
+      const b = st.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-b');
+      expect(a).to.include({ sync: 'in-sync', lastTx: lastA });
+      expect(b).to.include({ sync: 'drifted', lastTx: lastB });
+      expect(b.detail).to.equal(`natchain's rules were changed by hand since ${lastB}`);
+      expect(b.lock, 'no lock').to.equal(undefined);
+      expect(b.armed).to.deep.equal([]);
+
+      const plan = await cli(['plan', vpn, '-F', ssh, '--json'], env);
+      expect(plan.code, plan.stderr).to.equal(2);
+      expect(plan.json.inSync).to.equal(false);
+      const pa = plan.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a');
+      const pb = plan.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-b');
+      expect(pa.status).to.equal('in-sync');
+      expect(pb).to.include({ status: 'changes', rulesAdded: 0, rulesRemoved: 1 });
+      expect(pb.forwards).to.deep.equal({ added: [], removed: [], changed: [] });
+      expect(pb.diff).to.match(/^-.*2222/m);
+
+      const r = await cli(['apply', vpn, '-F', ssh, '--yes', '--json'], env);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.json.outcome).to.equal('committed');
+      const ra = r.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a');
+      const rb = r.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-b');
+      expect(ra).to.include({ changed: false, state: 'released', roundTrips: 2 });
+      expect(rb).to.include({ changed: true, state: 'committed' });
+      await w.expectAll(applied, 'after apply removed the hand-made rule');
+      const after = await cli(['status', vpn, '-F', ssh, '--json'], env);
+      expect(after.code, after.stdout + after.stderr).to.equal(0);
+      for (const g of after.json.gateways) expect(g.sync, g.gateway).to.equal('in-sync');
+      expect(lastTx('gw-b', after.json), 'gw-b: the apply is its last commit').to.equal(r.json.tx);
+      expect(lastTx('gw-a', after.json), 'gw-a was not changed').to.equal(lastA);
+    });
+
+    it('10. apply and rollback without a terminal and without --yes refuse with exit 64 before connecting: nothing changes', async () => {
+      const journalFile = join(env.NATCHAIN_STATE_DIR, 'journal.jsonl');
+      const journalBefore = readFileSync(journalFile, 'utf8');
+      const gwBefore = new Map<string, string>();
+      for (const g of w.topology.gateways) gwBefore.set(g.name, await w.sh(g.name, 'ls /var/lib/natchain; cat /var/lib/natchain/last'));
+      const runs = [
+        ['apply', vpn2, '-F', ssh],
+        ['apply', vpn2, '-F', ssh, '--json'],
+        ['rollback', vpn, '-F', ssh],
+        // An ssh_config that reaches no gateway at all: the same refusal, so no connection was tried.
+        ['apply', vpn2, '-F', join(dir, 'no-such-ssh-config')],
+      ];
+      for (const args of runs) {
+        // The compiled CLI with stdin a pipe: no terminal to ask on.
+        const r = natchain(args, { env });
+        const kind = args[0]!;
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(64);
+        const message = `refusing to ${kind} without confirmation: there is no terminal to ask on; pass --yes`;
+        expect(r.stderr).to.equal(`natchain: ${message}\n`);
+        // --json: the error document (docs/cli.md conventions); no report, since no transaction began.
+        if (args.includes('--json')) expect(JSON.parse(r.stdout)).to.deep.equal({ error: { code: 'USAGE', message, details: [] } });
+        else expect(r.stdout).to.equal('');
+      }
+      expect(readFileSync(journalFile, 'utf8'), 'no transaction was journaled').to.equal(journalBefore);
+      for (const g of w.topology.gateways) {
+        expect(await w.sh(g.name, 'ls /var/lib/natchain; cat /var/lib/natchain/last'), `${g.name}: no transaction reached it`).to.equal(gwBefore.get(g.name));
+      }
+      await w.expectAll(applied, 'after the refusals');
+    });
   });
 
   describe(`rollout in the lab: three-hop, gw-dc behind gw-edge (${backend})`, function () {
@@ -352,28 +478,69 @@ for (const backend of ['iptables', 'nftables'] as const) {
     const dir = mkdtempSync(join(tmpdir(), 'natchain-rollout-'));
     const env = { NATCHAIN_STATE_DIR: join(dir, 'state') };
     let w: LabWorld;
+    let labName = '';
     let file = '';
+    let earlier = '';
     let ssh = '';
 
     before(async function () {
       if (!canUseNetns()) this.skip();
       file = topologyFile(dir, 'three-hop', backend);
+      // The version before: no forward db (office -> gw-office -> gw-edge -> gw-dc). dns and metrics
+      // keep every gateway's state non-empty; adding db changes all three.
+      earlier = topologyFile(dir, 'three-hop', backend, (s) => s.replace(/^  db:\n    from: office\n    to: 10\.3\.0\.50:5432\n    proto: tcp\n/m, ''));
       w = new LabWorld(backend, parseTopology(readFileSync(file, 'utf8'), file));
-      await labDown(`rt-hop-${short}`).catch(() => undefined);
-      await w.up(`rt-hop-${short}`);
+      labName = testLabName(`rt-hop-${short}`);
+      await labDown(labName).catch(() => undefined);
+      await w.up(labName);
       ssh = w.lab.sshConfig;
     });
-    after(async () => {
-      if (w?.lab) await labDown(w.lab.name).catch(() => undefined);
+    after(async function () {
+      this.timeout(60_000);
+      if (labName) await labDown(labName).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('3. the apply fails on the second of three gateways: all three end in their old state', async () => {
+    it('3. the apply fails on the second of three gateways: all three end in their old (committed, non-empty) state; the other two had applied', async () => {
+      const old = w.desired(earlier);
+      const next = w.desired(file);
+      const empty = w.empty();
+      for (const g of w.topology.gateways) {
+        expect(old[g.name], `${g.name}: the old state is not empty`).to.not.equal(empty[g.name]);
+        expect(next[g.name], `${g.name}: adding db changes it`).to.not.equal(old[g.name]);
+      }
+      const first = await cli(['apply', earlier, '-F', ssh, '--yes', '--json'], env);
+      expect(first.code, first.stderr).to.equal(0);
+      expect(first.json.outcome).to.equal('committed');
+      for (const g of first.json.gateways) expect(g.state, g.gateway).to.equal('committed');
+      await w.expectAll(old, 'after the earlier version committed');
+
       const r = await cli(['apply', file, '-F', ssh, '--yes', '--json', '--test-fault', 'apply:gw-edge'], env);
       expect(r.code).to.equal(1);
       expect(r.json.failure).to.include({ gateway: 'gw-edge', phase: 'apply' });
       expect(r.json.outcome).to.equal('rolled-back');
-      await w.expectAll(w.empty(), 'after a failed apply');
+      expect(r.json.gateways.map((g: { gateway: string }) => g.gateway)).to.deep.equal(['gw-office', 'gw-edge', 'gw-dc']);
+      for (const g of r.json.gateways) expect(g, g.gateway).to.include({ changed: true, state: 'rolled-back' });
+      // gw-office and gw-dc loaded the new rules (journal and their own records say so), then were rolled back;
+      // gw-edge's kernel refused the load and it restored itself.
+      const tx: string = r.json.tx;
+      const h = journaled(env, tx);
+      for (const gw of ['gw-office', 'gw-dc']) {
+        expect(h.phases[gw], `${gw} phases`).to.deep.equal(['locked', 'staged', 'applied', 'rolled-back']);
+        expect(canonicalOf(backend, h.readback[gw] ?? ''), `${gw} read back the new rules`).to.equal(next[gw]);
+        expect(canonicalOf(backend, await w.sh(gw, `cat /var/lib/natchain/${tx}/applied`)), `${gw}'s own record of the load`).to.equal(next[gw]);
+      }
+      expect(h.phases['gw-edge']).to.deep.equal(['locked', 'staged', 'rolled-back']);
+      expect(h.readback['gw-edge']).to.equal(undefined);
+      expect(await w.sh('gw-edge', `ls /var/lib/natchain/${tx}/applied 2>/dev/null || true`)).to.equal('');
+      for (const g of w.topology.gateways) {
+        expect(await w.sh(g.name, `cat /var/lib/natchain/${tx}/state`), `${g.name} tx state`).to.equal('rolled-back\n');
+        expect(await w.sh(g.name, 'cat /var/lib/natchain/last'), `${g.name}: the earlier commit is still the last`).to.equal(`${first.json.tx}\n`);
+      }
+      await w.expectAll(old, 'after a failed apply');
+      const st = await cli(['status', earlier, '-F', ssh, '--json'], env);
+      expect(st.code, st.stdout + st.stderr).to.equal(0);
+      for (const g of st.json.gateways) expect(g, g.gateway).to.include({ sync: 'in-sync', lastTx: first.json.tx });
     });
 
     it('8. a gateway reached only through another (jump) is applied like the rest; traffic crosses all three', async () => {
