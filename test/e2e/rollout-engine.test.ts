@@ -84,7 +84,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
         confirmTimeoutSec: 30,
         enableIpForward: true,
         progress: silentProgress,
-        faults: readFaults(fault),
+        faults: readFaults(fault, true), // the explicit opt-in (NATCHAIN_TEST_FAULTS_ENABLE for the CLI)
         ...extra,
       };
     };

@@ -134,15 +134,32 @@ describe('rollout: remote scripts', () => {
 
 describe('rollout: faults, plan summaries', () => {
   it('reads NATCHAIN_TEST_FAULT, and nothing is active without it', () => {
-    const none = readFaults(undefined);
+    const none = readFaults(undefined, false);
     expect(none.active).to.equal(false);
     expect(none.remote('check', 'gw-a')).to.equal(false);
-    const f = readFaults('check:gw-a, isolate:gw-b,pause:commit:1500');
+    expect(readFaults('', false).active).to.equal(false);
+    const f = readFaults('check:gw-a, isolate:gw-b,pause:commit:1500', true);
     expect(f.remote('check', 'gw-a')).to.equal(true);
     expect(f.remote('check', 'gw-b')).to.equal(false);
     expect(f.remote('isolate', 'gw-b')).to.equal(true);
     expect(f.pause('commit')).to.equal(1500);
     expect(f.pause('apply')).to.equal(0);
+  });
+
+  it('refuses a fault spec without the second opt-in, NATCHAIN_TEST_FAULTS_ENABLE=1', () => {
+    expect(() => readFaults('disconnect:gw-a', false)).to.throw(NatchainError, /refusing test fault injection/).with.property('code', 'USAGE');
+    const saved = { ...process.env };
+    try {
+      process.env.NATCHAIN_TEST_FAULT = 'disconnect:gw-a';
+      delete process.env.NATCHAIN_TEST_FAULTS_ENABLE;
+      expect(() => readFaults()).to.throw(/NATCHAIN_TEST_FAULTS_ENABLE=1/);
+      process.env.NATCHAIN_TEST_FAULTS_ENABLE = 'yes';
+      expect(() => readFaults()).to.throw(/refusing/);
+      process.env.NATCHAIN_TEST_FAULTS_ENABLE = '1';
+      expect(readFaults().remote('disconnect', 'gw-a')).to.equal(true);
+    } finally {
+      process.env = saved;
+    }
   });
 
   it('names forwards added, removed and changed from rule comments (both backends)', () => {

@@ -88,6 +88,8 @@ export async function runTxCommand(
   if (!Number.isInteger(timeout) || timeout < 2 || timeout > 86400) throw new UsageError(`--confirm-timeout must be whole seconds from 2 to 86400, not "${o.confirmTimeout}"`);
   if (o.breakLock !== undefined && !isTxId(o.breakLock)) throw new UsageError(`--break-lock takes a transaction id such as 20260101T120000Z-a1b2c3, not "${o.breakLock}"`);
   const concurrency = concurrencyOf(o);
+  // Refused before anything is drawn or connected unless explicitly enabled (docs/rollout.md).
+  const faults = readFaults();
   const connectOpts = connectOptionsOf(o);
   const { pool, managed, fresh } = connectors(connectOpts);
   const names = setup.gateways ?? topology.gateways.map((g) => g.name);
@@ -136,7 +138,7 @@ export async function runTxCommand(
       ...(o.breakLock ? { breakLock: o.breakLock } : {}),
       confirm: showPlan,
       progress,
-      faults: readFaults(),
+      faults,
       signal: ctl.signal,
     });
   } catch (e) {
