@@ -6,7 +6,7 @@ import type { GatewayImpact } from '../plan/index.js';
 import type { Intent } from '../solve/types.js';
 import type { Gateway, Topology } from '../topology/types.js';
 import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
-import { PhaseError, runPhase } from './exec.js';
+import { runPhase } from './exec.js';
 import { canonicalOf, changeToIntents, forwardChanges } from './owned.js';
 import { parseArmed, parseLockInfo, type LockHolder } from './remote.js';
 
@@ -104,7 +104,7 @@ export async function planLive(
   for (const g of topology.gateways) {
     const l = live.get(g.name)!;
     if (l instanceof Error) {
-      views.push({ gateway: g.name, backend: g.backend, status: 'error', forwards: { added: [], removed: [], changed: [] }, rulesAdded: 0, rulesRemoved: 0, diff: '', error: l instanceof PhaseError ? l.message : l.message });
+      views.push({ gateway: g.name, backend: g.backend, status: 'error', forwards: { added: [], removed: [], changed: [] }, rulesAdded: 0, rulesRemoved: 0, diff: '', error: l.message });
       continue;
     }
     const before = canonicalOf(g.backend, l.live);

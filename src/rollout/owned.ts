@@ -33,13 +33,6 @@ export function canonicalOf(backend: Backend, dump: string): string {
   return backend === 'iptables' ? canonicalIptables(parseIptablesSave(dump)) : canonicalNftables(dump);
 }
 
-/** True when natchain owns nothing in this dump (no chains, no jumps / no table). */
-export function isEmptyOwned(backend: Backend, dump: string): boolean {
-  if (backend === 'nftables') return canonicalNftables(dump) === '';
-  const s = parseIptablesSave(dump);
-  return Object.keys(s.chains).length === 0 && Object.values(s.jumps).every((j) => j.length === 0);
-}
-
 /** The state an iptables load of `target` leaves: its chains, and exactly one canonical jump to each chain it keeps. */
 function afterLoad(target: IptablesState): IptablesState {
   const out: IptablesState = { chains: { ...target.chains }, jumps: { 'NATCHAIN-FORWARD': [], 'NATCHAIN-PREROUTING': [], 'NATCHAIN-POSTROUTING': [] } };

@@ -90,7 +90,6 @@ export function parseJumpSpec(spec: string): { user?: string; host: string; port
 }
 
 function finishTarget(
-  env: Env,
   label: string,
   alias: string,
   cfg: ResolvedSshConfig,
@@ -101,7 +100,6 @@ function finishTarget(
 ): SshTarget {
   const hostKeyName = knownHostName(cfg.hostKeyAlias ?? cfg.hostname, port);
   const viaKey = via.kind === 'jump' ? ` via ${via.through.key}` : via.kind === 'proxy-command' ? ` via ${via.command}` : '';
-  void env;
   return { key: `${keyPrefix}${viaKey}`, label, alias, hostname: cfg.hostname, port, user, hostKeyName, config: cfg, via };
 }
 
@@ -117,7 +115,7 @@ function resolveJumpChain(env: Env, list: string, depth: number): SshTarget {
   let via: SshTarget['via'];
   if (parts.length > 0) via = { kind: 'jump', through: resolveJumpChain(env, parts.join(','), depth + 1), why: 'ProxyJump' };
   else via = viaFromConfig(env, cfg, port, user, depth + 1);
-  return finishTarget(env, spec.host, spec.host, cfg, port, user, via, `cfg:${user}@${spec.host}:${port}`);
+  return finishTarget(spec.host, spec.host, cfg, port, user, via, `cfg:${user}@${spec.host}:${port}`);
 }
 
 function viaFromConfig(env: Env, cfg: ResolvedSshConfig, port: number, user: string, depth: number): SshTarget['via'] {
@@ -154,7 +152,7 @@ export function resolveGatewayTarget(topology: Topology, gateway: Gateway, env: 
   } else {
     via = viaFromConfig(env, cfg, port, user, 0);
   }
-  return finishTarget(env, gateway.name, alias, cfg, port, user, via, `gw:${gateway.name}`);
+  return finishTarget(gateway.name, alias, cfg, port, user, via, `gw:${gateway.name}`);
 }
 
 /** Describes the route for messages: `root@10.0.0.1:22 via gw1`. */
