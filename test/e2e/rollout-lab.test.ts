@@ -152,8 +152,9 @@ for (const backend of ['iptables', 'nftables'] as const) {
 
   describe(`rollout in the lab: seed-vpn (${backend})`, function () {
     this.timeout(120_000);
-    const dir = mkdtempSync(join(tmpdir(), 'natchain-rollout-'));
-    const env = { NATCHAIN_STATE_DIR: join(dir, 'state') };
+    // Made in before(), not here: a describe body runs even when no test of it will (--grep).
+    let dir = '';
+    const env = { NATCHAIN_STATE_DIR: '' };
     let w: LabWorld;
     let labName = '';
     let vpn = '';
@@ -164,6 +165,8 @@ for (const backend of ['iptables', 'nftables'] as const) {
 
     before(async function () {
       if (!canUseNetns()) this.skip();
+      dir = mkdtempSync(join(tmpdir(), 'natchain-rollout-'));
+      env.NATCHAIN_STATE_DIR = join(dir, 'state');
       vpn = topologyFile(dir, 'seed-vpn', backend);
       // The same forward on another public port: every gateway must change.
       vpn2 = topologyFile(dir, 'seed-vpn', backend, (s) => s.replace('expose: 143.89.197.180:22012', 'expose: 143.89.197.180:22013'));
@@ -178,7 +181,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
     after(async function () {
       this.timeout(60_000);
       if (labName) await labDown(labName).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it('1. applies seed-vpn in <= 4 round trips per gateway; TCP reaches 10.0.0.12:22 through both gateways; again is a no-op; plan is in sync', async () => {
@@ -475,8 +478,9 @@ for (const backend of ['iptables', 'nftables'] as const) {
 
   describe(`rollout in the lab: three-hop, gw-dc behind gw-edge (${backend})`, function () {
     this.timeout(120_000);
-    const dir = mkdtempSync(join(tmpdir(), 'natchain-rollout-'));
-    const env = { NATCHAIN_STATE_DIR: join(dir, 'state') };
+    // Made in before(), not here: a describe body runs even when no test of it will (--grep).
+    let dir = '';
+    const env = { NATCHAIN_STATE_DIR: '' };
     let w: LabWorld;
     let labName = '';
     let file = '';
@@ -485,6 +489,8 @@ for (const backend of ['iptables', 'nftables'] as const) {
 
     before(async function () {
       if (!canUseNetns()) this.skip();
+      dir = mkdtempSync(join(tmpdir(), 'natchain-rollout-'));
+      env.NATCHAIN_STATE_DIR = join(dir, 'state');
       file = topologyFile(dir, 'three-hop', backend);
       // The version before: no forward db (office -> gw-office -> gw-edge -> gw-dc). dns and metrics
       // keep every gateway's state non-empty; adding db changes all three.
@@ -498,7 +504,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
     after(async function () {
       this.timeout(60_000);
       if (labName) await labDown(labName).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it('3. the apply fails on the second of three gateways: all three end in their old (committed, non-empty) state; the other two had applied', async () => {
