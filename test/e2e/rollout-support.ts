@@ -85,5 +85,9 @@ export class NetnsGateway {
     spawnSync('sh', ['-c', `ip netns pids ${this.ns} | xargs -r kill -9`]);
     spawnSync('ip', ['netns', 'del', this.ns]);
     rmSync(this.dir, { recursive: true, force: true });
+    // The bind-mount targets made on the host: removed once nothing (no other test gateway, no lab)
+    // can still be using them; rmdir of a mount point would detach it in other mount namespaces.
+    const others = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').some((l) => /^(natchain-rt-|nc-)/.test(l));
+    if (!others) for (const d of ['/var/lib/natchain', '/run/natchain']) spawnSync('rmdir', [d]);
   }
 }
