@@ -372,33 +372,14 @@ function dnatKey(i: CheckedIntent): number {
  * which nft's verdict maps do not have. Refuse them instead of guessing.
  */
 function conflicts(list: readonly CheckedIntent[]): string[] {
-  // Grouped by (protocol, interface, address) under one number, not a string built per intent.
+  // Grouped by (address, protocol, interface) under one number, not a string built per intent.
+  // Interfaces are the gateway's own (a handful), so the number stays far below 2^53.
   const ifaceIds = new Map<string, number>();
+  for (const i of list) if (!ifaceIds.has(i.inIface)) ifaceIds.set(i.inIface, ifaceIds.size);
+  const n = Math.max(1, ifaceIds.size);
   const groups = new Map<number, CheckedIntent[]>();
   for (const i of list) {
-    let id = ifaceIds.get(i.inIface);
-    if (id === undefined) {
-      // Interfaces are the gateway's own (a handful): 64 ids do not run out; if they ever did,
-      // group by text instead.
-      if (ifaceIds.size === 64) return conflictsByText(list);
-      ifaceIds.set(i.inIface, (id = ifaceIds.size));
-    }
-    const k = (i.dstAddr * 2 + (i.proto === 'tcp' ? 0 : 1)) * 64 + id;
-    const g = groups.get(k);
-    if (g) g.push(i);
-    else groups.set(k, [i]);
-  }
-  const out: string[] = [];
-  for (const g of groups.values()) {
-    if (g.length > 1) sweep(g, out);
-  }
-  return out;
-}
-
-function conflictsByText(list: readonly CheckedIntent[]): string[] {
-  const groups = new Map<string, CheckedIntent[]>();
-  for (const i of list) {
-    const k = `${i.proto}|${i.inIface}|${i.dstAddr}`;
+    const k = (i.dstAddr * 2 + (i.proto === 'tcp' ? 0 : 1)) * n + ifaceIds.get(i.inIface)!;
     const g = groups.get(k);
     if (g) g.push(i);
     else groups.set(k, [i]);

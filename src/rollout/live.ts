@@ -7,7 +7,7 @@ import type { Intent } from '../solve/types.js';
 import type { Gateway, Topology } from '../topology/types.js';
 import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
 import { runPhase } from './exec.js';
-import { canonicalOf, changeToIntents, forwardChanges } from './owned.js';
+import { canonicalOf, changeToIntents, formatForwardChanges, forwardChanges } from './owned.js';
 import { parseArmed, parseLockInfo, type LockHolder } from './remote.js';
 
 /** What one `inspect` call saw on a gateway. */
@@ -181,7 +181,7 @@ export async function statusLive(
     } else if (canonicalOf(g.backend, l.committed) !== now) {
       sync = 'drifted';
       const fc = forwardChanges(canonicalOf(g.backend, l.committed), now);
-      const parts = [...fc.added.map((f) => `+${f}`), ...fc.removed.map((f) => `-${f}`), ...fc.changed.map((f) => `~${f}`)];
+      const parts = formatForwardChanges(fc);
       detail = inFlight ?? `natchain's rules were changed by hand since ${l.lastTx}${parts.length ? ` (${parts.join(' ')})` : ''}`;
     } else sync = now === desired ? 'in-sync' : 'pending';
     if (sync === 'pending') detail = 'the topology differs from what is applied (natchain plan shows how)';

@@ -90,3 +90,16 @@ export function forwardChanges(before: string, after: string): { added: string[]
   const changed = [...b.keys()].filter((f) => a.has(f) && a.get(f)!.join('\n') !== b.get(f)!.join('\n')).sort();
   return { added, removed, changed };
 }
+
+/** Colours for formatForwardChanges (identity functions for plain text). */
+export interface ChangePaint {
+  added(s: string): string;
+  removed(s: string): string;
+  changed(s: string): string;
+}
+const PLAIN: ChangePaint = { added: (s) => s, removed: (s) => s, changed: (s) => s };
+
+/** `+added -removed ~changed` forward names, as plan, apply and status show them. */
+export function formatForwardChanges(f: { added: string[]; removed: string[]; changed: string[] }, paint: ChangePaint = PLAIN): string[] {
+  return [...f.added.map((x) => paint.added(`+${x}`)), ...f.removed.map((x) => paint.removed(`-${x}`)), ...f.changed.map((x) => paint.changed(`~${x}`))];
+}

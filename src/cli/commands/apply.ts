@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 import { readFaults } from '../../rollout/faults.js';
 import { isTxId } from '../../rollout/ids.js';
 import { Journal, stateDir } from '../../rollout/journal.js';
-import { changeToIntents } from '../../rollout/owned.js';
+import { changeToIntents, formatForwardChanges } from '../../rollout/owned.js';
 import { plainProgress, ttyProgress } from '../../rollout/progress.js';
 import { runTransaction, TransactionError, type GatewayPlan, type ProgressSink, type TransactionOptions, type TransactionReport } from '../../rollout/transaction.js';
 import type { Topology } from '../../topology/types.js';
@@ -188,7 +188,7 @@ export function formatPlan(plan: GatewayPlan[], color = c): string {
       continue;
     }
     const f = p.forwards;
-    const parts = [...f.added.map((x) => color.green(`+${x}`)), ...f.removed.map((x) => color.red(`-${x}`)), ...f.changed.map((x) => color.yellow(`~${x}`))];
+    const parts = formatForwardChanges(f, { added: color.green, removed: color.red, changed: color.yellow });
     lines.push(`${color.bold(p.gateway)} (${p.backend}): ${parts.length ? parts.join(' ') : 'rules change'}${p.enableIpForward ? color.yellow(' + net.ipv4.ip_forward=1') : ''}`);
     const diff = impacts.find((i) => i.gateway === p.gateway)?.diff ?? '';
     lines.push(...colourDiff(diff, color));
@@ -210,7 +210,7 @@ export function summary(r: TransactionReport): string {
   const rows = [['GATEWAY', 'BACKEND', 'STATE', 'FORWARDS', 'TRIPS', 'TIME', 'DETAIL'].map((h) => c.bold(h))];
   for (const g of r.gateways) {
     const f = g.forwards;
-    const fw = [...f.added.map((x) => `+${x}`), ...f.removed.map((x) => `-${x}`), ...f.changed.map((x) => `~${x}`)].join(' ') || (g.changed ? 'rules' : '-');
+    const fw = formatForwardChanges(f).join(' ') || (g.changed ? 'rules' : '-');
     const st = ['committed'].includes(g.state) ? c.green(g.state) : ['rolled-back', 'reverted-by-timer', 'released'].includes(g.state) ? c.yellow(g.state) : c.red(g.state);
     rows.push([g.gateway, g.backend, st, fw, String(g.roundTrips), `${(g.elapsedMs / 1000).toFixed(1)}s`, g.detail ?? '']);
   }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { planLive } from '../../rollout/live.js';
+import { formatForwardChanges } from '../../rollout/owned.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson } from '../output.js';
@@ -48,7 +49,7 @@ Examples:
             continue;
           }
           const f = g.forwards;
-          const parts = [...f.added.map((x) => c.green(`+${x}`)), ...f.removed.map((x) => c.red(`-${x}`)), ...f.changed.map((x) => c.yellow(`~${x}`))];
+          const parts = formatForwardChanges(f, { added: c.green, removed: c.red, changed: c.yellow });
           process.stdout.write(`${head}: ${c.yellow('changes')}: ${parts.join(' ') || 'rules'} (${g.rulesAdded} rule(s) added, ${g.rulesRemoved} removed)${lock}\n`);
           if (g.ipForward === '0') process.stdout.write(c.yellow('    net.ipv4.ip_forward is 0 (apply needs --enable-ip-forward)\n'));
           for (const l of colourDiff(g.diff)) process.stdout.write(l + '\n');
