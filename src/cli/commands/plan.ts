@@ -4,7 +4,7 @@ import { formatForwardChanges } from '../../rollout/owned.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson } from '../output.js';
-import { addRemoteOptions, colourDiff, concurrencyOf, connectOptionsOf, connectors, type RemoteOptions } from './apply.js';
+import { addRemoteOptions, colourDiff, concurrencyOf, connectOptionsOf, connectors, type RemoteOptions } from '../remote.js';
 
 /** `natchain plan`: what `apply` would change on every live gateway; exit 0 in sync, 2 changes pending, 1 error. */
 export function registerPlan(program: Command): void {

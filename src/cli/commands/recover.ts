@@ -5,7 +5,7 @@ import { recover } from '../../rollout/recover.js';
 import { ExitCode } from '../exit.js';
 import { readTopology } from '../io.js';
 import { c, printJson, table } from '../output.js';
-import { addRemoteOptions, concurrencyOf, connectOptionsOf, connectors, type RemoteOptions } from './apply.js';
+import { addRemoteOptions, concurrencyOf, connectOptionsOf, connectors, type RemoteOptions } from '../remote.js';
 
 /** `natchain recover`: finishes or undoes every transaction a crash interrupted, telling what it did. */
 export function registerRecover(program: Command): void {

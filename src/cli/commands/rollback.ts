@@ -3,7 +3,7 @@ import { Journal, stateDir } from '../../rollout/journal.js';
 import { changeToDump } from '../../rollout/owned.js';
 import { rollbackTarget } from '../../rollout/rollback.js';
 import { loadProject } from '../io.js';
-import { addTxOptions, runTxCommand, type TxCliOptions } from './apply.js';
+import { addTxOptions, runTxCommand, type TxCliOptions } from '../remote.js';
 
 /** `natchain rollback`: restores the previous (or a named) committed state, as a transaction of its own. */
 export function registerRollback(program: Command): void {

@@ -7,7 +7,7 @@ import { stillRunning } from '../../rollout/recover.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson, table } from '../output.js';
-import { addRemoteOptions, concurrencyOf, connectOptionsOf, connectors, type RemoteOptions } from './apply.js';
+import { addRemoteOptions, concurrencyOf, connectOptionsOf, connectors, type RemoteOptions } from '../remote.js';
 
 /** `natchain status`: per gateway in sync or drifted, the last transaction, a lock, an armed timer. */
 export function registerStatus(program: Command): void {

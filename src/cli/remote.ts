@@ -1,0 +1,220 @@
+// What every command that reaches gateways shares: the remote options, the connectors, and running a
+// transaction from the CLI (confirmation, progress, summary, JSON, exit code).
+import { confirm as askYesNo, password } from '@inquirer/prompts';
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { readFaults } from '../rollout/faults.js';
+import { isTxId } from '../rollout/ids.js';
+import { Journal, stateDir } from '../rollout/journal.js';
+import { formatForwardChanges } from '../rollout/owned.js';
+import { plainProgress, ttyProgress } from '../rollout/progress.js';
+import { runTransaction, TransactionError, type GatewayPlan, type ProgressSink, type TransactionOptions, type TransactionReport } from '../rollout/transaction.js';
+import type { Topology } from '../topology/types.js';
+import { connect, SshPool, type ConnectOptions, type Connector } from '../transport/index.js';
+import { diffRulesets } from '../plan/index.js';
+import { c, makeChalk, printJson, table } from './output.js';
+
+/** Options every command that reaches gateways shares. */
+export interface RemoteOptions {
+  sshConfig?: string;
+  acceptNew?: boolean;
+  concurrency?: string;
+  stateDir?: string;
+  json?: boolean;
+}
+
+/** Adds -F/--ssh-config, --accept-new, --concurrency, --state-dir and --json to a command. */
+export function addRemoteOptions(cmd: Command): Command {
+  return cmd
+    .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config (the lab writes one)')
+    .option('--accept-new', 'record host keys of gateways never seen before (a changed key is always refused)')
+    .option('--concurrency <n>', 'gateways worked on at once', '8')
+    .option('--state-dir <dir>', 'where the journal lives (default $NATCHAIN_STATE_DIR, $XDG_STATE_HOME/natchain, ~/.local/state/natchain)')
+    .option('--json', 'print one JSON document on stdout');
+}
+
+/** The transport settings the options ask for (passphrases asked once on a TTY). */
+export function connectOptionsOf(o: RemoteOptions): ConnectOptions {
+  const opts: ConnectOptions = {};
+  if (o.sshConfig) opts.sshConfigFile = o.sshConfig;
+  if (o.acceptNew) opts.acceptNew = true;
+  if (process.stdin.isTTY && process.stderr.isTTY) {
+    opts.askPassphrase = (keyFile) => password({ message: `passphrase for ${keyFile}:` }, { output: process.stderr });
+  }
+  opts.onNotice = (gateway, message) => process.stderr.write(`natchain: ${gateway}: ${message}\n`);
+  return opts;
+}
+
+/** --concurrency as a positive integer. */
+export function concurrencyOf(o: RemoteOptions): number {
+  const n = Number(o.concurrency ?? 8);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--concurrency must be a whole number from 1 to 256, not "${o.concurrency}"`);
+  return n;
+}
+
+/** Management sessions share one connection per gateway (and per jump host); the probe always opens new ones. */
+export function connectors(opts: ConnectOptions): { pool: SshPool; managed: Connector; fresh: Connector } {
+  const pool = new SshPool(opts);
+  return { pool, managed: (t, g) => pool.connect(t, g), fresh: connect };
+}
+
+/** Options of apply and rollback. */
+export interface TxCliOptions extends RemoteOptions {
+  yes?: boolean;
+  confirmTimeout?: string;
+  enableIpForward?: boolean;
+  breakLock?: string;
+}
+
+/** Adds the transaction options (apply and rollback share them). */
+export function addTxOptions(cmd: Command): Command {
+  return addRemoteOptions(cmd)
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .option('--confirm-timeout <seconds>', 'dead-man timer: each gateway restores its snapshot unless committed within this time', '60')
+    .option('--enable-ip-forward', 'turn net.ipv4.ip_forward on where a gateway forwards and it is off (restored on rollback)')
+    .option('--break-lock <tx>', 'take over the lock a dead transaction TX left (see natchain status / recover)');
+}
+
+/** Runs a transaction from the CLI: confirmation, progress, summary, JSON, exit code. */
+export async function runTxCommand(
+  o: TxCliOptions,
+  kind: 'apply' | 'rollback',
+  topology: Topology,
+  setup: Pick<TransactionOptions, 'target' | 'needsForwarding'> & { gateways?: string[]; rollbackOf?: string },
+  after?: (r: TransactionReport) => Promise<string[]>,
+): Promise<void> {
+  const tty = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  if (!o.yes && !tty) throw new UsageError(`refusing to ${kind} without confirmation: there is no terminal to ask on; pass --yes`);
+  const timeout = Number(o.confirmTimeout ?? 60);
+  if (!Number.isInteger(timeout) || timeout < 2 || timeout > 86400) throw new UsageError(`--confirm-timeout must be whole seconds from 2 to 86400, not "${o.confirmTimeout}"`);
+  if (o.breakLock !== undefined && !isTxId(o.breakLock)) throw new UsageError(`--break-lock takes a transaction id such as 20260101T120000Z-a1b2c3, not "${o.breakLock}"`);
+  const concurrency = concurrencyOf(o);
+  // Refused before anything is drawn or connected unless explicitly enabled (docs/rollout.md).
+  const faults = readFaults();
+  const connectOpts = connectOptionsOf(o);
+  const { pool, managed, fresh } = connectors(connectOpts);
+  const names = setup.gateways ?? topology.gateways.map((g) => g.name);
+  const err = makeChalk(process.stderr);
+  let inner: ProgressSink & { stop(): void } = process.stderr.isTTY && !o.json ? ttyProgress(process.stderr, names, err) : plainProgress(process.stderr);
+  const progress: ProgressSink = {
+    start: (g, p) => inner.start(g, p),
+    finish: (g, p, ok, d) => inner.finish(g, p, ok, d),
+    note: (m) => inner.note(m),
+  };
+  const ctl = new AbortController();
+  const onSigint = () => {
+    process.stderr.write('\nnatchain: interrupted; rolling back at the next step (press Ctrl-C again to leave it to the dead-man timers)\n');
+    ctl.abort();
+    process.removeListener('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  const showPlan = async (plan: GatewayPlan[]): Promise<boolean> => {
+    inner.stop();
+    const out = o.json ? process.stderr : process.stdout;
+    out.write(formatPlan(plan, o.json ? makeChalk(process.stderr) : c) + '\n');
+    let yes = true;
+    if (!o.yes) {
+      try {
+        yes = await askYesNo({ message: `${kind} these changes on ${plan.filter((p) => p.changed).length} gateway(s)?`, default: false }, { output: process.stderr });
+      } catch {
+        yes = false;
+      }
+    }
+    if (yes && process.stderr.isTTY && !o.json) inner = ttyProgress(process.stderr, plan.filter((p) => p.changed).map((p) => p.gateway), err);
+    return yes;
+  };
+  let report: TransactionReport;
+  try {
+    report = await runTransaction({
+      kind,
+      topology,
+      ...setup,
+      connector: managed,
+      fresh,
+      connect: connectOpts,
+      journal: new Journal(stateDir(o.stateDir)),
+      concurrency,
+      confirmTimeoutSec: timeout,
+      enableIpForward: Boolean(o.enableIpForward),
+      ...(o.breakLock ? { breakLock: o.breakLock } : {}),
+      confirm: showPlan,
+      progress,
+      faults,
+      signal: ctl.signal,
+    });
+  } catch (e) {
+    inner.stop();
+    if (e instanceof TransactionError) {
+      if (o.json) printJson({ ...jsonReport(e.report), error: { code: e.code, message: e.message } });
+      else if (e.code !== 'CANCELLED' && e.code !== 'LOCKED') process.stdout.write(summary(e.report) + '\n');
+    }
+    throw e;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    await pool.closeAll().catch(() => undefined);
+  }
+  inner.stop();
+  const notes = after ? await after(report) : [];
+  if (o.json) return printJson({ ...jsonReport(report), notes });
+  if (report.outcome === 'noop') {
+    process.stdout.write(`${c.green('in sync')}: nothing to ${kind} on ${report.gateways.length} gateway(s) (transaction ${report.tx}, nothing changed)\n`);
+  } else {
+    process.stdout.write(summary(report) + '\n');
+    process.stdout.write(`${c.green('committed')} transaction ${report.tx} in ${(report.elapsedMs / 1000).toFixed(1)}s\n`);
+  }
+  for (const n of notes) process.stdout.write(n + '\n');
+}
+
+/** The report as JSON (canonical states left out: `natchain plan --json` has diffs). */
+function jsonReport(r: TransactionReport) {
+  return {
+    tx: r.tx,
+    kind: r.kind,
+    outcome: r.outcome,
+    failure: r.failure ?? null,
+    elapsedMs: r.elapsedMs,
+    gateways: r.gateways,
+    plan: r.plan.map((p) => ({ gateway: p.gateway, backend: p.backend, changed: p.changed, forwards: p.forwards, ipForward: p.ipForward, enableIpForward: p.enableIpForward })),
+  };
+}
+
+/** The plan shown before confirmation: per gateway, forwards added/removed/changed and the rule diff. */
+export function formatPlan(plan: GatewayPlan[], color = c): string {
+  const lines: string[] = [];
+  const side = (k: 'before' | 'after') => plan.map((p) => ({ gateway: p.gateway, backend: p.backend, text: p[k] }));
+  const impacts = diffRulesets(side('before'), side('after'), { oldLabel: 'live', newLabel: 'desired' });
+  for (const p of plan) {
+    if (!p.changed) {
+      lines.push(`${color.bold(p.gateway)} (${p.backend}): ${color.green('in sync')}`);
+      continue;
+    }
+    const f = p.forwards;
+    const parts = formatForwardChanges(f, { added: color.green, removed: color.red, changed: color.yellow });
+    lines.push(`${color.bold(p.gateway)} (${p.backend}): ${parts.length ? parts.join(' ') : 'rules change'}${p.enableIpForward ? color.yellow(' + net.ipv4.ip_forward=1') : ''}`);
+    const diff = impacts.find((i) => i.gateway === p.gateway)?.diff ?? '';
+    lines.push(...colourDiff(diff, color));
+  }
+  return lines.join('\n');
+}
+
+/** A unified diff, indented and coloured (headers dimmed). */
+export function colourDiff(diff: string, color = c): string[] {
+  if (!diff) return [];
+  return diff
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => '    ' + (/^(---|\+\+\+|@@)/.test(l) ? color.dim(l) : l.startsWith('+') ? color.green(l) : l.startsWith('-') ? color.red(l) : l));
+}
+
+/** Summary table: every gateway's state now, with forwards, round trips and time. */
+export function summary(r: TransactionReport): string {
+  const rows = [['GATEWAY', 'BACKEND', 'STATE', 'FORWARDS', 'TRIPS', 'TIME', 'DETAIL'].map((h) => c.bold(h))];
+  for (const g of r.gateways) {
+    const f = g.forwards;
+    const fw = formatForwardChanges(f).join(' ') || (g.changed ? 'rules' : '-');
+    const st = ['committed'].includes(g.state) ? c.green(g.state) : ['rolled-back', 'reverted-by-timer', 'released'].includes(g.state) ? c.yellow(g.state) : c.red(g.state);
+    rows.push([g.gateway, g.backend, st, fw, String(g.roundTrips), `${(g.elapsedMs / 1000).toFixed(1)}s`, g.detail ?? '']);
+  }
+  const head = r.failure ? `${c.red('failed')}: ${r.failure.gateway}, phase ${r.failure.phase}: ${r.failure.reason}\n` : '';
+  return head + table(rows);
+}
