@@ -141,6 +141,52 @@ export function candidateIdentityFiles(configured: string[], sshDir: string): st
 }
 
 /**
+ * What one run reads about credentials once and every connection shares: the agent's key list,
+ * each identity file decoded (and its passphrase asked) once, public halves of key files.
+ */
+export class CredentialCache {
+  private readonly agents = new Map<string, Promise<ParsedKey[]>>();
+  private readonly identities = new Map<string, Promise<LoadedIdentity>>();
+  private readonly blobs = new Map<string, Buffer | undefined>();
+
+  /** The agent's keys, asked once per socket. */
+  agentKeys(socket: string): Promise<ParsedKey[]> {
+    let p = this.agents.get(socket);
+    if (!p) {
+      p = agentKeys(socket);
+      this.agents.set(socket, p);
+    }
+    return p;
+  }
+
+  /** One identity file, loaded (and decoded) once per run; a wrong passphrase fails every connection that uses it. */
+  identity(file: string, agentSocket: string | undefined, agentBlobs: Buffer[], ask?: (keyFile: string) => Promise<string>): Promise<LoadedIdentity> {
+    const key = `${file}\0${agentSocket ?? ''}`;
+    let p = this.identities.get(key);
+    if (!p) {
+      p = loadIdentity(file, agentBlobs, ask);
+      this.identities.set(key, p);
+      p.catch(() => undefined);
+    }
+    return p;
+  }
+
+  /** The public key blob of a key file (for IdentitiesOnly with an agent). */
+  publicBlob(file: string): Buffer | undefined {
+    if (!this.blobs.has(file)) {
+      let blob: Buffer | undefined;
+      try {
+        blob = publicBlobOf(file, readFileSync(file, 'utf8'));
+      } catch {
+        blob = undefined;
+      }
+      this.blobs.set(file, blob);
+    }
+    return this.blobs.get(file);
+  }
+}
+
+/**
  * Builds the list of auth attempts: agent keys (only the configured ones with IdentitiesOnly),
  * then each usable key file. A missing configured file is skipped like ssh does.
  */
@@ -150,12 +196,15 @@ export async function planAuth(opts: {
   identityFiles: string[];
   identitiesOnly: boolean;
   ask?: ((keyFile: string) => Promise<string>) | undefined;
+  /** Shared by the connections of a run (default: a fresh one, nothing shared). */
+  cache?: CredentialCache;
 }): Promise<AuthPlan> {
+  const cache = opts.cache ?? new CredentialCache();
   const files = opts.identityFiles.filter((f) => existsSync(f));
-  const keys = opts.agentSocket ? await agentKeys(opts.agentSocket) : [];
+  const keys = opts.agentSocket ? await cache.agentKeys(opts.agentSocket) : [];
   const blobs = keys.map((k) => k.getPublicSSH());
   const identities: LoadedIdentity[] = [];
-  for (const f of files) identities.push(await loadIdentity(f, blobs, opts.ask));
+  for (const f of files) identities.push(await cache.identity(f, opts.agentSocket, blobs, opts.ask));
   const methods: AuthMethod[] = [];
   let agentCount = 0;
   if (opts.agentSocket && keys.length > 0) {
@@ -164,13 +213,7 @@ export async function planAuth(opts: {
     if (opts.identitiesOnly) {
       // Offer only agent keys that belong to a configured file, so a full agent does not
       // exhaust the server's MaxAuthTries before our key's turn.
-      const wanted = files.map((f) => {
-        try {
-          return publicBlobOf(f, readFileSync(f, 'utf8'));
-        } catch {
-          return undefined;
-        }
-      });
+      const wanted = files.map((f) => cache.publicBlob(f));
       const allowed = keys.filter((k) => wanted.some((w) => w && w.equals(k.getPublicSSH())));
       agentCount = allowed.length;
       agent = new FilteredAgent(opts.agentSocket, allowed);

@@ -1,4 +1,3 @@
-import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import pLimit from 'p-limit';
@@ -7,20 +6,12 @@ import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { NatchainError } from '../errors.js';
 import type { Gateway, Topology } from '../topology/types.js';
 import { describeAuth, planAuth, candidateIdentityFiles } from './auth.js';
-import {
-  appendKnownHost,
-  blobKeyType,
-  checkHostKey,
-  fingerprint,
-  keyTypeLabel,
-  knownHostName,
-  preferredHostKeyAlgorithms,
-  readKnownHosts,
-} from './knownhosts.js';
+import { contextOf, type SshContext } from './context.js';
+import { blobKeyType, checkHostKey, fingerprint, keyTypeLabel, knownHostName, preferredHostKeyAlgorithms } from './knownhosts.js';
 import { ProxyCommandSocket } from './proxy.js';
 import { assertSafeHost, assertSafePort, assertSafeUser } from './quote.js';
 import { MAX_PARALLEL_EXECS, SshSession, type ConnectionHandle } from './session.js';
-import { expandPath, expandTokens, loadSshConfig, resolveSshConfig, type ParsedSshConfig, type ResolvedSshConfig, type TokenValues } from './sshconfig.js';
+import { expandPath, expandTokens, type ResolvedSshConfig, type TokenValues } from './sshconfig.js';
 import type { ConnectOptions, Connector, GatewaySession } from './types.js';
 
 const { Client } = ssh2;
@@ -44,21 +35,6 @@ export interface SshTarget {
   hostKeyName: string;
   config: ResolvedSshConfig;
   via: { kind: 'tcp' } | { kind: 'proxy-command'; command: string } | { kind: 'jump'; through: SshTarget; why: 'topology' | 'ProxyJump' };
-}
-
-interface Env {
-  home: string;
-  localUser: string;
-  configs: ParsedSshConfig[];
-}
-
-function envOf(opts: ConnectOptions): Env {
-  const home = opts.homeDir ?? homedir();
-  return {
-    home,
-    localUser: userInfo().username,
-    configs: loadSshConfig(opts.sshConfigFile ? { file: opts.sshConfigFile, home } : { home, ...(opts.homeDir ? { systemFile: null } : {}) }),
-  };
 }
 
 /** Parses one ProxyJump element: `[user@]host[:port]`, `[user@][v6]:port` or `ssh://[user@]host[:port]`. */
@@ -104,12 +80,12 @@ function finishTarget(
 }
 
 /** Resolves a ProxyJump list (`a,b,c`): the last element is the hop, reached through the ones before it. */
-function resolveJumpChain(env: Env, list: string, depth: number): SshTarget {
+function resolveJumpChain(env: SshContext, list: string, depth: number): SshTarget {
   const parts = list.split(',').map((p) => p.trim()).filter(Boolean);
   const last = parts.pop();
   if (!last) throw new NatchainError('SSH', `empty ProxyJump "${list}"`);
   const spec = parseJumpSpec(last);
-  const cfg = resolveSshConfig(env.configs, spec.host, { localUser: env.localUser });
+  const cfg = env.resolve(spec.host);
   const port = spec.port ?? cfg.port ?? 22;
   const user = spec.user ?? cfg.user ?? env.localUser;
   let via: SshTarget['via'];
@@ -118,7 +94,7 @@ function resolveJumpChain(env: Env, list: string, depth: number): SshTarget {
   return finishTarget(spec.host, spec.host, cfg, port, user, via, `cfg:${user}@${spec.host}:${port}`);
 }
 
-function viaFromConfig(env: Env, cfg: ResolvedSshConfig, port: number, user: string, depth: number): SshTarget['via'] {
+function viaFromConfig(env: SshContext, cfg: ResolvedSshConfig, port: number, user: string, depth: number): SshTarget['via'] {
   // ssh_config may chain jumps through each other; a loop would recurse forever.
   if (depth > 8) throw new NatchainError('SSH', `ProxyJump chain for ${cfg.alias} is too long (a loop?)`);
   if (cfg.proxyJump) return { kind: 'jump', through: resolveJumpChain(env, cfg.proxyJump, depth), why: 'ProxyJump' };
@@ -133,7 +109,7 @@ function viaFromConfig(env: Env, cfg: ResolvedSshConfig, port: number, user: str
  * Resolves how to reach a gateway: topology values win over ssh_config (like ssh's command line),
  * the topology's jump gateway wins over ProxyJump/ProxyCommand, defaults are port 22 and root.
  */
-export function resolveGatewayTarget(topology: Topology, gateway: Gateway, env: Env, seen: string[] = []): SshTarget {
+export function resolveGatewayTarget(topology: Topology, gateway: Gateway, env: SshContext, seen: string[] = []): SshTarget {
   if (seen.includes(gateway.name)) {
     throw new NatchainError('SSH', `jump loop: ${[...seen, gateway.name].join(' -> ')}`);
   }
@@ -141,7 +117,7 @@ export function resolveGatewayTarget(topology: Topology, gateway: Gateway, env: 
   const alias = assertSafeHost(gateway.ssh.host || gateway.name, `ssh host of gateway ${gateway.name}`);
   if (gateway.ssh.user !== undefined) assertSafeUser(gateway.ssh.user, `ssh user of gateway ${gateway.name}`);
   if (gateway.ssh.port !== undefined) assertSafePort(gateway.ssh.port, `ssh port of gateway ${gateway.name}`);
-  const cfg = resolveSshConfig(env.configs, alias, { localUser: env.localUser });
+  const cfg = env.resolve(alias);
   const port = gateway.ssh.port ?? cfg.port ?? 22;
   const user = gateway.ssh.user ?? cfg.user ?? 'root';
   let via: SshTarget['via'];
@@ -232,11 +208,11 @@ class Connection implements ConnectionHandle {
 export class SshPool {
   private readonly conns = new Map<string, Promise<Connection>>();
   private readonly live = new Set<Connection>();
-  private readonly env: Env;
+  private readonly env: SshContext;
   private readonly warned = new Set<string>();
 
   constructor(readonly opts: ConnectOptions = {}) {
-    this.env = envOf(opts);
+    this.env = contextOf(opts);
   }
 
   /** Opens (or reuses) the connection to a gateway and returns a session on it. */
@@ -311,16 +287,21 @@ export class SshPool {
       identityFiles: candidateIdentityFiles(cfg.identityFiles.map((f) => expandPath(f, tokens)), sshDir),
       identitiesOnly: cfg.identitiesOnly === true,
       ask: this.opts.askPassphrase,
+      cache: this.env.credentials,
     });
     if (plan.methods.length === 0) {
       throw new NatchainError('SSH', `${target.label}: no usable credentials to log in as ${target.user}`, describeAuth(plan, agentSocket));
     }
 
+    // From here on the clock runs: channel through a jump, handshake and login share one budget.
+    const timeoutMs = this.opts.connectTimeoutMs ?? (cfg.connectTimeout ? cfg.connectTimeout * 1000 : DEFAULT_CONNECT_TIMEOUT_MS);
     // Read before any ProxyCommand child or jump channel exists: a throw here must leave nothing running.
-    const entriesNow = readKnownHosts(knownFiles);
+    const knownHosts = this.env.knownHosts;
+    const entriesNow = knownHosts.lookup(knownFiles, target.hostKeyName);
 
     let parent: Connection | undefined;
     let sock: Duplex | undefined;
+    let deadline = Date.now() + timeoutMs;
     if (target.via.kind === 'jump') {
       const through = target.via.through;
       try {
@@ -330,8 +311,10 @@ export class SshPool {
         throw new NatchainError(inner.code, `${target.label}: cannot reach it through ${through.label}: ${inner.message}`, inner.details, { cause: inner });
       }
       parent.acquire();
+      // The jump host's own connection had its own budget; this hop's starts now.
+      deadline = Date.now() + timeoutMs;
       try {
-        sock = await forwardOut(parent, target);
+        sock = await forwardOut(parent, target, timeoutMs);
       } catch (e) {
         parent.release();
         throw e;
@@ -351,8 +334,8 @@ export class SshPool {
 
     const verify = (key: Buffer): boolean => {
       try {
-        // Read the files now, not earlier: a parallel connection may just have recorded a key.
-        const entries = readKnownHosts(knownFiles);
+        // Look again now, not earlier: a parallel connection may just have recorded a key.
+        const entries = knownHosts.lookup(knownFiles, target.hostKeyName);
         const verdict = checkHostKey(entries, target.hostKeyName, key);
         const fp = fingerprint(key);
         const type = keyTypeLabel(blobKeyType(key));
@@ -393,7 +376,7 @@ export class SshPool {
               return false;
             }
             const hashed = cfg.hashKnownHosts === true;
-            const line = appendKnownHost(file, target.hostKeyName, key, hashed);
+            const line = knownHosts.record(file, target.hostKeyName, key, hashed);
             this.notice(target, `recorded new host key for ${target.hostKeyName} (${type} ${fp}) in ${file}:${line} (${hashed ? 'hashed' : 'plain'} entry)`);
             return true;
           }
@@ -406,7 +389,7 @@ export class SshPool {
 
     const config: ConnectConfig = {
       username: target.user,
-      readyTimeout: this.opts.connectTimeoutMs ?? (cfg.connectTimeout ? cfg.connectTimeout * 1000 : DEFAULT_CONNECT_TIMEOUT_MS),
+      readyTimeout: Math.max(1, deadline - Date.now()),
       keepaliveInterval: this.opts.keepaliveIntervalMs ?? (cfg.serverAliveInterval !== undefined ? cfg.serverAliveInterval * 1000 : DEFAULT_KEEPALIVE_INTERVAL_MS),
       keepaliveCountMax: this.opts.keepaliveCountMax ?? cfg.serverAliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX,
       hostVerifier: verify,
@@ -436,7 +419,7 @@ export class SshPool {
           sock?.destroy();
           client.destroy();
           parent?.release();
-          reject(this.connectError(target, err, hostKeyError, sock, plan, agentSocket));
+          reject(this.connectError(target, err, hostKeyError, sock, plan, agentSocket, timeoutMs));
         });
       };
       const onError = (err: Error): void => fail(err);
@@ -484,6 +467,7 @@ export class SshPool {
     sock: Duplex | undefined,
     plan: Awaited<ReturnType<typeof planAuth>>,
     agentSocket: string | undefined,
+    timeoutMs: number,
   ): NatchainError {
     if (hostKeyError) return hostKeyError;
     const level = (err as Error & { level?: string }).level;
@@ -494,7 +478,7 @@ export class SshPool {
     const details = [route];
     if (sock instanceof ProxyCommandSocket) details.push(`${sock.describeExit()}`, `ProxyCommand: ${sock.command}`);
     if (level === 'client-timeout') {
-      return new NatchainError('SSH', `${target.label}: no SSH handshake within ${fmtMs(this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)}`, details);
+      return new NatchainError('SSH', `${target.label}: no SSH handshake within ${fmtMs(timeoutMs)}`, details);
     }
     return new NatchainError('SSH', `${target.label}: cannot connect: ${err.message}`, details, { cause: err });
   }
@@ -504,20 +488,50 @@ function fmtMs(ms: number): string {
   return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
 }
 
-// A TCP channel from the jump host to the target, used as the target connection's socket.
-function forwardOut(parent: Connection, target: SshTarget): Promise<ClientChannel> {
+/**
+ * A TCP channel from the jump host to the target, used as the target connection's socket. It has
+ * its own deadline: the jump host's sshd answers only once its TCP connect to the target succeeds
+ * or fails, and behind a silent cut that is the kernel's SYN timeout (a minute or two), long past
+ * natchain's own timers.
+ */
+function forwardOut(parent: Connection, target: SshTarget, timeoutMs: number): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     if (parent.dead) {
       reject(new NatchainError('SSH', `${target.label}: ${parent.dead.message}`));
       return;
     }
     const via = parent.target.label;
+    const route = `route: ${describeTarget(target)}`;
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      reject(
+        new NatchainError('SSH', `${target.label}: ${via} did not open a connection to ${target.hostname}:${target.port} within ${fmtMs(timeoutMs)}`, [
+          route,
+          `the link from ${via} to ${target.hostname}:${target.port} may be cut, or ${via} itself stopped answering`,
+        ]),
+      );
+    }, timeoutMs);
+    const offDeath = parent.onDeath((err) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      reject(new NatchainError('SSH', `${target.label}: ${err.message}`, [route]));
+    });
     try {
       parent.client.forwardOut('127.0.0.1', 0, target.hostname, target.port, (err, stream) => {
+        offDeath();
+        clearTimeout(timer);
+        if (done) {
+          // Answered after our deadline: nobody wants this channel any more.
+          if (!err) stream.close();
+          return;
+        }
+        done = true;
         if (err) {
           reject(
             new NatchainError('SSH', `${target.label}: ${via} cannot open a connection to ${target.hostname}:${target.port}: ${err.message}`, [
-              `route: ${describeTarget(target)}`,
+              route,
               `is ${target.hostname}:${target.port} reachable from ${via}, and does its sshd allow TCP forwarding (AllowTcpForwarding)?`,
             ]),
           );
@@ -526,6 +540,9 @@ function forwardOut(parent: Connection, target: SshTarget): Promise<ClientChanne
         resolve(stream);
       });
     } catch (e) {
+      offDeath();
+      clearTimeout(timer);
+      done = true;
       reject(new NatchainError('SSH', `${target.label}: ${via}: ${(e as Error).message}`));
     }
   });

@@ -136,21 +136,31 @@ export function readKnownHosts(files: string[]): KnownHostEntry[] {
 
 /** Appends a host key to a known_hosts file (creating it and its directory), hashed or plain; returns the line number written. */
 export function appendKnownHost(file: string, name: string, key: Buffer, hashed: boolean): number {
+  return appendKnownHostEntry(file, name, key, hashed).entry.line;
+}
+
+/** appendKnownHost, returning the entry written and the file's signature (inode:size:mtime) before the write. */
+export function appendKnownHostEntry(file: string, name: string, key: Buffer, hashed: boolean): { entry: KnownHostEntry; before: string } {
   const type = blobKeyType(key);
   if (!type) throw new NatchainError('HOST_KEY', `cannot record a malformed host key for ${name}`);
   const dir = path.dirname(file);
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   let prefix = '';
   let lines = 0;
-  if (existsSync(file) && statSync(file).size > 0) {
-    const text = readFileSync(file, 'utf8');
-    // Never glue our entry onto a last line without a newline.
-    if (!text.endsWith('\n')) prefix = '\n';
-    lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+  let before = 'missing';
+  if (existsSync(file)) {
+    const st = statSync(file);
+    before = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    if (st.size > 0) {
+      const text = readFileSync(file, 'utf8');
+      // Never glue our entry onto a last line without a newline.
+      if (!text.endsWith('\n')) prefix = '\n';
+      lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+    }
   }
   const hostField = hashed ? hashHostName(name) : name;
   appendFileSync(file, `${prefix}${hostField} ${type} ${key.toString('base64')}\n`, { mode: 0o600 });
-  return lines + 1;
+  return { entry: { file, line: lines + 1, hosts: hostField, keyType: type, key }, before };
 }
 
 // Which host-key algorithms a key type can be negotiated with (ssh-rsa keys sign with rsa-sha2-*).

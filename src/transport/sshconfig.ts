@@ -118,17 +118,26 @@ function configError(file: string, line: number, message: string): NatchainError
   return new NatchainError('SSH', `${file}:${line}: ${message}`);
 }
 
+// Compiled glob patterns: resolving every gateway of a large fleet matches each alias against
+// every Host line, so each pattern is compiled once per process, not once per comparison.
+const globCache = new Map<string, RegExp>();
+
 /** Matches one glob pattern (`*`, `?`) against a string, case-insensitively (as OpenSSH does for hosts). */
 export function matchPattern(s: string, pattern: string): boolean {
-  const re = new RegExp(
-    '^' +
-      pattern
-        .split('')
-        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-        .join('') +
-      '$',
-    'is',
-  );
+  if (!/[*?]/.test(pattern)) return s.toLowerCase() === pattern.toLowerCase();
+  let re = globCache.get(pattern);
+  if (!re) {
+    re = new RegExp(
+      '^' +
+        pattern
+          .split('')
+          .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+          .join('') +
+        '$',
+      'is',
+    );
+    globCache.set(pattern, re);
+  }
   return re.test(s);
 }
 

@@ -343,6 +343,45 @@ describe('transport over a real sshd (e2e)', function () {
       assert.match(e.message, /^inner-a: connection lost/);
       assert.ok(ms < 3000, `took ${ms} ms`);
     });
+
+    // Issue 13.6: opening the channel through the jump host has its own deadline. Both cuts are
+    // silent (no RST, no FIN) and injected from outside the process.
+    it('a silent cut between the jump host and the target fails within the connect timeout, not the kernel SYN timeout', async () => {
+      const t = T();
+      const pool = new SshPool(opts({ connectTimeoutMs: 2000 }));
+      // Drop the SYNs hub's sshd sends to inner-b's port, inside hub's own namespace.
+      const nft = (script: string) => execFileSync('ip', ['netns', 'exec', hub.netns, 'nft', '-f', '-'], { input: script });
+      try {
+        await pool.connect(t, t.gateways[0]!);
+        nft('table inet natchain_test_cut { chain out { type filter hook output priority 0; tcp dport 2223 drop; }; }\n');
+        const [e, ms] = await timed(rejection(pool.connect(t, t.gateways[2]!)));
+        assert.equal(e.code, 'SSH');
+        assert.match(e.message, /^inner-b: hub did not open a connection to 127\.0\.0\.1:2223 within 2 s$/);
+        assert.ok(ms >= 1900 && ms < 4000, `took ${ms} ms`);
+        // The jump connection itself is fine: the other gateway behind it still connects.
+        const a = await pool.connect(t, t.gateways[1]!);
+        assert.equal((await a.exec('echo a')).stdout, 'a\n');
+      } finally {
+        spawnSync('ip', ['netns', 'exec', hub.netns, 'nft', 'delete', 'table', 'inet', 'natchain_test_cut']);
+        await pool.closeAll();
+      }
+    });
+
+    it('a frozen jump host (SIGSTOP) fails the channel open at the connect timeout, whatever the keepalive', async () => {
+      const t = T();
+      const pool = new SshPool(opts({ connectTimeoutMs: 2000, keepaliveIntervalMs: 60_000 }));
+      try {
+        await pool.connect(t, t.gateways[0]!);
+        assert.ok(hub.signalConnections('SIGSTOP') >= 1);
+        const [e, ms] = await timed(rejection(pool.connect(t, t.gateways[1]!)));
+        assert.equal(e.code, 'SSH');
+        assert.match(e.message, /^inner-a: hub did not open a connection to 127\.0\.0\.1:2222 within 2 s$/);
+        assert.ok(ms >= 1900 && ms < 4000, `took ${ms} ms`);
+      } finally {
+        hub.signalConnections('SIGKILL');
+        await pool.closeAll();
+      }
+    });
   });
 
   describe('authentication', () => {

@@ -12,6 +12,7 @@ import {
   parseKnownHosts,
   preferredHostKeyAlgorithms,
 } from '../../src/transport/knownhosts.js';
+import { KnownHostsStore } from '../../src/transport/knownhosts-store.js';
 
 // A real ed25519 key and entries hashed by OpenSSH's `ssh-keygen -H` (vectors made once, kept here).
 const KEY_B64 = 'AAAAC3NzaC1lZDI1NTE5AAAAIIpOt3ifR6cqUUhXKKS/zsett8xmWryhHAocYRl+LD9y';
@@ -131,6 +132,51 @@ describe('transport: known_hosts', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('KnownHostsStore (parsed once per run, indexed)', () => {
+    const lines = [
+      `gw2 ssh-ed25519 ${KEY_B64}`,
+      `${HASHED_GW1} ssh-ed25519 ${KEY_B64}`,
+      `*.example.org,!bad.example.org ssh-ed25519 ${KEY_B64}`,
+      `GW3,gw4 ssh-ed25519 ${OTHER.toString('base64')}`,
+      `@revoked * ssh-ed25519 ${OTHER.toString('base64')}`,
+      `@cert-authority gw9 ssh-ed25519 ${KEY_B64}`,
+    ];
+    let dir = '';
+    beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'natchain-khs-'))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('gives the same verdict as a scan of every entry, for every kind of host field', () => {
+      const f = path.join(dir, 'known_hosts');
+      writeFileSync(f, lines.join('\n') + '\n');
+      const all = parseKnownHosts(readFileSync(f, 'utf8'), f);
+      const store = new KnownHostsStore();
+      for (const name of ['gw1', 'gw2', 'GW2', 'gw3', 'gw4', 'a.example.org', 'bad.example.org', 'gw9', '[gw2]:2222', 'nothing']) {
+        for (const key of [KEY, OTHER]) {
+          assert.deepEqual(checkHostKey(store.lookup([f, path.join(dir, 'missing')], name), name, key), checkHostKey(all, name, key), `${name}`);
+        }
+        assert.deepEqual(preferredHostKeyAlgorithms(store.lookup([f], name), name), preferredHostKeyAlgorithms(all, name));
+      }
+    });
+
+    it('reads a file once while it is unchanged, again when it changes, and indexes the keys it records', () => {
+      const f = path.join(dir, 'known_hosts');
+      writeFileSync(f, lines[0] + '\n');
+      const store = new KnownHostsStore();
+      assert.equal(checkHostKey(store.lookup([f], 'gw2'), 'gw2', KEY).status, 'known');
+      const first = store.lookup([f], 'gw2')[0];
+      assert.equal(store.lookup([f], 'gw2')[0], first, 'the parsed entry is reused, not re-read');
+      assert.equal(store.record(f, 'gw7', KEY, false), 2);
+      assert.equal(store.record(f, '[gw8]:2200', KEY, true), 3);
+      assert.equal(store.lookup([f], 'gw2')[0], first, 'recording a key does not re-read the file');
+      assert.equal(checkHostKey(store.lookup([f], 'gw7'), 'gw7', KEY).status, 'known');
+      assert.equal(checkHostKey(store.lookup([f], '[gw8]:2200'), '[gw8]:2200', KEY).status, 'known');
+      // Someone else edits the file: the next lookup sees it.
+      writeFileSync(f, `gw2 ssh-ed25519 ${OTHER.toString('base64')}\n`);
+      assert.equal(checkHostKey(store.lookup([f], 'gw2'), 'gw2', KEY).status, 'changed');
+      assert.equal(checkHostKey(store.lookup([f], 'gw7'), 'gw7', KEY).status, 'unknown');
+    });
   });
 });
 

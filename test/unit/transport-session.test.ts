@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { sudoFailure, summarizeCommand, wrapCommand } from '../../src/transport/session.js';
 import { resolveGatewayTarget, describeTarget } from '../../src/transport/connect.js';
+import { SshContext } from '../../src/transport/context.js';
 import { parseSshConfig } from '../../src/transport/sshconfig.js';
 import type { Gateway, Topology } from '../../src/topology/types.js';
 
@@ -64,7 +65,7 @@ describe('transport: command wrapping and sudo errors', () => {
 });
 
 describe('transport: resolving how to reach a gateway', () => {
-  const env = (text: string) => ({ home: '/home/alice', localUser: 'alice', configs: [parseSshConfig(text, 'cfg')] });
+  const env = (text: string) => new SshContext({ home: '/home/alice', localUser: 'alice', configs: [parseSshConfig(text, 'cfg')] });
 
   it('lets topology values win over ssh_config, with defaults port 22 and root', () => {
     const e = env('Host gw1\n  HostName 10.0.0.1\n  Port 2222\n  User cfguser\n');
