@@ -103,7 +103,8 @@ export async function runTxCommand(
   };
   const ctl = new AbortController();
   const onSigint = () => {
-    process.stderr.write('\nnatchain: interrupted; rolling back at the next step (press Ctrl-C again to leave it to the dead-man timers)\n');
+    // Through the renderer: printed above its block, so no redraw overwrites it (issue 13.7).
+    inner.note('natchain: interrupted; rolling back at the next step (press Ctrl-C again to leave it to the dead-man timers)');
     ctl.abort();
     process.removeListener('SIGINT', onSigint);
   };

@@ -1,0 +1,88 @@
+// A saved plan (`plan --out`, `apply --plan`): the desired rulesets (as intents per gateway, so
+// `apply` renders exactly what was reviewed) and a hash of each gateway's live natchain state at
+// plan time, so a plan made stale by a change since is refused. Pure: values in, values/text out.
+import { createHash } from 'node:crypto';
+import { NatchainError } from '../errors.js';
+import type { Intent, PortLock } from '../solve/types.js';
+import type { Backend } from '../topology/types.js';
+
+/** One gateway in a saved plan. */
+export interface SavedGateway {
+  gateway: string;
+  backend: Backend;
+  intents: Intent[];
+  /** Canonical owned state the plan leads to. */
+  desired: string;
+  /** sha256 of the canonical owned state read at plan time; null when the gateway could not be read. */
+  liveHash: string | null;
+  /** Whether the plan changes this gateway. */
+  changed: boolean;
+}
+
+/** The file `plan --out` writes. */
+export interface SavedPlan {
+  format: 'natchain-plan';
+  version: 1;
+  created: string;
+  topology: {
+    /** Absolute path when the plan was made (for people; the text below is what is applied). */
+    path: string;
+    sha256: string;
+    text: string;
+  };
+  /** The port lock the plan was solved with and the one a commit writes. */
+  lockFile: string;
+  lock: PortLock;
+  lockChanged: boolean;
+  gateways: SavedGateway[];
+}
+
+/** sha256 (hex) of a text. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Serializes a saved plan (stable, readable JSON). */
+export function serializePlan(p: SavedPlan): string {
+  return JSON.stringify(p, null, 2) + '\n';
+}
+
+/** Parses and checks a saved plan file. */
+export function parseSavedPlan(text: string, file: string): SavedPlan {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new NatchainError('USAGE', `${file} is not a natchain plan (not JSON: ${(e as Error).message})`);
+  }
+  const p = v as Partial<SavedPlan> | null;
+  if (!p || typeof p !== 'object' || p.format !== 'natchain-plan') throw new NatchainError('USAGE', `${file} is not a natchain plan (made by natchain plan --out)`);
+  if (p.version !== 1) throw new NatchainError('USAGE', `${file}: plan format version ${String(p.version)} is not supported (this natchain reads version 1)`);
+  const t = p.topology;
+  if (!t || typeof t.text !== 'string' || typeof t.path !== 'string' || t.sha256 !== sha256(t.text)) {
+    throw new NatchainError('USAGE', `${file}: the topology inside the plan is missing or does not match its hash (edited by hand?)`);
+  }
+  if (!Array.isArray(p.gateways) || p.gateways.some((g) => !g || typeof g.gateway !== 'string' || !Array.isArray(g.intents) || typeof g.desired !== 'string')) {
+    throw new NatchainError('USAGE', `${file}: the plan's gateways are malformed`);
+  }
+  if (!p.lock || typeof p.lockFile !== 'string') throw new NatchainError('USAGE', `${file}: the plan has no port lock`);
+  return p as SavedPlan;
+}
+
+/** A gateway whose live state no longer matches the saved plan. */
+export interface StalePlanGateway {
+  gateway: string;
+  reason: string;
+}
+
+/** Compares the live canonical states with the plan's hashes (every gateway read now, and every one read at plan time). */
+export function staleGateways(plan: SavedPlan, live: Map<string, string | Error>): StalePlanGateway[] {
+  const out: StalePlanGateway[] = [];
+  for (const g of plan.gateways) {
+    const now = live.get(g.gateway);
+    if (now === undefined || now instanceof Error) continue; // unreachable: the scope decides whether that blocks
+    if (g.liveHash === null) out.push({ gateway: g.gateway, reason: 'could not be read when the plan was made, so the plan does not know its state' });
+    else if (sha256(now) !== g.liveHash) out.push({ gateway: g.gateway, reason: "natchain's state changed since the plan was made" });
+  }
+  return out;
+}

@@ -1,0 +1,209 @@
+// The scope of a change: which gateways a rollout must touch. The unit of consistency is the
+// forward (DESIGN.md invariant 2), so the scope is every gateway on the chain of every forward the
+// change adds, changes or removes, closed under "shares a changed forward" (a gateway's whole
+// ruleset is loaded at once, so every forward that changes on it drags its other gateways in).
+// Pure: states in, scope out.
+import { UsageError } from '../errors.js';
+import type { Chain } from '../solve/types.js';
+import { forwardChanges, forwardsIn } from './owned.js';
+
+/** What natchain knows of one gateway's owned state (canonical), and where from. */
+export type KnownState =
+  | { source: 'live'; canonical: string }
+  /** Unreachable now; the last state natchain saw there (journal / the gateway's records). */
+  | { source: 'last-known'; canonical: string; reason: string }
+  /** Unreachable now and never seen: its state is unknown. */
+  | { source: 'unknown'; reason: string };
+
+/** Everything the scope is computed from. */
+export interface ScopeInput {
+  /** Every gateway of the topology, in topology order. */
+  gateways: string[];
+  /** The desired chains (the solve of the topology being applied). */
+  chains: Chain[];
+  /** Desired canonical owned state per gateway. */
+  desired: Map<string, string>;
+  /** What is known of each gateway now. */
+  known: Map<string, KnownState>;
+}
+
+/** A forward the change adds, changes or removes, and every gateway it touches (before or after). */
+export interface ChangedForward {
+  forward: string;
+  change: 'added' | 'removed' | 'changed';
+  gateways: string[];
+}
+
+/** A gateway left out of the change, and why it is reported. */
+export interface OutsideGateway {
+  gateway: string;
+  status: 'in-sync' | 'unreachable';
+  detail: string;
+}
+
+/** The gateways a change must touch. */
+export interface Scope {
+  forwards: ChangedForward[];
+  /** Gateways in scope, topology order. */
+  gateways: string[];
+  /** Per gateway in scope: why it is there. */
+  why: Map<string, string>;
+  /** Connected components of "shares a changed forward" (each sorted in topology order; ordered by first gateway). */
+  components: string[][];
+  /** In scope but unreachable: the scope cannot be applied. */
+  blocked: Array<{ gateway: string; reason: string }>;
+  /** Every gateway not in scope. */
+  outside: OutsideGateway[];
+}
+
+/** The gateways each desired forward's chains cross. */
+function chainGateways(chains: Chain[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const c of chains) {
+    const set = out.get(c.forward) ?? new Set<string>();
+    for (const h of c.hops) set.add(h.gateway);
+    out.set(c.forward, set);
+  }
+  return out;
+}
+
+/** Computes the scope of applying `desired` over what is known. */
+export function computeScope(input: ScopeInput): Scope {
+  const order = new Map(input.gateways.map((g, i) => [g, i]));
+  const byOrder = (a: string, b: string) => (order.get(a) ?? 0) - (order.get(b) ?? 0);
+  const desiredChains = chainGateways(input.chains);
+  const changed = new Map<string, ChangedForward['change']>();
+  /** Gateways whose state differs from the desired one without any forward to name (e.g. a missing jump, an empty table). */
+  const bare = new Set<string>();
+  const held = new Map<string, Set<string>>();
+  for (const g of input.gateways) {
+    const k = input.known.get(g);
+    if (!k || k.source === 'unknown') continue;
+    for (const f of forwardsIn(k.canonical).keys()) (held.get(f) ?? held.set(f, new Set()).get(f)!).add(g);
+    const want = input.desired.get(g) ?? '';
+    if (k.canonical === want) continue;
+    const fc = forwardChanges(k.canonical, want);
+    for (const f of [...fc.added, ...fc.removed, ...fc.changed]) changed.set(f, 'changed');
+    if (fc.added.length + fc.removed.length + fc.changed.length === 0) bare.add(g);
+  }
+  const forwards: ChangedForward[] = [...changed.keys()].sort().map((f) => {
+    const set = new Set([...(desiredChains.get(f) ?? []), ...(held.get(f) ?? [])]);
+    const change: ChangedForward['change'] = !held.has(f) ? 'added' : !desiredChains.has(f) ? 'removed' : 'changed';
+    return { forward: f, change, gateways: [...set].sort(byOrder) };
+  });
+  const components = componentsOf(input.gateways, forwards, bare);
+  const inScope = new Set(components.flat());
+  const why = new Map<string, string>();
+  for (const g of inScope) {
+    const mine = forwards.filter((f) => f.gateways.includes(g)).map((f) => `${SIGN[f.change]}${f.forward}`);
+    why.set(g, mine.length ? `on the chain of ${mine.join(' ')}` : "natchain's state differs from the topology (no forward named)");
+  }
+  const blocked: Scope['blocked'] = [];
+  const outside: OutsideGateway[] = [];
+  for (const g of input.gateways) {
+    const k = input.known.get(g) ?? { source: 'unknown', reason: 'not read' };
+    if (inScope.has(g)) {
+      if (k.source !== 'live') blocked.push({ gateway: g, reason: k.reason });
+      continue;
+    }
+    if (k.source === 'live') outside.push({ gateway: g, status: 'in-sync', detail: 'in sync' });
+    else {
+      const last = k.source === 'last-known' ? 'last known state in sync' : 'state unknown';
+      outside.push({ gateway: g, status: 'unreachable', detail: `unreachable (not in this change; ${last}): ${k.reason}` });
+    }
+  }
+  return { forwards, gateways: [...inScope].sort(byOrder), why, components, blocked, outside };
+}
+
+const SIGN: Record<ChangedForward['change'], string> = { added: '+', removed: '-', changed: '~' };
+
+/** Connected components of "shares a changed forward" (plus lone gateways that differ with no forward), stably ordered. */
+export function componentsOf(gateways: string[], forwards: ChangedForward[], lone: Iterable<string> = []): string[][] {
+  const parent = new Map<string, string>();
+  const find = (g: string): string => {
+    let r = g;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(g, r);
+    return r;
+  };
+  const add = (g: string) => {
+    if (!parent.has(g)) parent.set(g, g);
+  };
+  for (const g of lone) add(g);
+  for (const f of forwards) {
+    for (const g of f.gateways) add(g);
+    for (const g of f.gateways.slice(1)) parent.set(find(g), find(f.gateways[0]!));
+  }
+  const groups = new Map<string, string[]>();
+  for (const g of gateways) {
+    if (!parent.has(g)) continue;
+    const r = find(g);
+    (groups.get(r) ?? groups.set(r, []).get(r)!).push(g);
+  }
+  return [...groups.values()];
+}
+
+/** A scope restricted by `--limit`. */
+export interface LimitResult {
+  /** The scope restricted to whole components. */
+  scope: Scope;
+  /** Gateways the limit did not name but the change needs, and why. */
+  added: Array<{ gateway: string; why: string }>;
+  /** Changed forwards the limit leaves for a later rollout. */
+  left: string[];
+}
+
+/** `*` and `?` globs (nothing else is special). */
+export function globRegExp(glob: string): RegExp {
+  return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+}
+
+/** Restricts a scope to the components (patterns: a gateway name or glob, or `forward:NAME`, glob allowed) the `--limit` patterns touch, widened to whole chains; a pattern matching nothing is an error. */
+export function limitScope(scope: Scope, allGateways: string[], allForwards: string[], patterns: string[]): LimitResult {
+  const named = new Set<string>();
+  const namedForwards = new Set<string>();
+  const unmatched: string[] = [];
+  for (const p of patterns) {
+    if (p.startsWith('forward:')) {
+      const re = globRegExp(p.slice('forward:'.length));
+      const hits = allForwards.filter((f) => re.test(f));
+      if (!hits.length) unmatched.push(p);
+      for (const f of hits) namedForwards.add(f);
+    } else {
+      const re = globRegExp(p);
+      const hits = allGateways.filter((g) => re.test(g));
+      if (!hits.length) unmatched.push(p);
+      for (const g of hits) named.add(g);
+    }
+  }
+  if (unmatched.length) throw new UsageError(`--limit ${unmatched.join(', ')} matches no gateway or forward of the topology`);
+  const touched = (comp: string[]) =>
+    comp.some((g) => named.has(g)) || scope.forwards.some((f) => namedForwards.has(f.forward) && f.gateways.some((g) => comp.includes(g)));
+  const components = scope.components.filter(touched);
+  const keep = new Set(components.flat());
+  const added = scope.gateways.filter((g) => keep.has(g) && !named.has(g)).map((g) => ({ gateway: g, why: addedWhy(scope, g, named, namedForwards) }));
+  const left = scope.forwards.filter((f) => !f.gateways.some((g) => keep.has(g))).map((f) => f.forward);
+  const outside = [
+    ...scope.outside,
+    ...scope.gateways.filter((g) => !keep.has(g)).map((g): OutsideGateway => ({ gateway: g, status: 'in-sync', detail: `left out by --limit (pending: ${scope.why.get(g)})` })),
+  ];
+  const restricted: Scope = {
+    forwards: scope.forwards.filter((f) => f.gateways.some((g) => keep.has(g))),
+    gateways: scope.gateways.filter((g) => keep.has(g)),
+    why: new Map([...scope.why].filter(([g]) => keep.has(g))),
+    components,
+    blocked: scope.blocked.filter((b) => keep.has(b.gateway)),
+    outside,
+  };
+  return { scope: restricted, added, left };
+}
+
+/** Why a gateway the limit did not name joins the rollout. */
+function addedWhy(scope: Scope, g: string, named: Set<string>, namedForwards: Set<string>): string {
+  const mine = scope.forwards.filter((f) => f.gateways.includes(g));
+  const direct = mine.find((f) => namedForwards.has(f.forward));
+  if (direct) return `on the chain of forward ${direct.forward}, named by --limit`;
+  const via = mine.find((f) => f.gateways.some((x) => named.has(x)));
+  if (via) return `shares the changed forward ${via.forward} with ${via.gateways.filter((x) => named.has(x)).join(', ')}`;
+  return `shares a changed forward (${mine.map((f) => f.forward).join(', ')}) with a gateway in the limit, through a chain of changed forwards`;
+}
