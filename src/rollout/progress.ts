@@ -13,46 +13,25 @@ interface Line {
   detail?: string;
 }
 
-/** Progress for a terminal: a block of lines redrawn in place. Call `stop()` before printing anything else: after it, nothing is drawn (the cursor never moves again). */
-export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], color: ChalkInstance): ProgressSink & { stop(): void } {
-  const lines = new Map<string, Line>(gateways.map((g) => [g, { phase: 'waiting', since: Date.now(), started: Date.now(), state: 'running' }]));
-  const width = Math.max(...gateways.map((g) => g.length), 4);
+/** A block of lines redrawn in place; notes print above it; after stop() nothing is drawn (the cursor never moves again). */
+function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: number): { draw(): void; note(message: string): void; stop(): void } {
   let drawn = 0;
   let stopped = false;
   const draw = () => {
     // Stopped: whatever was printed since (a prompt, the plan) sits where the block was; never move over it.
     if (stopped) return;
-    if (drawn) stream.write(`\x1b[${drawn}A`);
-    for (const [g, l] of lines) {
-      const secs = ((Date.now() - l.started) / 1000).toFixed(1) + 's';
-      const mark = l.state === 'ok' ? color.green('✓') : l.state === 'failed' ? color.red('✗') : color.cyan('…');
-      const text = `${mark} ${g.padEnd(width)}  ${l.phase.padEnd(9)} ${secs.padStart(6)}${l.detail ? '  ' + color.dim(l.detail.slice(0, 80)) : ''}`;
-      stream.write(`\x1b[2K${text}\n`);
-    }
-    drawn = lines.size;
+    const lines = render();
+    stream.write((drawn ? `\x1b[${drawn}A` : '') + lines.map((l) => `\x1b[2K${l}\n`).join('') + '\x1b[J');
+    drawn = lines.length;
   };
-  const timer = setInterval(draw, 200);
+  const timer = setInterval(draw, everyMs);
   timer.unref();
-  draw();
   return {
-    start(g, phase) {
-      const l = lines.get(g);
-      if (!l) return;
-      Object.assign(l, { phase, since: Date.now(), state: 'running' as const });
-      delete l.detail;
-      draw();
-    },
-    finish(g, phase, ok, detail) {
-      const l = lines.get(g);
-      if (!l) return;
-      Object.assign(l, { phase, state: ok ? ('ok' as const) : ('failed' as const) });
-      if (detail) l.detail = detail;
-      else delete l.detail;
-      draw();
-    },
+    draw,
     note(message) {
       if (stopped) return void stream.write(`${message}\n`);
-      stream.write(`\x1b[2K${message}\n`);
+      // Erase the block, print the note where it was, draw the block again below it.
+      stream.write((drawn ? `\x1b[${drawn}A\x1b[J` : '') + `${message}\n`);
       drawn = 0;
       draw();
     },
@@ -62,6 +41,42 @@ export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], colo
       draw();
       stopped = true;
     },
+  };
+}
+
+/** Progress for a terminal: a line per gateway redrawn in place. Call `stop()` before printing anything else. */
+export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], color: ChalkInstance): ProgressSink & { stop(): void } {
+  const lines = new Map<string, Line>(gateways.map((g) => [g, { phase: 'waiting', since: Date.now(), started: Date.now(), state: 'running' }]));
+  const width = Math.max(...gateways.map((g) => g.length), 4);
+  const block = liveBlock(
+    stream,
+    () =>
+      [...lines].map(([g, l]) => {
+        const secs = ((Date.now() - l.started) / 1000).toFixed(1) + 's';
+        const mark = l.state === 'ok' ? color.green('✓') : l.state === 'failed' ? color.red('✗') : color.cyan('…');
+        return `${mark} ${g.padEnd(width)}  ${l.phase.padEnd(9)} ${secs.padStart(6)}${l.detail ? '  ' + color.dim(l.detail.slice(0, 80)) : ''}`;
+      }),
+    200,
+  );
+  block.draw();
+  return {
+    start(g, phase) {
+      const l = lines.get(g);
+      if (!l) return;
+      Object.assign(l, { phase, since: Date.now(), state: 'running' as const });
+      delete l.detail;
+      block.draw();
+    },
+    finish(g, phase, ok, detail) {
+      const l = lines.get(g);
+      if (!l) return;
+      Object.assign(l, { phase, state: ok ? ('ok' as const) : ('failed' as const) });
+      if (detail) l.detail = detail;
+      else delete l.detail;
+      block.draw();
+    },
+    note: (m) => block.note(m),
+    stop: () => block.stop(),
   };
 }
 
@@ -133,21 +148,7 @@ export function ttyFleetProgress(stream: NodeJS.WriteStream, color: ChalkInstanc
   const phases: string[] = [];
   const failures: Array<{ gateway: string; phase: string; detail: string }> = [];
   let started = Date.now();
-  let drawn = 0;
-  let stopped = false;
-  const erase = () => {
-    if (drawn) stream.write(`\x1b[${drawn}A\x1b[J`);
-    drawn = 0;
-  };
-  const draw = () => {
-    if (stopped) return;
-    const lines = fleetBlock(label, gws, phases, failures, Date.now() - started, color, maxLines);
-    if (drawn) stream.write(`\x1b[${drawn}A`);
-    stream.write(lines.map((l) => `\x1b[2K${l}\n`).join('') + '\x1b[J');
-    drawn = lines.length;
-  };
-  const timer = setInterval(draw, 250);
-  timer.unref();
+  const block = liveBlock(stream, () => fleetBlock(label, gws, phases, failures, Date.now() - started, color, maxLines), 250);
   const set = (g: string, phase: string, state: GwState['state']) => {
     const s = gws.get(g);
     if (!s) return;
@@ -161,7 +162,7 @@ export function ttyFleetProgress(stream: NodeJS.WriteStream, color: ChalkInstanc
       gws = new Map(gateways.map((g) => [g, { phase: 'waiting', state: 'waiting' }]));
       phases.length = 0;
       started = Date.now();
-      draw();
+      block.draw();
     },
     start(g, phase) {
       set(g, phase, 'running');
@@ -170,18 +171,8 @@ export function ttyFleetProgress(stream: NodeJS.WriteStream, color: ChalkInstanc
       set(g, phase, ok ? 'ok' : 'failed');
       if (!ok && gws.has(g)) failures.push({ gateway: g, phase, detail: detail ?? '' });
     },
-    note(message) {
-      if (stopped) return void stream.write(`${message}\n`);
-      erase();
-      stream.write(`${message}\n`);
-      draw();
-    },
-    stop() {
-      if (stopped) return;
-      clearInterval(timer);
-      draw();
-      stopped = true;
-    },
+    note: (m) => block.note(m),
+    stop: () => block.stop(),
   };
 }
 

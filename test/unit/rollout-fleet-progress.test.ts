@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Chalk } from 'chalk';
-import { FLEET_BLOCK_LINES, plainFleetProgress, ttyFleetProgress } from '../../src/rollout/progress.js';
+import { FLEET_BLOCK_LINES, plainFleetProgress, ttyFleetProgress, ttyProgress } from '../../src/rollout/progress.js';
 
 /** A tiny terminal: the escapes the renderers use (cursor up, erase line, erase below), and text with newlines. */
 class Screen {
@@ -66,6 +66,19 @@ describe('rollout: fleet progress', () => {
     expect(text.split('\n')[0]).to.equal('natchain: interrupted; rolling back at the next step');
     expect(text.match(/interrupted/g)).to.have.length(1);
     expect(text).to.include('wave 1 of 3 (canary): 3 gateway(s)');
+  });
+
+  it('the per-gateway view too: a note is printed once, above the block, and survives redraws', () => {
+    const screen = new Screen();
+    const p = ttyProgress(screen as unknown as NodeJS.WriteStream, ['gw-a', 'gw-b'], plain);
+    p.start('gw-a', 'lock');
+    p.note('natchain: interrupted');
+    p.finish('gw-a', 'lock', true);
+    p.start('gw-b', 'lock');
+    p.stop();
+    const rows = screen.text().split('\n');
+    expect(rows[0]).to.equal('natchain: interrupted');
+    expect(rows.filter((r) => r.includes('gw-'))).to.have.length(2);
   });
 
   it('without a terminal: a line per wave and per finished phase', () => {
