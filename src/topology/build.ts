@@ -310,7 +310,7 @@ export function buildTopology(
 }
 
 /** Resolves a `from` entry: a site name, a network name, or a CIDR inside one site. */
-function resolveSource(text: string, sites: Map<string, Site>, networks: Map<string, Network>, subnets: PrefixIndex<{ site: string; cidr: Cidr }>): Source | string {
+export function resolveSource(text: string, sites: Map<string, Site>, networks: Map<string, Network>, subnets: PrefixIndex<{ site: string; cidr: Cidr }>): Source | string {
   if (sites.has(text)) return { kind: 'site', site: text };
   if (networks.has(text)) return { kind: 'network', network: text };
   const c = parseCidr(text);

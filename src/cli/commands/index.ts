@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerApply } from './apply.js';
 import { registerDiff } from './diff.js';
+import { registerForward } from './forward.js';
 import { registerGraph } from './graph.js';
 import { registerLab } from './lab.js';
 import { registerLock } from './lock.js';
@@ -13,4 +14,4 @@ import { registerStatus } from './status.js';
 import { registerValidate } from './validate.js';
 
 /** Every command, in the order `--help` lists them. Each module adds one command (or a group) to the program. */
-export const commands: Array<(program: Command) => void> = [registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus];
+export const commands: Array<(program: Command) => void> = [registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus];
