@@ -1,39 +1,24 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { NatchainError, TopologyError } from '../errors.js';
-import { TransactionError } from '../rollout/transaction.js';
-import { commands } from './commands/index.js';
 import { ExitCode, exitCodeFor } from './exit.js';
-import { makeChalk } from './output.js';
-
-const program = new Command('natchain')
-  .description('Solve, render and push port forwards across chains of Linux gateways.')
-  .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
-for (const register of commands) register(program);
-program.addHelpText(
-  'after',
-  `
-Examples:
-  natchain validate topologies/seed-vpn.yaml
-  natchain solve topologies/seed-vpn.yaml
-  natchain render topologies/seed-vpn.yaml --gateway gw-b`,
-);
+import { buildProgram } from './program.js';
 
 // The one top-level error handler: every error is printed here and turned into an exit code.
 try {
-  await program.parseAsync(process.argv);
+  await buildProgram().parseAsync(process.argv);
 } catch (e) {
-  process.exitCode = report(e);
+  process.exitCode = await report(e);
 }
 
-function report(e: unknown): number {
+async function report(e: unknown): Promise<number> {
   if (e instanceof ExitCode) return e.code;
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 64;
+  // Loaded only on this path: colours (and a transaction's report) are not needed to start.
+  const { makeChalk } = await import('./output.js');
   // --json promises one JSON document on stdout, failures included (the human text still goes to stderr).
   // (A failed transaction's report already is that document: apply and rollback print it.)
-  if (process.argv.includes('--json') && e instanceof NatchainError && !(e instanceof TransactionError)) {
+  if (process.argv.includes('--json') && e instanceof NatchainError && e.name !== 'TransactionError') {
     const diagnostics = e instanceof TopologyError ? e.diagnostics : undefined;
     process.stdout.write(JSON.stringify({ error: { code: e.code, message: e.message, details: e.details, ...(diagnostics ? { diagnostics } : {}) } }, null, 2) + '\n');
   }

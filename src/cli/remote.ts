@@ -1,7 +1,6 @@
-// What every command that reaches gateways shares: the remote options, the connectors, and running a
-// transaction from the CLI (confirmation, progress, summary, JSON, exit code).
+// What every command that reaches gateways shares when it runs: the connectors, and running a
+// transaction from the CLI (confirmation, progress, summary, JSON, exit code). Their options are in options.ts.
 import { confirm as askYesNo, password } from '@inquirer/prompts';
-import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { readFaults } from '../rollout/faults.js';
 import { isTxId } from '../rollout/ids.js';
@@ -13,25 +12,7 @@ import type { Topology } from '../topology/types.js';
 import { connect, SshPool, type ConnectOptions, type Connector } from '../transport/index.js';
 import { diffRulesets } from '../plan/index.js';
 import { c, makeChalk, printJson, table } from './output.js';
-
-/** Options every command that reaches gateways shares. */
-export interface RemoteOptions {
-  sshConfig?: string;
-  acceptNew?: boolean;
-  concurrency?: string;
-  stateDir?: string;
-  json?: boolean;
-}
-
-/** Adds -F/--ssh-config, --accept-new, --concurrency, --state-dir and --json to a command. */
-export function addRemoteOptions(cmd: Command): Command {
-  return cmd
-    .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config (the lab writes one)')
-    .option('--accept-new', 'record host keys of gateways never seen before (a changed key is always refused)')
-    .option('--concurrency <n>', 'gateways worked on at once', '8')
-    .option('--state-dir <dir>', 'where the journal lives (default $NATCHAIN_STATE_DIR, $XDG_STATE_HOME/natchain, ~/.local/state/natchain)')
-    .option('--json', 'print one JSON document on stdout');
-}
+import type { RemoteOptions, TxCliOptions } from './options.js';
 
 /** The transport settings the options ask for (passphrases asked once on a TTY). */
 export function connectOptionsOf(o: RemoteOptions): ConnectOptions {
@@ -56,23 +37,6 @@ export function concurrencyOf(o: RemoteOptions): number {
 export function connectors(opts: ConnectOptions): { pool: SshPool; managed: Connector; fresh: Connector } {
   const pool = new SshPool(opts);
   return { pool, managed: (t, g) => pool.connect(t, g), fresh: connect };
-}
-
-/** Options of apply and rollback. */
-export interface TxCliOptions extends RemoteOptions {
-  yes?: boolean;
-  confirmTimeout?: string;
-  enableIpForward?: boolean;
-  breakLock?: string;
-}
-
-/** Adds the transaction options (apply and rollback share them). */
-export function addTxOptions(cmd: Command): Command {
-  return addRemoteOptions(cmd)
-    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-    .option('--confirm-timeout <seconds>', 'dead-man timer: each gateway restores its snapshot unless committed within this time', '60')
-    .option('--enable-ip-forward', 'turn net.ipv4.ip_forward on where a gateway forwards and it is off (restored on rollback)')
-    .option('--break-lock <tx>', 'take over the lock a dead transaction TX left (see natchain status / recover)');
 }
 
 /** Runs a transaction from the CLI: confirmation, progress, summary, JSON, exit code. */

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { readSide } from '../../src/cli/commands/diff.js';
+import { readSide } from '../../src/cli/actions/diff.js';
 import { NatchainError } from '../../src/errors.js';
 import { buildState, diffStates } from '../../src/plan/index.js';
 import { formatLock, solve } from '../../src/solve/index.js';

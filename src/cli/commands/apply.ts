@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
-import { changeToIntents } from '../../rollout/owned.js';
-import { loadProject, writeLock } from '../io.js';
-import { addTxOptions, runTxCommand, type TxCliOptions } from '../remote.js';
+import { addTxOptions } from '../options.js';
+import { lazy } from '../lazy.js';
 
 /** `natchain apply`: the transaction of DESIGN.md on every gateway the plan touches. */
 export function registerApply(program: Command): void {
@@ -24,24 +23,5 @@ Examples:
   natchain apply topologies/seed-vpn.yaml -F lab/ssh_config --yes
   natchain apply site.yaml --confirm-timeout 120 --enable-ip-forward`,
     )
-    .action(async (file: string, o: TxCliOptions & { testFault?: string }) => {
-      if (o.testFault) process.env.NATCHAIN_TEST_FAULT = o.testFault;
-      const p = await loadProject(file);
-      const intents = p.solution.intents;
-      await runTxCommand(
-        o,
-        'apply',
-        p.topology,
-        {
-          target: (g, snapshot) => changeToIntents(g, intents[g.name] ?? [], snapshot),
-          needsForwarding: (g) => (intents[g.name] ?? []).length > 0,
-        },
-        async (r) => {
-          if (r.outcome !== 'committed' && r.outcome !== 'noop') return [];
-          if (!p.lockChanged) return [];
-          await writeLock(p.lockFile, p.solution.lock);
-          return [`wrote ${p.lockFile} (hop ports now in use; commit it beside the topology)`];
-        },
-      );
-    });
+    .action(lazy(() => import('../actions/apply.js'), 'run'));
 }

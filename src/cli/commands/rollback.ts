@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
-import { Journal, stateDir } from '../../rollout/journal.js';
-import { changeToDump } from '../../rollout/owned.js';
-import { rollbackTarget } from '../../rollout/rollback.js';
-import { loadProject } from '../io.js';
-import { addTxOptions, runTxCommand, type TxCliOptions } from '../remote.js';
+import { addTxOptions } from '../options.js';
+import { lazy } from '../lazy.js';
 
 /** `natchain rollback`: restores the previous (or a named) committed state, as a transaction of its own. */
 export function registerRollback(program: Command): void {
@@ -23,14 +20,5 @@ Examples:
   natchain rollback topologies/seed-vpn.yaml -F lab/ssh_config --yes
   natchain rollback site.yaml --to 20260101T120000Z-a1b2c3`,
     )
-    .action(async (file: string, o: TxCliOptions & { to?: string }) => {
-      const p = await loadProject(file);
-      const target = rollbackTarget(new Journal(stateDir(o.stateDir)), p.topology, o.to);
-      await runTxCommand(o, 'rollback', p.topology, {
-        gateways: [...target.dumps.keys()],
-        rollbackOf: target.tx,
-        target: (g, snapshot) => changeToDump(g.backend, target.dumps.get(g.name)!.dump, snapshot),
-        needsForwarding: () => false,
-      });
-    });
+    .action(lazy(() => import('../actions/rollback.js'), 'run'));
 }

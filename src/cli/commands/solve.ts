@@ -1,18 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
-import type { Allocation, Chain } from '../../solve/types.js';
-import { formatCidr, formatPorts, formatSource } from '../../topology/types.js';
-import { describeIntent } from '../describe.js';
-import { loadProject } from '../io.js';
-import { c, streamJson, table } from '../output.js';
-
-const ORIGIN: Record<Allocation['origin'], string> = {
-  expose: 'exposed',
-  pin: 'pinned',
-  lock: 'from lock',
-  new: 'new: not in the lock yet',
-  target: "the target's own ports",
-};
+import { lazy } from '../lazy.js';
 
 /** `natchain solve`: every forward's chain, hop by hop, and what each gateway must do. */
 export function registerSolve(program: Command): void {
@@ -33,75 +20,5 @@ Examples:
   natchain solve topologies/three-hop.yaml --forward db
   natchain solve topologies/seed-vpn.yaml --json | jq '.chains[0].hops'`,
     )
-    .action(async (file: string, opts: { forward?: string; json?: boolean }) => {
-      const p = await loadProject(file);
-      const s = p.solution;
-      if (opts.forward && !p.topology.forwards.some((f) => f.name === opts.forward)) {
-        throw new UsageError(`no forward "${opts.forward}" in ${file}`, [`forwards: ${p.topology.forwards.map((f) => f.name).join(', ') || '(none)'}`]);
-      }
-      const keep = <T extends { forward: string }>(xs: T[]) => (opts.forward ? xs.filter((x) => x.forward === opts.forward) : xs);
-      const intents = Object.fromEntries(Object.entries(s.intents).map(([g, is]) => [g, keep(is)]));
-      if (opts.json) {
-        return streamJson({ file, chains: keep(s.chains), allocations: keep(s.allocations), intents, lockUpToDate: !p.lockChanged, notes: notes() });
-      }
-      // Grouped once: per-forward filtering of 100k chains would be quadratic.
-      const chainsOf = groupBy(s.chains, (ch) => ch.forward);
-      const portsOf = groupBy(s.allocations, (a) => a.forward);
-      const out: string[] = [];
-      for (const f of p.topology.forwards) {
-        if (opts.forward && f.name !== opts.forward) continue;
-        const head = `${c.bold('forward ' + f.name)}  ${f.protos.join('+')}  -> ${f.to.address}:${formatPorts(f.to.ports)}`;
-        out.push(head);
-        for (const chain of chainsOf.get(f.name) ?? []) out.push(...chainLines(chain));
-        const ports = (portsOf.get(f.name) ?? []).filter((a) => a.origin !== 'target');
-        for (const a of ports) out.push(`  port ${a.gateway} ${a.address}:${formatPorts(a.ports)} (${a.origin === 'new' ? c.yellow(ORIGIN[a.origin]) : ORIGIN[a.origin]})`);
-        out.push('');
-      }
-      out.push(c.bold('rules per gateway'));
-      for (const g of p.topology.gateways) {
-        const is = intents[g.name] ?? [];
-        if (opts.forward && is.length === 0) continue;
-        out.push(`  ${c.cyan(g.name)} (${g.backend})${is.length ? '' : c.dim('  nothing to do')}`);
-        const rows = is.flatMap((i) => describeIntent(i).map((d) => ['   ', colourKind(d.kind), d.text, c.dim(i.forward)]));
-        if (rows.length) out.push(table(rows, 1));
-      }
-      out.push('', ...notes().map((n) => c.dim(`note: ${n}`)));
-      if (p.lockChanged) out.push(c.yellow(`note: ${p.lockFile} is ${p.lockExists ? 'out of date' : 'missing'}; \`natchain lock ${file}\` records the hop ports`));
-      process.stdout.write(out.join('\n') + '\n');
-    });
-}
-
-function chainLines(chain: Chain): string[] {
-  const dial = `${chain.dial.address}:${formatPorts(chain.dial.ports)}`;
-  const lines = [`  from ${c.bold(formatSource(chain.source))}: dials ${dial}, ${chain.hops.length} gateway${chain.hops.length > 1 ? 's' : ''}`];
-  const rows = chain.hops.map((h, n) => [
-    `    ${n + 1}.`,
-    c.cyan(h.gateway),
-    `in ${h.inIface}${h.src ? ` from ${formatCidr(h.src)}` : ''}`,
-    `${h.dst.address}:${formatPorts(h.dst.ports)}`,
-    `${c.magenta('DNAT')} ${h.dnat.address}:${formatPorts(h.dnat.ports)}`,
-    `out ${h.outIface}`,
-    h.snat ? `${c.magenta('SNAT')} ${h.snat.address}` : '',
-  ]);
-  lines.push(table(rows, 1));
-  return lines;
-}
-
-function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const x of xs) {
-    const k = key(x);
-    const list = m.get(k);
-    if (list) list.push(x);
-    else m.set(k, [x]);
-  }
-  return m;
-}
-
-function colourKind(kind: string): string {
-  return kind === 'ACCEPT' ? c.green(kind) : c.magenta(kind);
-}
-
-function notes(): string[] {
-  return ['every gateway on a chain must route: net.ipv4.ip_forward=1 (apply checks it)'];
+    .action(lazy(() => import('../actions/solve.js'), 'run'));
 }

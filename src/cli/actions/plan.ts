@@ -1,0 +1,52 @@
+import { planLive } from '../../rollout/live.js';
+import { formatForwardChanges } from '../../rollout/owned.js';
+import { ExitCode } from '../exit.js';
+import { loadProject } from '../io.js';
+import { c, printJson } from '../output.js';
+import { colourDiff, concurrencyOf, connectOptionsOf, connectors } from '../remote.js';
+import { type RemoteOptions } from '../options.js';
+
+/** Runs `natchain plan`. */
+export async function run(file: string, o: RemoteOptions): Promise<void> {
+  const p = await loadProject(file);
+  const opts = connectOptionsOf(o);
+  const { pool, managed } = connectors(opts);
+  let plan;
+  try {
+    plan = await planLive(p.topology, p.solution.intents, managed, opts, concurrencyOf(o));
+  } finally {
+    await pool.closeAll().catch(() => undefined);
+  }
+  const errors = plan.gateways.filter((g) => g.status === 'error');
+  const code = errors.length ? 1 : plan.inSync ? 0 : 2;
+  if (o.json) {
+    printJson({ ...plan, exitCode: code });
+  } else {
+    for (const g of plan.gateways) {
+      const head = `${c.bold(g.gateway)} (${g.backend})`;
+      if (g.status === 'error') {
+        process.stdout.write(`${head}: ${c.red('error')}: ${g.error}\n`);
+        continue;
+      }
+      const lock = g.lock ? c.yellow(`  [locked by ${g.lock.tx} of ${g.lock.owner}]`) : '';
+      if (g.status === 'in-sync') {
+        process.stdout.write(`${head}: ${c.green('in sync')}${lock}\n`);
+        continue;
+      }
+      const f = g.forwards;
+      const parts = formatForwardChanges(f, { added: c.green, removed: c.red, changed: c.yellow });
+      process.stdout.write(`${head}: ${c.yellow('changes')}: ${parts.join(' ') || 'rules'} (${g.rulesAdded} rule(s) added, ${g.rulesRemoved} removed)${lock}\n`);
+      if (g.ipForward === '0') process.stdout.write(c.yellow('    net.ipv4.ip_forward is 0 (apply needs --enable-ip-forward)\n'));
+      for (const l of colourDiff(g.diff)) process.stdout.write(l + '\n');
+    }
+    const n = plan.gateways.filter((g) => g.status === 'changes').length;
+    process.stdout.write(
+      errors.length
+        ? c.red(`${errors.length} gateway(s) could not be read\n`)
+        : plan.inSync
+          ? c.green(`in sync: ${plan.gateways.length} gateway(s) hold exactly what the topology says\n`)
+          : `${n} gateway(s) to change: run natchain apply ${file}\n`,
+    );
+  }
+  if (code !== 0) throw new ExitCode(code);
+}

@@ -1,0 +1,39 @@
+// The option sets several commands share, defined without importing their implementation
+// (the runtime half lives in remote.ts, loaded only when a remote command runs).
+import type { Command } from 'commander';
+
+/** Options every command that reaches gateways shares. */
+export interface RemoteOptions {
+  sshConfig?: string;
+  acceptNew?: boolean;
+  concurrency?: string;
+  stateDir?: string;
+  json?: boolean;
+}
+
+/** Options of apply and rollback. */
+export interface TxCliOptions extends RemoteOptions {
+  yes?: boolean;
+  confirmTimeout?: string;
+  enableIpForward?: boolean;
+  breakLock?: string;
+}
+
+/** Adds -F/--ssh-config, --accept-new, --concurrency, --state-dir and --json to a command. */
+export function addRemoteOptions(cmd: Command): Command {
+  return cmd
+    .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config (the lab writes one)')
+    .option('--accept-new', 'record host keys of gateways never seen before (a changed key is always refused)')
+    .option('--concurrency <n>', 'gateways worked on at once', '8')
+    .option('--state-dir <dir>', 'where the journal lives (default $NATCHAIN_STATE_DIR, $XDG_STATE_HOME/natchain, ~/.local/state/natchain)')
+    .option('--json', 'print one JSON document on stdout');
+}
+
+/** Adds the transaction options (apply and rollback share them). */
+export function addTxOptions(cmd: Command): Command {
+  return addRemoteOptions(cmd)
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .option('--confirm-timeout <seconds>', 'dead-man timer: each gateway restores its snapshot unless committed within this time', '60')
+    .option('--enable-ip-forward', 'turn net.ipv4.ip_forward on where a gateway forwards and it is off (restored on rollback)')
+    .option('--break-lock <tx>', 'take over the lock a dead transaction TX left (see natchain status / recover)');
+}

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { commands } from './commands/index.js';
+
+/** natchain's version, read from its package.json (the one place it is written). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The whole command tree: every command's name, arguments, options and help, and nothing else
+ * loaded (see lazy.ts). main.ts runs it; the man page and shell completion are built from it.
+ */
+export function buildProgram(): Command {
+  const program = new Command('natchain')
+    .description('Solve, render and push port forwards across chains of Linux gateways.')
+    .version(version())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of commands) register(program);
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  natchain validate topologies/seed-vpn.yaml
+  natchain solve topologies/seed-vpn.yaml
+  natchain render topologies/seed-vpn.yaml --gateway gw-b`,
+  );
+  return program;
+}
