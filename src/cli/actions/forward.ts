@@ -1,0 +1,96 @@
+import { author, AuthorError, compileBase, diffOf, forwardSummaries, chainSummary, parseImport, reportJson, reviewLines, specOf, type Authored, type Edit, type ForwardSpec } from '../../author/index.js';
+import { NatchainError, UsageError } from '../../errors.js';
+import { readForEdit, saveAuthored, type EditTarget } from '../author-io.js';
+import { readText } from '../io.js';
+import { c, printJson, table } from '../output.js';
+import type { SpecOptions } from '../commands/forward.js';
+
+/** The flag each field is set with, for messages. */
+const FLAG: Record<string, string> = { name: '<name>', from: '--from', to: '--to', proto: '--proto', expose: '--expose', hairpin: '--hairpin' };
+
+/** Runs `natchain forward add`. */
+export async function add(file: string, name: string, o: SpecOptions): Promise<void> {
+  if (!o.from?.length) throw new UsageError('forward add needs --from <site|subnet|network>...');
+  if (!o.to) throw new UsageError('forward add needs --to <host:port>');
+  const spec: ForwardSpec = { name, from: o.from, to: o.to, proto: (o.proto ?? 'tcp') as ForwardSpec['proto'], ...(o.expose ? { expose: o.expose } : {}), ...(o.hairpin ? { hairpin: true } : {}) };
+  await run(file, () => ({ kind: 'add', forwards: [spec] }), o);
+}
+
+/** Runs `natchain forward edit`. */
+export async function edit(file: string, name: string, o: SpecOptions): Promise<void> {
+  await run(
+    file,
+    (t) => {
+      const f = t.topology.forwards.find((x) => x.name === name);
+      if (!f) throw new NatchainError('NOT_FOUND', `there is no forward named "${name}" in ${file}`);
+      const old = specOf(f);
+      const spec: ForwardSpec = {
+        ...old,
+        name: o.rename ?? name,
+        ...(o.from ? { from: o.from } : {}),
+        ...(o.to ? { to: o.to } : {}),
+        ...(o.proto ? { proto: o.proto as ForwardSpec['proto'] } : {}),
+        ...(typeof o.expose === 'string' ? { expose: o.expose } : {}),
+        ...(o.hairpin !== undefined ? { hairpin: o.hairpin } : {}),
+      };
+      if (o.expose === false) delete spec.expose;
+      return { kind: 'edit', name, forward: spec };
+    },
+    o,
+  );
+}
+
+/** Runs `natchain forward rm`. */
+export async function rm(file: string, name: string, o: SpecOptions): Promise<void> {
+  await run(file, () => ({ kind: 'remove', name }), o);
+}
+
+/** Runs `natchain forward list`. */
+export async function list(file: string, o: { json?: boolean }): Promise<void> {
+  const t = await readForEdit(file);
+  const rows = forwardSummaries(compileBase(t));
+  if (o.json) return printJson({ file, forwards: rows });
+  if (!rows.length) return void process.stdout.write(`no forwards in ${file}\n`);
+  const head = ['NAME', 'FROM', 'TO', 'PROTO', 'EXPOSED', 'CHAIN'].map((h) => c.bold(h));
+  process.stdout.write(table([head, ...rows.map((r) => [r.name, r.from.join(','), r.to, r.proto, r.exposure ?? '-', chainSummary(r)])]) + '\n');
+}
+
+/** Runs `natchain forward import`. */
+export async function importForwards(file: string, input: string, o: SpecOptions): Promise<void> {
+  const parsed = parseImport(input, await readText(input));
+  if (parsed.problems.length) throw importError(input, parsed.problems);
+  if (!parsed.rows.length) throw new NatchainError('USAGE', `${input} has no forwards to import`);
+  const lineOf = new Map(parsed.rows.map((r) => [r.spec.name, r.line]));
+  try {
+    await run(file, () => ({ kind: 'add', forwards: parsed.rows.map((r) => r.spec) }), o, false);
+  } catch (e) {
+    if (!(e instanceof AuthorError)) throw e;
+    throw importError(input, e.problems.map((p) => ({ line: lineOf.get(p.forward) ?? 0, message: `${p.field ? p.field + ': ' : ''}${p.message}` })));
+  }
+}
+
+/** Every problem of an import file, each at its line, in line order. */
+function importError(input: string, problems: { line: number; message: string }[]): NatchainError {
+  const sorted = [...problems].sort((a, b) => a.line - b.line);
+  const n = sorted.length;
+  return new NatchainError('TOPOLOGY_INVALID', `${n} problem${n === 1 ? '' : 's'} in ${input}; nothing was imported`, sorted.map((p) => `${input}:${p.line}: ${p.message}`));
+}
+
+/** Applies one edit, prints the review, writes unless --dry-run; problems name the flag they are about. */
+async function run(file: string, editOf: (t: ReturnType<typeof compileBase>) => Edit, o: SpecOptions, flags = true): Promise<void> {
+  const target: EditTarget = await readForEdit(file);
+  const before = compileBase(target);
+  let a: Authored;
+  try {
+    a = author(target, editOf(before), before);
+  } catch (e) {
+    if (!(e instanceof AuthorError) || !flags) throw e;
+    const lines = e.problems.map((p) => `${p.field ? FLAG[p.field] + ': ' : ''}${p.message}`);
+    throw new NatchainError('TOPOLOGY_INVALID', lines.length === 1 ? `forward ${e.problems[0]!.forward}: ${lines[0]}; nothing was written` : `${lines.length} problems; nothing was written`, lines.length === 1 ? [] : lines);
+  }
+  const d = diffOf(a, file);
+  const written = o.dryRun ? [] : await saveAuthored(target, a);
+  if (o.json) return printJson({ file, action: a.edit.kind, dryRun: Boolean(o.dryRun), written, ...reportJson(a, d) });
+  process.stdout.write(reviewLines(a, d, c).join('\n') + '\n');
+  process.stdout.write((o.dryRun ? c.yellow('dry run: nothing was written') : `${c.green('wrote')} ${written.join(' and ')}`) + '\n');
+}
