@@ -6,6 +6,9 @@ import type { GatewayImpact } from '../plan/index.js';
 import type { Intent } from '../solve/types.js';
 import type { Gateway, Topology } from '../topology/types.js';
 import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
+import { parseCounters, type Count } from '../gateway/counters.js';
+import { checkFacts } from '../gateway/facts.js';
+import { findShadows, formatShadow, type ShadowHit } from '../gateway/shadow.js';
 import { runPhase } from './exec.js';
 import { canonicalOf, changeToIntents, formatForwardChanges, forwardChanges } from './owned.js';
 import { parseArmed, parseLockInfo, type LockHolder } from './remote.js';
@@ -25,7 +28,34 @@ export interface LiveGateway {
   committed?: string;
   /** State of the transaction asked about, when given. */
   txState?: string;
+  /** The gateway's facts (src/gateway/facts.ts), `nft -j list ruleset` (nftables) and natchain's DNAT counters (iptables), as printed. */
+  facts?: string;
+  ruleset?: string;
+  counters?: string;
   roundTrips: number;
+}
+
+/** What natchain checks on a live gateway besides its own rules: is it what the topology says, are natchain's rules reached. */
+export interface Findings {
+  /** How the gateway differs from the topology (`gw-b: interface eth1 has ... but ... on the gateway`). */
+  mismatches: string[];
+  /** Foreign rules that can catch forwards before natchain's rules. */
+  shadowed: ShadowHit[];
+}
+
+/** The mismatches and shadowing one inspect shows. */
+export function findingsOf(g: Gateway, intents: readonly Intent[], l: LiveGateway): Findings {
+  return { mismatches: checkFacts(g, l.facts).mismatches.map((m) => m.message), shadowed: findShadows(g, intents, l.live, l.ruleset) };
+}
+
+/** Per forward with rules on the gateway: the packets and bytes its DNAT rules matched (null: no counter found). */
+export function countersOf(g: Gateway, intents: readonly Intent[], l: LiveGateway): Array<{ forward: string; packets: number | null; bytes: number | null }> {
+  const counts = parseCounters(g.backend, l.counters ?? '', l.live);
+  const names = [...new Set([...intents.map((i) => i.forward), ...counts.keys()])].sort();
+  return names.map((forward) => {
+    const c: Count | undefined = counts.get(forward);
+    return { forward, packets: c ? c.packets : null, bytes: c ? c.bytes : null };
+  });
 }
 
 /** Inspects gateways in parallel; a gateway that cannot be reached or read comes back as an error. */
@@ -53,6 +83,7 @@ export async function inspectGateways(
           if (last) v.lastTx = last;
           if (sec.has('committed')) v.committed = sec.get('committed')!;
           if (sec.has('txstate')) v.txState = sec.get('txstate')!.trim();
+          for (const k of ['facts', 'ruleset', 'counters'] as const) if (sec.has(k)) v[k] = sec.get(k)!;
           out.set(g.name, v);
         } catch (e) {
           out.set(g.name, e instanceof Error ? e : new Error(String(e)));
@@ -70,8 +101,13 @@ export async function inspectGateways(
 export interface GatewayPlanView {
   gateway: string;
   backend: Gateway['backend'];
-  /** in-sync, changes pending, or the error that kept natchain from reading it. */
-  status: 'in-sync' | 'changes' | 'error';
+  /**
+   * in-sync, changes pending, shadowed (foreign rules can catch forwards first), mismatch (the gateway is
+   * not what the topology says: apply refuses it), or the error that kept natchain from reading it.
+   */
+  status: 'in-sync' | 'changes' | 'shadowed' | 'mismatch' | 'error';
+  mismatches: string[];
+  shadowed: ShadowHit[];
   forwards: { added: string[]; removed: string[]; changed: string[] };
   rulesAdded: number;
   rulesRemoved: number;
@@ -104,17 +140,19 @@ export async function planLive(
   for (const g of topology.gateways) {
     const l = live.get(g.name)!;
     if (l instanceof Error) {
-      views.push({ gateway: g.name, backend: g.backend, status: 'error', forwards: { added: [], removed: [], changed: [] }, rulesAdded: 0, rulesRemoved: 0, diff: '', error: l.message });
+      views.push({ gateway: g.name, backend: g.backend, status: 'error', mismatches: [], shadowed: [], forwards: { added: [], removed: [], changed: [] }, rulesAdded: 0, rulesRemoved: 0, diff: '', error: l.message });
       continue;
     }
     const before = canonicalOf(g.backend, l.live);
     const after = changeToIntents(g, intents[g.name] ?? [], l.live).expected;
     olds.push({ gateway: g.name, backend: g.backend, text: before });
     news.push({ gateway: g.name, backend: g.backend, text: after });
+    const found = findingsOf(g, intents[g.name] ?? [], l);
     const v: GatewayPlanView = {
       gateway: g.name,
       backend: g.backend,
-      status: before === after ? 'in-sync' : 'changes',
+      status: found.mismatches.length ? 'mismatch' : found.shadowed.length ? 'shadowed' : before === after ? 'in-sync' : 'changes',
+      ...found,
       forwards: forwardChanges(before, after),
       rulesAdded: 0,
       rulesRemoved: 0,
@@ -147,7 +185,11 @@ export interface GatewayStatus {
   gateway: string;
   backend: Gateway['backend'];
   /** in-sync: live = last commit = topology; drifted: live differs from what natchain last committed; pending: the topology changed since. */
-  sync: 'in-sync' | 'drifted' | 'pending' | 'unmanaged' | 'unreachable';
+  sync: 'in-sync' | 'drifted' | 'pending' | 'unmanaged' | 'unreachable' | 'shadowed' | 'mismatch';
+  mismatches: string[];
+  shadowed: ShadowHit[];
+  /** With `counters`: per forward with rules here, what its DNAT rules matched. */
+  counters?: Array<{ forward: string; packets: number | null; bytes: number | null }>;
   lastTx?: string;
   lock?: LockHolder;
   armed: Array<{ tx: string; deadline: number; inSec: number }>;
@@ -162,11 +204,12 @@ export async function statusLive(
   connector: Connector,
   connect: ConnectOptions,
   concurrency = 8,
+  opts: { counters?: boolean } = {},
 ): Promise<GatewayStatus[]> {
   const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
   return topology.gateways.map((g): GatewayStatus => {
     const l = live.get(g.name)!;
-    if (l instanceof Error) return { gateway: g.name, backend: g.backend, sync: 'unreachable', armed: [], detail: l.message };
+    if (l instanceof Error) return { gateway: g.name, backend: g.backend, sync: 'unreachable', mismatches: [], shadowed: [], armed: [], detail: l.message };
     const now = canonicalOf(g.backend, l.live);
     const desired = changeToIntents(g, intents[g.name] ?? [], l.live).expected;
     let sync: GatewayStatus['sync'];
@@ -185,16 +228,28 @@ export async function statusLive(
       detail = inFlight ?? `natchain's rules were changed by hand since ${l.lastTx}${parts.length ? ` (${parts.join(' ')})` : ''}`;
     } else sync = now === desired ? 'in-sync' : 'pending';
     if (sync === 'pending') detail = 'the topology differs from what is applied (natchain plan shows how)';
+    // Shadowing makes rules that look right dead; a gateway that is not what the topology says makes the whole view moot.
+    const found = findingsOf(g, intents[g.name] ?? [], l);
+    if (found.shadowed.length && sync !== 'unmanaged') {
+      sync = 'shadowed';
+      detail = found.shadowed.map(formatShadow).join('; ');
+    }
+    if (found.mismatches.length) {
+      sync = 'mismatch';
+      detail = found.mismatches.join('; ');
+    }
     const s: GatewayStatus = {
       gateway: g.name,
       backend: g.backend,
       sync,
+      ...found,
       armed: l.armed.map((a) => ({ ...a, inSec: Math.max(0, a.deadline - l.now) })),
       ipForward: l.ipForward,
     };
     if (l.lastTx) s.lastTx = l.lastTx;
     if (l.lock) s.lock = l.lock;
     if (detail) s.detail = detail;
+    if (opts.counters) s.counters = countersOf(g, intents[g.name] ?? [], l);
     return s;
   });
 }

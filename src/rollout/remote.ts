@@ -11,6 +11,9 @@
  *   /var/lib/natchain/last          the last committed transaction
  */
 import { NatchainError } from '../errors.js';
+import { COUNTERS_SHELL } from '../gateway/counters.js';
+import { FACTS_SHELL } from '../gateway/facts.js';
+import { RULESET_SHELL } from '../gateway/shadow.js';
 import type { Backend } from '../topology/types.js';
 import { shellQuote } from '../transport/quote.js';
 import { isTxId, OWNER_PATTERN } from './ids.js';
@@ -225,8 +228,10 @@ unlock
 sec state; cat "$T/state"
 sec end
 `,
-  // Read-only look: live state, lock, armed timers, last commit (and one transaction's state).
+  // Read-only look: live state, lock, armed timers, last commit (and one transaction's state);
+  // the gateway's facts, the foreign ruleset (nftables) and natchain's DNAT counters (src/gateway/).
   inspect: String.raw`
+${FACTS_SHELL}${RULESET_SHELL}${COUNTERS_SHELL}
 now=$(date +%s)
 # Captured in a variable, never a file: a fixed temp file name is a symlink attack on a root shell.
 if ! live=$(dump 2>&1); then die "reading natchain's state failed: $live"; fi
@@ -243,6 +248,9 @@ done
 last=$(cat "$D/last" 2>/dev/null)
 sec last; printf '%s\n' "$last"
 if [ -n "$last" ] && [ -f "$D/$last/applied" ]; then sec committed; cat "$D/$last/applied"; fi
+sec facts; facts
+sec ruleset; ruleset
+sec counters; counters
 if [ "$TX" != none ] && [ -d "$T" ]; then
   sec txstate; cat "$T/state" 2>/dev/null
   if [ -f "$T/revert" ]; then sec txsnapshot; cat "$T/snapshot" 2>/dev/null; fi

@@ -1,3 +1,4 @@
+import { formatShadow } from '../../gateway/shadow.js';
 import { planLive } from '../../rollout/live.js';
 import { formatForwardChanges } from '../../rollout/owned.js';
 import { ExitCode } from '../exit.js';
@@ -17,7 +18,8 @@ export async function run(file: string, o: RemoteOptions): Promise<void> {
   } finally {
     await pool.closeAll().catch(() => undefined);
   }
-  const errors = plan.gateways.filter((g) => g.status === 'error');
+  // A gateway apply would refuse (mismatch) or cannot repair (an nftables table running first) is an error, not a pending change.
+  const errors = plan.gateways.filter((g) => g.status === 'error' || g.status === 'mismatch' || (g.status === 'shadowed' && g.backend === 'nftables'));
   const code = errors.length ? 1 : plan.inSync ? 0 : 2;
   if (o.json) {
     printJson({ ...plan, exitCode: code });
@@ -28,8 +30,19 @@ export async function run(file: string, o: RemoteOptions): Promise<void> {
         process.stdout.write(`${head}: ${c.red('error')}: ${g.error}\n`);
         continue;
       }
+      if (g.status === 'mismatch') {
+        process.stdout.write(`${head}: ${c.red('mismatch')}: the gateway is not what the topology says (apply refuses it)\n`);
+        for (const m of g.mismatches) process.stdout.write(`    ${m}\n`);
+        continue;
+      }
+      if (g.status === 'shadowed') {
+        const fix = g.backend === 'iptables' ? "apply moves natchain's jumps back to the front" : "apply cannot change another table's chains: give that chain a later priority, or let it accept the forwards";
+        process.stdout.write(`${head}: ${c.red('shadowed')}: foreign rules can catch forwards before natchain's (${fix})\n`);
+        for (const h of g.shadowed) process.stdout.write(`    ${formatShadow(h)}\n`);
+      }
       const lock = g.lock ? c.yellow(`  [locked by ${g.lock.tx} of ${g.lock.owner}]`) : '';
-      if (g.status === 'in-sync') {
+      if (g.status === 'in-sync' || (g.status === 'shadowed' && !g.diff)) {
+        if (g.status === 'shadowed') continue;
         process.stdout.write(`${head}: ${c.green('in sync')}${lock}\n`);
         continue;
       }
@@ -39,10 +52,10 @@ export async function run(file: string, o: RemoteOptions): Promise<void> {
       if (g.ipForward === '0') process.stdout.write(c.yellow('    net.ipv4.ip_forward is 0 (apply needs --enable-ip-forward)\n'));
       for (const l of colourDiff(g.diff)) process.stdout.write(l + '\n');
     }
-    const n = plan.gateways.filter((g) => g.status === 'changes').length;
+    const n = plan.gateways.filter((g) => g.status === 'changes' || g.status === 'shadowed').length;
     process.stdout.write(
       errors.length
-        ? c.red(`${errors.length} gateway(s) could not be read\n`)
+        ? c.red(`${errors.length} gateway(s) could not be read, are not what the topology says, or are shadowed beyond what apply repairs\n`)
         : plan.inSync
           ? c.green(`in sync: ${plan.gateways.length} gateway(s) hold exactly what the topology says\n`)
           : `${n} gateway(s) to change: run natchain apply ${file}\n`,

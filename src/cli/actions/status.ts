@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { formatAge } from '../../rollout/exec.js';
 import { Journal, outcomeOf, stateDir } from '../../rollout/journal.js';
-import { statusLive } from '../../rollout/live.js';
+import { statusLive, type GatewayStatus } from '../../rollout/live.js';
 import { stillRunning } from '../../rollout/recover.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
@@ -10,13 +10,13 @@ import { concurrencyOf, connectOptionsOf, connectors } from '../remote.js';
 import { type RemoteOptions } from '../options.js';
 
 /** Runs `natchain status`. */
-export async function run(file: string, o: RemoteOptions): Promise<void> {
+export async function run(file: string, o: RemoteOptions & { counters?: boolean }): Promise<void> {
   const p = await loadProject(file);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
   let gws;
   try {
-    gws = await statusLive(p.topology, p.solution.intents, managed, opts, concurrencyOf(o));
+    gws = await statusLive(p.topology, p.solution.intents, managed, opts, concurrencyOf(o), { counters: Boolean(o.counters) });
   } finally {
     await pool.closeAll().catch(() => undefined);
   }
@@ -34,10 +34,20 @@ export async function run(file: string, o: RemoteOptions): Promise<void> {
       rows.push([g.gateway, g.backend, sync, g.lastTx ?? '-', lock, timer, g.detail ?? '']);
     }
     process.stdout.write(table(rows) + '\n');
+    if (o.counters) process.stdout.write('\n' + countersTable(gws) + '\n');
     if (lastLocal) {
       const warn = lastLocal.outcome === 'interrupted' ? c.red(' (interrupted: run natchain recover)') : '';
       process.stdout.write(`last transaction here: ${lastLocal.tx} ${lastLocal.kind} ${lastLocal.outcome}${warn}\n`);
     }
   }
   if (!gws.every((g) => g.sync === 'in-sync')) throw new ExitCode(1);
+}
+
+/** FORWARD GATEWAY PACKETS BYTES, one row per forward with rules on a gateway. */
+function countersTable(gws: GatewayStatus[]): string {
+  const rows = [['FORWARD', 'GATEWAY', 'PACKETS', 'BYTES'].map((h) => c.bold(h))];
+  const all = gws.flatMap((g) => (g.counters ?? []).map((x) => ({ ...x, gateway: g.gateway })));
+  all.sort((a, b) => (a.forward < b.forward ? -1 : a.forward > b.forward ? 1 : 0));
+  for (const x of all) rows.push([x.forward, x.gateway, x.packets === null ? c.dim('no rule') : String(x.packets), x.bytes === null ? '-' : String(x.bytes)]);
+  return table(rows);
 }
