@@ -3,6 +3,7 @@ import { registerApply } from './apply.js';
 import { registerDiff } from './diff.js';
 import { registerForward } from './forward.js';
 import { registerGraph } from './graph.js';
+import { registerInit } from './init.js';
 import { registerLab } from './lab.js';
 import { registerLock } from './lock.js';
 import { registerPlan } from './plan.js';
@@ -14,4 +15,4 @@ import { registerStatus } from './status.js';
 import { registerValidate } from './validate.js';
 
 /** Every command, in the order `--help` lists them. Each module adds one command (or a group) to the program. */
-export const commands: Array<(program: Command) => void> = [registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus];
+export const commands: Array<(program: Command) => void> = [registerInit, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus];
