@@ -5,7 +5,6 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { starterTopology } from '../author/starter.js';
 import { compile } from '../compile.js';
-import { infer, proposalText, readGateways } from '../discover/index.js';
 import { NatchainError, TopologyError } from '../errors.js';
 import type { ConnectOptions } from '../transport/index.js';
 
@@ -28,6 +27,8 @@ export interface Created {
 export async function createTopology(file: string, o: { discover?: string[]; connect?: ConnectOptions; concurrency?: number; force?: boolean }): Promise<Created> {
   let text: string;
   if (o.discover?.length) {
+    // The transport (ssh2) is loaded only when gateways are read.
+    const { infer, proposalText, readGateways } = await import('../discover/index.js');
     const reports = await readGateways(o.discover, o.connect ?? {}, o.concurrency);
     text = proposalText(infer(reports), schemaRefFor(file), o.discover);
   } else text = starterTopology(schemaRefFor(file));

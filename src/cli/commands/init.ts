@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { createTopology } from '../create-topology.js';
-import { c, makeChalk, printJson } from '../output.js';
-import { addRemoteOptions, concurrencyOf, connectOptionsOf, type RemoteOptions } from '../remote.js';
+import { lazy } from '../lazy.js';
+import { addRemoteOptions } from '../options.js';
 
 /** `natchain init`: a topology to start from: a commented starter, or one proposed from live gateways. */
 export function registerInit(program: Command): void {
@@ -25,18 +24,5 @@ Examples:
   natchain init site.yaml --discover gw-a gw-b -F ~/.ssh/config
   natchain wizard site.yaml`,
     )
-    .action(async (file: string, o: RemoteOptions & { discover?: string[]; force?: boolean }) => {
-      const created = await createTopology(file, {
-        ...(o.discover ? { discover: o.discover, connect: connectOptionsOf(o), concurrency: concurrencyOf(o) } : {}),
-        force: Boolean(o.force),
-      });
-      if (o.json) return printJson({ file, discovered: o.discover ?? [], valid: created.problems.length === 0, problems: created.problems });
-      process.stdout.write(`${c.green('wrote')} ${file}${o.discover ? ` (proposed from ${o.discover.join(', ')})` : ''}\n`);
-      const warn = makeChalk(process.stderr).yellow;
-      if (created.problems.length) {
-        process.stderr.write(warn(`CHECK: the proposal does not validate yet; fix these in ${file}:`) + '\n');
-        for (const p of created.problems) process.stderr.write(`  ${p}\n`);
-      }
-      process.stdout.write(`next: read the comments in ${file}, then \`natchain wizard ${file}\` to add forwards\n`);
-    });
+    .action(lazy(() => import('../actions/init.js'), 'run'));
 }
