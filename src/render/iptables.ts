@@ -34,6 +34,13 @@ export interface IptablesState {
   chains: Partial<Record<NatchainChain, string[]>>;
   /** Every rule of the matching built-in chain that jumps to the owned chain, in order (normally exactly one, or none). */
   jumps: Record<NatchainChain, string[]>;
+  /**
+   * The other rules of the built-in chain that come before its first jump to the owned chain (read
+   * from `iptables-save`; empty or absent: the jump is the chain's first rule, as natchain puts it).
+   * A rule here can catch a forward's packets before natchain sees them: a load moves the jump back
+   * to the top, and the shadowing check names these rules.
+   */
+  ahead?: Partial<Record<NatchainChain, string[]>>;
 }
 
 /** Options of `renderIptables`. */
@@ -44,6 +51,11 @@ export interface IptablesOptions {
    * Default: none (a gateway natchain never touched).
    */
   presentJumps?: Partial<Record<NatchainChain, boolean | readonly string[]>>;
+  /**
+   * Rules of each built-in chain that sit before natchain's jump (as `parseIptablesSave(...).ahead`
+   * lists them). Any there and the load deletes the jump and inserts it again at position 1.
+   */
+  rulesAhead?: Partial<Record<NatchainChain, readonly string[]>>;
   /**
    * Also set these bits of the packet mark on accepted flows, so a DROP in another table's or
    * nft chain's forward hook can let them through (`-m mark --mark M/M -j ACCEPT`); see docs.
@@ -86,6 +98,8 @@ export function renderIptables(gateway: Gateway, intents: readonly Intent[], opt
   for (const { chain } of NATCHAIN_CHAINS) {
     const p = opts.presentJumps?.[chain];
     current.jumps[chain] = p === true ? [jumpSpec(chain)] : p ? [...p] : [];
+    const ahead = opts.rulesAhead?.[chain];
+    if (ahead?.length) (current.ahead ??= {})[chain] = [...ahead];
   }
   // What transition(iptablesDesiredState(...), current) gives, with each rule written out as it is
   // made rather than all of them held as strings first.
@@ -142,10 +156,12 @@ function transition(target: { chains: Partial<Record<NatchainChain, RuleSource>>
       if (rules !== undefined || exists) declare.push(`:${chain} - [0:0]`);
       const have = current.jumps[chain] ?? [];
       const want = rules !== undefined && (target.jumps[chain] ?? []).length > 0;
-      // Keep the first canonical jump where it is (its position is the admin's business once made);
-      // delete every other jump to this chain; insert one at the top if none is left.
+      // Keep the canonical jump only when it is the built-in chain's first rule; delete every other
+      // jump to this chain (and that one too when a foreign rule got ahead of it: a rule before the
+      // jump can catch a forward's packets first); insert one at the top if none is left.
       const canonical = canonicalJump(chain);
-      const keep = want ? have.findIndex((s) => normaliseIptablesRule(s) === canonical) : -1;
+      const first = have.length > 0 && normaliseIptablesRule(have[0]!) === canonical && (current.ahead?.[chain] ?? []).length === 0;
+      const keep = want && first ? 0 : -1;
       have.forEach((spec, n) => {
         if (n !== keep) drops.push(`-D ${builtin} ${spec}`);
       });
@@ -335,6 +351,7 @@ function targetOf(tokens: string[]): string | undefined {
 /** Reads natchain's owned state out of `iptables-save` output (all tables or just nat and filter; `-c` counters are ignored). */
 export function parseIptablesSave(text: string): IptablesState {
   const state = emptyIptablesState();
+  const ahead: Partial<Record<NatchainChain, string[]>> = {};
   let table = '';
   for (const raw of text.split('\n')) {
     const line = raw.trim().replace(/^\[\d+:\d+\]\s+/, '');
@@ -361,6 +378,16 @@ export function parseIptablesSave(text: string): IptablesState {
     const target = targetOf(tokenizeIptablesRule(spec));
     const entered = NATCHAIN_CHAINS.find((c) => c.builtin === chain && c.table === table && c.chain === target);
     if (entered) state.jumps[entered.chain].push(spec);
+    else {
+      // A foreign rule of a built-in chain natchain jumps from: ahead of the jump until the first jump is read.
+      const home = NATCHAIN_CHAINS.find((c) => c.builtin === chain && c.table === table);
+      if (home && state.jumps[home.chain].length === 0) (ahead[home.chain] ??= []).push(spec);
+    }
+  }
+  // Rules before a jump only count when there is a jump (a chain without one is simply not entered).
+  for (const { chain } of NATCHAIN_CHAINS) {
+    const rules = ahead[chain];
+    if (rules && state.jumps[chain].length > 0) (state.ahead ??= {})[chain] = rules;
   }
   return state;
 }

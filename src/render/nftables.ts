@@ -172,7 +172,8 @@ function elementComment(s: Segment): string {
 function dnatRule(i: CheckedIntent): string {
   const to = i.dnatPort === undefined ? i.dnatAddress : `${i.dnatAddress}:${i.dnatPort}`;
   const src = i.src === undefined ? '' : ` ip saddr ${i.src.text}`;
-  return `iifname "${i.inIface}"${src} ip daddr ${i.dstAddress} ${i.proto} dport ${nftPorts(i.from, i.to)} dnat to ${to} comment "${i.comment}"`;
+  // `counter`: per-forward packets and bytes for `status --counters` (iptables counts every rule anyway).
+  return `iifname "${i.inIface}"${src} ip daddr ${i.dstAddress} ${i.proto} dport ${nftPorts(i.from, i.to)} counter dnat to ${to} comment "${i.comment}"`;
 }
 
 function dnatPorts(i: CheckedIntent): string {
@@ -359,6 +360,7 @@ function elementsOf(b: Block): string[] {
 function normaliseNftWords(w: string[]): string {
   return w
     .join(' ')
+    .replace(/\bcounter packets \d+ bytes \d+/g, 'counter') // counts are state, not configuration
     .replace(/\b(dnat|snat) ip to\b/g, '$1 to')
     .replace(/\bct original protocol\b/g, 'ct protocol')
     .replace(/\b(\d{1,3}(?:\.\d{1,3}){3})\/32\b/g, '$1')

@@ -46,7 +46,7 @@ function afterLoad(target: IptablesState): IptablesState {
 export function changeToIntents(gateway: Gateway, intents: readonly Intent[], snapshot: string): Change {
   if (gateway.backend === 'iptables') {
     const live = parseIptablesSave(snapshot);
-    const text = renderRuleset(gateway, intents, { presentJumps: live.jumps });
+    const text = renderRuleset(gateway, intents, { presentJumps: live.jumps, ...(live.ahead ? { rulesAhead: live.ahead } : {}) });
     const after = afterLoad(iptablesDesiredState(gateway, intents));
     return { text, expected: canonicalIptables(after), revert: renderIptablesRestore(live, after) };
   }

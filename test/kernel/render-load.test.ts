@@ -213,6 +213,22 @@ describe('render: loading into a real kernel', function () {
       });
     });
 
+    it('moves a jump that foreign rules were inserted ahead of back to the top, keeping the foreign rules and their order', async () => {
+      const { gw, intents } = seed000('iptables');
+      await restore(renderIptables(gw, intents));
+      // Docker restarting, or an admin's `iptables -I`: rules ahead of natchain's jumps.
+      await ns!.run('iptables', ['-t', 'nat', '-I', 'PREROUTING', '1', '-p', 'tcp', '--dport', '81', '-j', 'DNAT', '--to-destination', '10.9.9.9:81']);
+      await ns!.run('iptables', ['-I', 'FORWARD', '1', '-j', 'DOCKER-USER']);
+      const live = parseIptablesSave(await save());
+      expect(Object.keys(live.ahead ?? {}).sort()).to.deep.equal(['NATCHAIN-FORWARD', 'NATCHAIN-PREROUTING']);
+      const foreign = iptablesForeign(await save());
+      await restore(renderIptables(gw, intents, { presentJumps: live.jumps, ...(live.ahead ? { rulesAhead: live.ahead } : {}) }));
+      const after = await save();
+      expect(parseIptablesSave(after).ahead).to.equal(undefined);
+      expect(after).to.match(/:PREROUTING ACCEPT \[0:0\]\n(?::[^\n]*\n)*-A PREROUTING -m comment --comment natchain -j NATCHAIN-PREROUTING\n/);
+      expect(iptablesForeign(after)).to.equal(foreign);
+    });
+
     it('normalises hand-written rules to the same text as iptables-save\'s spelling of them', async () => {
       const written = [
         ['nat', '-p tcp --dport 81 -d 1.2.3.4 -i eth0 -m comment --comment "x y" -j DNAT --to-destination 10.0.0.1:80'],
@@ -248,8 +264,8 @@ describe('render: loading into a real kernel', function () {
       expect(canonicalNftables(once)).to.equal(canonicalNftables(text));
       for (const l of [
         'meta l4proto . ip daddr . th dport vmap @dnat_dispatch comment "natchain"',
-        'iifname "eth0" ip daddr 1.2.3.4 tcp dport 81 dnat to 192.168.0.2:8180 comment "natchain:web"',
-        'iifname "eth1" ip saddr 192.168.0.0/24 ip daddr 1.2.3.4 tcp dport 81 dnat to 192.168.0.2:8180 comment "natchain:web"',
+        'iifname "eth0" ip daddr 1.2.3.4 tcp dport 81 counter packets 0 bytes 0 dnat to 192.168.0.2:8180 comment "natchain:web"',
+        'iifname "eth1" ip saddr 192.168.0.0/24 ip daddr 1.2.3.4 tcp dport 81 counter packets 0 bytes 0 dnat to 192.168.0.2:8180 comment "natchain:web"',
         'oifname "eth1" ip saddr 192.168.0.0/24 ip daddr 192.168.0.2 tcp dport 8180 ct original ip daddr 1.2.3.4 ct original proto-dst 81 snat to 192.168.0.1 comment "natchain:web"',
         'ct protocol tcp ct original ip daddr 1.2.3.4 ct original proto-dst 81 ct reply ip saddr 192.168.0.2 ct reply proto-src 8180 accept comment "natchain:web"',
         'type filter hook forward priority filter - 10; policy accept;',

@@ -171,7 +171,7 @@ describe('render/examples (topologies/*.yaml)', () => {
       const lines = ruleLines(render(ex, 'gw-b', 'nftables'), 'nftables');
       const dnat = lines.filter((l) => / dnat to /.test(l));
       expect(dnat).to.have.length(1);
-      expect(dnat[0]).to.match(/^iifname "eth1" ip daddr 10\.0\.0\.12 tcp dport 22 dnat to 143\.89\.197\.180:22012 /);
+      expect(dnat[0]).to.match(/^iifname "eth1" ip daddr 10\.0\.0\.12 tcp dport 22 counter dnat to 143\.89\.197\.180:22012 /);
       const snat = lines.filter((l) => / snat to /.test(l));
       expect(snat).to.have.length(1);
       expect(snat[0]).to.match(/^oifname "eth0" ip daddr 143\.89\.197\.180 tcp dport 22012 ct original ip daddr 10\.0\.0\.12 ct original proto-dst 22 snat to 143\.89\.135\.171 /);
@@ -184,7 +184,7 @@ describe('render/examples (topologies/*.yaml)', () => {
         expect(dnat[0]).to.match(
           backend === 'iptables'
             ? /-d 143\.89\.197\.180\/32 -i eth0 -p tcp -m tcp --dport 22012 .*-j DNAT --to-destination 10\.0\.0\.12:22$/
-            : /^iifname "eth0" ip daddr 143\.89\.197\.180 tcp dport 22012 dnat to 10\.0\.0\.12:22 /,
+            : /^iifname "eth0" ip daddr 143\.89\.197\.180 tcp dport 22012 counter dnat to 10\.0\.0\.12:22 /,
         );
         expect(lines.filter((l) => /SNAT|snat to/.test(l))).to.deep.equal([]);
       });

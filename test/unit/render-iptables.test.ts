@@ -254,6 +254,23 @@ describe('render/iptables', () => {
         '-I PREROUTING 1 -m comment --comment natchain -j NATCHAIN-PREROUTING',
       ]);
     });
+    it('moves a jump that a foreign rule got ahead of back to the top (and leaves first jumps alone)', () => {
+      const save =
+        '*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:NATCHAIN-PREROUTING - [0:0]\n:NATCHAIN-POSTROUTING - [0:0]\n' +
+        '[5:300] -A PREROUTING -p tcp -m tcp --dport 81 -j DNAT --to-destination 10.9.9.9:81\n' +
+        '-A PREROUTING -m comment --comment natchain -j NATCHAIN-PREROUTING\n' +
+        '-A POSTROUTING -m comment --comment natchain -j NATCHAIN-POSTROUTING\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n' +
+        '*filter\n:FORWARD DROP [0:0]\n:NATCHAIN-FORWARD - [0:0]\n-A FORWARD -m comment --comment natchain -j NATCHAIN-FORWARD\nCOMMIT\n';
+      const live = parseIptablesSave(save);
+      expect(live.ahead).to.deep.equal({ 'NATCHAIN-PREROUTING': ['-p tcp -m tcp --dport 81 -j DNAT --to-destination 10.9.9.9:81'] });
+      const text = renderIptables(gw, intents, { presentJumps: live.jumps, ...(live.ahead ? { rulesAhead: live.ahead } : {}) });
+      expect(text.split('\n').filter((l) => /^-[ID] /.test(l))).to.deep.equal([
+        '-D PREROUTING -m comment --comment natchain -j NATCHAIN-PREROUTING',
+        '-I PREROUTING 1 -m comment --comment natchain -j NATCHAIN-PREROUTING',
+      ]);
+      // A rule after the jump, or in a chain without one, is not ahead of anything.
+      expect(parseIptablesSave('*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j DOCKER\nCOMMIT\n').ahead).to.equal(undefined);
+    });
   });
 
   describe('reading iptables-save', () => {

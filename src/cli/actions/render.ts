@@ -18,7 +18,7 @@ export async function run(file: string, opts: { gateway?: string; backend?: stri
   }
   const rendered = gateways.map((g) => {
     const gw = opts.backend ? { ...g, backend: opts.backend as Backend } : g;
-    const ropts = live && gw.backend === 'iptables' ? { presentJumps: live.jumps } : {};
+    const ropts = live && gw.backend === 'iptables' ? { presentJumps: live.jumps, ...(live.ahead ? { rulesAhead: live.ahead } : {}) } : {};
     return { gateway: g.name, backend: gw.backend, text: renderRuleset(gw, p.solution.intents[g.name] ?? [], ropts) };
   });
   if (opts.json) return printJson(Object.fromEntries(rendered.map((r) => [r.gateway, { backend: r.backend, text: r.text }])));

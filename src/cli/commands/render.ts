@@ -18,8 +18,9 @@ iptables output is input for \`iptables-restore --noflush\`: it replaces only na
 (NATCHAIN-PREROUTING, NATCHAIN-POSTROUTING in nat, NATCHAIN-FORWARD in filter) and the jumps to
 them from the built-in chains. iptables-restore cannot "insert if absent", so the jump lines depend
 on the gateway: without --live the output is for a fresh gateway (every jump inserted); with
---live it is exactly what a rollout loads there (missing jumps inserted, stray ones deleted), and
-loading it leaves each jump exactly once. nftables output is input for \`nft -f\`: it replaces
+--live it is exactly what a rollout loads there (missing jumps inserted, stray ones deleted, a
+jump that a foreign rule got ahead of moved back to the top), and loading it leaves each jump
+exactly once, as the first rule of its built-in chain. nftables output is input for \`nft -f\`: it replaces
 \`table ip natchain\` in one transaction, the same whatever the gateway holds.
 
 Examples:
