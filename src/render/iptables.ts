@@ -432,6 +432,10 @@ export function canonicalIptables(state: IptablesState): string {
         for (const r of rules) out.push(`-A ${chain} ${normaliseIptablesRule(r)}`);
       }
       for (const j of state.jumps[chain] ?? []) out.push(`jump ${builtin} ${normaliseIptablesRule(j)}`);
+      // A jump with foreign rules ahead is not the state natchain loads (the jump first): the line
+      // makes such a state differ from the expected one, so a rollout sees a change to load.
+      const ahead = state.ahead?.[chain]?.length ?? 0;
+      if (ahead > 0) out.push(`# jump ${builtin} -> ${chain} is not first: ${ahead} rule${ahead === 1 ? '' : 's'} ahead`);
     }
   }
   return out.join('\n') + '\n';

@@ -268,6 +268,9 @@ describe('render/iptables', () => {
         '-D PREROUTING -m comment --comment natchain -j NATCHAIN-PREROUTING',
         '-I PREROUTING 1 -m comment --comment natchain -j NATCHAIN-PREROUTING',
       ]);
+      // So the state differs from the one a load leaves (a rollout sees a change to make).
+      expect(canonicalIptables(live)).to.include('# jump PREROUTING -> NATCHAIN-PREROUTING is not first: 1 rule ahead');
+      expect(canonicalIptables({ ...live, ahead: {} })).not.to.include('not first');
       // A rule after the jump, or in a chain without one, is not ahead of anything.
       expect(parseIptablesSave('*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j DOCKER\nCOMMIT\n').ahead).to.equal(undefined);
     });
