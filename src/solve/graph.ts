@@ -1,4 +1,5 @@
 import { MultiUndirectedGraph } from 'graphology';
+import { ipToInt } from '../topology/addr.js';
 import type { Gateway, Interface, Topology } from '../topology/types.js';
 
 /** Node ids: one namespace per kind, so a site and a gateway never collide. */
@@ -15,83 +16,172 @@ export interface PathStep {
 }
 
 /**
+ * A path over the transit graph (gateways and networks, alternating), with what ranks it:
+ * fewer nodes first, then fewer public networks, then the names along it (compared in order).
+ */
+export interface TransitPath {
+  /** Transit node ids in order (`gw:x`, `net:y`). */
+  nodes: string[];
+  /** How many public networks it crosses. */
+  publics: number;
+}
+
+/** Why a path with waypoints could not be found. */
+export type PathFailure = { kind: 'unreachable'; from: string; to: string } | { kind: 'loop'; node: string };
+
+/** Shortest paths from one node, best first by (length, public networks, names): parents, lengths and public counts. */
+interface Tree {
+  parent: Int32Array;
+  dist: Int32Array;
+  publics: Int32Array;
+}
+
+/**
  * The topology as a graph (sites, networks and gateways as nodes; interfaces as edges), with
- * gateway-to-gateway paths over networks computed once per ingress gateway and then reused.
+ * shortest paths over the transit part computed once per start node and then reused.
+ *
+ * Which path among the shortest (docs/architecture.md, "Path choice"): the one crossing the
+ * fewest public networks (so only-private paths first), then the one whose node names, read
+ * from the start, come first in byte order. Interface names and YAML order play no part.
  */
 export class TopologyGraph {
   /** Full graph, sites included (for pictures and reachability messages). */
   readonly graph: MultiUndirectedGraph;
-  /** Gateways and networks only: sites are endpoints, never transit. */
-  private readonly transit: MultiUndirectedGraph;
   private readonly gateways: Map<string, Gateway>;
-  /** The transit graph as integer adjacency lists, for breadth-first searches that allocate nothing per node. */
+  /** The transit graph (gateways and networks only: sites are endpoints, never transit) as integer adjacency lists. */
   private readonly ids: string[];
+  private readonly names: string[];
+  private readonly isPublic: Uint8Array;
   private readonly idOf: Map<string, number>;
   private readonly adjacency: number[][];
-  /** Per ingress gateway: the BFS parent of every node (-1: unreached), computed once. */
-  private readonly parents = new Map<string, Int32Array>();
+  private readonly trees = new Map<number, Tree>();
 
   constructor(topology: Topology) {
     this.gateways = new Map(topology.gateways.map((g) => [g.name, g]));
     this.graph = new MultiUndirectedGraph();
-    this.transit = new MultiUndirectedGraph();
-    // Sorted insertion makes breadth-first tie-breaking, and so every chain, deterministic.
-    const byName = <T extends { name: string }>(xs: T[]) => [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const byName = <T extends { name: string }>(xs: T[]) => [...xs].sort((a, b) => cmp(a.name, b.name));
     for (const s of byName(topology.sites)) this.graph.addNode(siteNode(s.name), { kind: 'site', name: s.name });
+    this.ids = [];
+    this.names = [];
+    const pub: number[] = [];
     for (const n of byName(topology.networks)) {
       this.graph.addNode(netNode(n.name), { kind: 'network', name: n.name });
-      this.transit.addNode(netNode(n.name));
+      this.ids.push(netNode(n.name));
+      this.names.push(n.name);
+      pub.push(n.public ? 1 : 0);
     }
     for (const g of byName(topology.gateways)) {
       this.graph.addNode(gwNode(g.name), { kind: 'gateway', name: g.name });
-      this.transit.addNode(gwNode(g.name));
+      this.ids.push(gwNode(g.name));
+      this.names.push(g.name);
+      pub.push(0);
     }
+    this.isPublic = Uint8Array.from(pub);
+    this.idOf = new Map(this.ids.map((id, n) => [id, n]));
+    const adjacency = this.ids.map(() => new Set<number>());
     for (const g of byName(topology.gateways)) {
+      // Edges in interface-name order: only the pictures see it (paths are chosen on the adjacency below).
       for (const i of byName(g.interfaces)) {
         const other = i.attach.kind === 'site' ? siteNode(i.attach.name) : netNode(i.attach.name);
         this.graph.addEdge(gwNode(g.name), other, { iface: i.name, address: i.address });
-        if (i.attach.kind === 'network') this.transit.addEdge(gwNode(g.name), other, { iface: i.name });
+        if (i.attach.kind !== 'network') continue;
+        const a = this.idOf.get(gwNode(g.name))!;
+        const b = this.idOf.get(other)!;
+        adjacency[a]!.add(b);
+        adjacency[b]!.add(a);
       }
     }
-    this.ids = this.transit.nodes();
-    this.idOf = new Map(this.ids.map((id, n) => [id, n]));
-    this.adjacency = this.ids.map((id) => this.transit.neighbors(id).map((nb) => this.idOf.get(nb)!));
+    this.adjacency = adjacency.map((s) => [...s]);
   }
 
-  /** Breadth-first search from one node; neighbours in insertion (sorted) order, so ties break by name. */
-  private bfs(from: number): Int32Array {
-    const parent = new Int32Array(this.ids.length).fill(-1);
-    parent[from] = from;
-    const queue = [from];
-    for (let head = 0; head < queue.length; head++) {
-      const n = queue[head]!;
-      for (const m of this.adjacency[n]!) {
-        if (parent[m] === -1) {
-          parent[m] = n;
-          queue.push(m);
+  /** Whether a transit node (`net:x`) is a public network. */
+  isPublicNode(id: string): boolean {
+    const n = this.idOf.get(id);
+    return n !== undefined && this.isPublic[n] === 1;
+  }
+
+  /**
+   * Best paths from one node, layer by layer (breadth-first). Within a layer every node takes the
+   * parent with the fewest public networks behind it, then the one whose path's names come first;
+   * a layer is then ranked by (parent's rank, own name), which is exactly the order of the paths'
+   * name sequences, so ranks can be compared as integers.
+   */
+  private tree(src: number): Tree {
+    let t = this.trees.get(src);
+    if (t) return t;
+    const size = this.ids.length;
+    const parent = new Int32Array(size).fill(-1);
+    const dist = new Int32Array(size).fill(-1);
+    const publics = new Int32Array(size);
+    const rank = new Int32Array(size);
+    parent[src] = src;
+    dist[src] = 0;
+    publics[src] = this.isPublic[src]!;
+    let layer = [src];
+    for (let d = 0; layer.length > 0; d++) {
+      const next: number[] = [];
+      for (const u of layer) {
+        for (const v of this.adjacency[u]!) {
+          if (dist[v] === -1) {
+            dist[v] = d + 1;
+            parent[v] = u;
+            next.push(v);
+          } else if (dist[v] === d + 1) {
+            const p = parent[v]!;
+            if (publics[u]! < publics[p]! || (publics[u] === publics[p] && rank[u]! < rank[p]!)) parent[v] = u;
+          }
         }
       }
+      for (const v of next) publics[v] = publics[parent[v]!]! + this.isPublic[v]!;
+      next.sort((a, b) => rank[parent[a]!]! - rank[parent[b]!]! || cmp(this.names[a]!, this.names[b]!));
+      next.forEach((v, k) => (rank[v] = k));
+      layer = next;
     }
-    return parent;
+    t = { parent, dist, publics };
+    this.trees.set(src, t);
+    return t;
   }
 
-  /** Shortest gateway path from one gateway to another over networks; `null` when unreachable. */
-  path(from: string, to: string): PathStep[] | null {
-    const src = this.idOf.get(gwNode(from));
-    const dst = this.idOf.get(gwNode(to));
-    if (src === undefined || dst === undefined) return null;
-    let parent = this.parents.get(from);
-    if (!parent) {
-      parent = this.bfs(src);
-      this.parents.set(from, parent);
+  /** The best path between two transit nodes (both included), or null when unreachable. */
+  private segment(from: number, to: number): number[] | null {
+    const t = this.tree(from);
+    if (t.dist[to] === -1) return null;
+    const out: number[] = [];
+    for (let n = to; ; n = t.parent[n]!) {
+      out.push(n);
+      if (n === from) break;
     }
-    if (parent[dst] === -1) return null;
-    const nodes: string[] = [];
-    for (let n = dst; ; n = parent[n]!) {
-      nodes.push(this.ids[n]!);
-      if (n === src) break;
+    return out.reverse();
+  }
+
+  /**
+   * The best path from one transit node to another through the waypoints in order (a forward's
+   * `via`): the best segments joined, which is the best path through them, as long as it does
+   * not cross a node twice (then a `loop` failure: that `via` makes no chain).
+   */
+  route(from: string, waypoints: readonly string[], to: string): TransitPath | PathFailure {
+    const stops = [from, ...waypoints, to];
+    const nodes: number[] = [];
+    for (let k = 0; k + 1 < stops.length; k++) {
+      const a = this.idOf.get(stops[k]!);
+      const b = this.idOf.get(stops[k + 1]!);
+      const seg = a === undefined || b === undefined ? null : this.segment(a, b);
+      if (!seg) return { kind: 'unreachable', from: stops[k]!, to: stops[k + 1]! };
+      nodes.push(...(nodes.length ? seg.slice(1) : seg));
     }
-    nodes.reverse();
+    const seen = new Set<number>();
+    for (const n of nodes) {
+      if (seen.has(n)) return { kind: 'loop', node: this.ids[n]! };
+      seen.add(n);
+    }
+    let publics = 0;
+    for (const n of nodes) publics += this.isPublic[n]!;
+    return { nodes: nodes.map((n) => this.ids[n]!), publics };
+  }
+
+  /** The gateway steps of a route (gateway, network, gateway, ...), skipping a leading network node. */
+  steps(route: TransitPath): PathStep[] {
+    const nodes = route.nodes[0]?.startsWith('net:') ? route.nodes.slice(1) : route.nodes;
     const steps: PathStep[] = [];
     for (let i = 0; i + 2 < nodes.length; i += 2) {
       const a = this.gateways.get(nodes[i]!.slice(3))!;
@@ -103,11 +193,34 @@ export class TopologyGraph {
   }
 }
 
-/** The first interface (by name) of a gateway attached to a site or network. */
+/**
+ * Compares two paths: fewer nodes, then fewer public networks, then the preferred one (the
+ * target site's default gateway as egress), then names in order; 0 when the same.
+ */
+export function comparePaths(a: TransitPath, b: TransitPath, aPreferred = false, bPreferred = false): number {
+  if (a.nodes.length !== b.nodes.length) return a.nodes.length - b.nodes.length;
+  if (a.publics !== b.publics) return a.publics - b.publics;
+  if (aPreferred !== bPreferred) return aPreferred ? -1 : 1;
+  for (let k = 0; k < a.nodes.length; k++) {
+    const c = cmp(nodeName(a.nodes[k]!), nodeName(b.nodes[k]!));
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/** A transit node's plain name (sites, networks and gateways share one namespace). */
+export const nodeName = (id: string) => id.slice(id.indexOf(':') + 1);
+
+/**
+ * A gateway's interface on a site or network; of several on the same one, the lowest address
+ * (never the interface name: renaming interfaces must not change a chain).
+ */
 export function ifaceOn(g: Gateway, kind: 'site' | 'network', name: string): Interface | undefined {
   let best: Interface | undefined;
   for (const i of g.interfaces) {
-    if (i.attach.kind === kind && i.attach.name === name && (!best || i.name < best.name)) best = i;
+    if (i.attach.kind === kind && i.attach.name === name && (!best || ipToInt(i.address) < ipToInt(best.address))) best = i;
   }
   return best;
 }
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,9 +1,10 @@
-import { TopologyError, type Diagnostic } from '../errors.js';
+import { TopologyError, type Diagnostic, type Pos } from '../errors.js';
 import { contains, networkOf, PrefixIndex, rangeSize } from '../topology/addr.js';
 import type { Cidr, Forward, Gateway, Interface, PortRange, Site, Source, Topology } from '../topology/types.js';
-import { formatPorts, formatSource } from '../topology/types.js';
+import { describeSource, formatPorts, formatSource } from '../topology/types.js';
 import { allocate, describeConflict, lockOf, type Slot } from './allocate.js';
-import { ifaceOn, TopologyGraph, type PathStep } from './graph.js';
+import { comparePaths, gwNode, ifaceOn, netNode, nodeName, TopologyGraph, type PathFailure, type PathStep, type TransitPath } from './graph.js';
+import { planSnat, ReplyRoutes } from './snat.js';
 import { intentsOf } from './intents.js';
 import type { Allocation, Chain, Hop, PortLock, Solution } from './types.js';
 
@@ -23,7 +24,16 @@ interface Route {
   steps: PathStep[];
   egress: Gateway;
   egressIface: Interface;
-  snatAtEgress: boolean;
+  /** Per hop (steps + 1): whether it SNATs. */
+  snat: boolean[];
+  /** The client's prefix, which a hop after one that did not SNAT matches the source against. */
+  routedSrc?: Cidr;
+}
+
+/** The best way from a start node to the target's site, with its egress gateway. */
+interface Way {
+  path: TransitPath;
+  egress: Gateway;
 }
 
 /**
@@ -33,8 +43,10 @@ interface Route {
  */
 export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution {
   const graph = new TopologyGraph(topology);
+  const replies = new ReplyRoutes(topology);
   const diagnostics: Diagnostic[] = [];
-  const fail = (f: Forward, message: string) => diagnostics.push({ ...f.pos, message: `forward "${f.name}": ${message}` });
+  const warnings: Diagnostic[] = [];
+  const fail = (f: Forward, message: string, at: Pos = f.pos) => diagnostics.push({ ...at, message: `forward "${f.name}": ${message}` });
   const sites = new Map(topology.sites.map((s) => [s.name, s]));
   const gateways = new Map(topology.gateways.map((g) => [g.name, g]));
   const ownerOf = new Map<string, Interface>();
@@ -67,62 +79,96 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
     }
     const exposeIface = f.expose ? ownerOf.get(f.expose.address) : undefined;
 
-    /** Closest egress gateway from an ingress (ties: the site's default gateway, then by name). */
-    const toEgress = (ingress: Gateway): { steps: PathStep[]; egress: Gateway } | null => {
-      let best: { steps: PathStep[]; egress: Gateway } | null = null;
+    /**
+     * The best way from a transit node to one of the target site's gateways, through the forward's
+     * `via`: fewest hops, then fewest public networks, then the site's default gateway as egress,
+     * then names (graph.ts); or why there is none.
+     */
+    const wayFrom = (start: string, via: readonly string[]): Way | PathFailure => {
+      let best: Way | undefined;
+      let failure: PathFailure | undefined;
       for (const e of egresses) {
-        const steps = e === ingress ? [] : graph.path(ingress.name, e.name);
-        if (!steps) continue;
-        const better =
-          !best ||
-          steps.length < best.steps.length ||
-          (steps.length === best.steps.length && e.name === targetSite.gateway && best.egress.name !== targetSite.gateway);
-        if (better) best = { steps, egress: e };
+        const p = graph.route(start, via, gwNode(e.name));
+        if ('kind' in p) {
+          failure ??= p;
+          continue;
+        }
+        const c = best ? comparePaths(p, best.path, e.name === targetSite.gateway, best.egress.name === targetSite.gateway) : -1;
+        if (c < 0) best = { path: p, egress: e };
       }
-      return best;
+      return best ?? failure!;
     };
     const egressIfaceOf = (g: Gateway) =>
       g.interfaces.find((i) => i.attach.kind === 'site' && i.attach.name === targetSite.name && contains({ address: networkOf(i.address, i.prefix), prefix: i.prefix }, f.to.address)) ??
       ifaceOn(g, 'site', targetSite.name)!;
+    /** Reports a way that could not be found: at `via` when it is the reason, else at the forward. */
+    const noWay = (failure: PathFailure, source: Source, from: string) => {
+      if (f.via.length && f.viaPos) {
+        const why = failure.kind === 'loop' ? `the only way through them crosses ${nodeName(failure.node)} twice` : `there is no path from ${nodeName(failure.from)} to ${nodeName(failure.to)}`;
+        fail(f, `via ${f.via.join(', ')}: no chain from ${describeSource(source)} to ${targetSite.name} crosses them in this order (${why})`, f.viaPos);
+      } else {
+        fail(f, `target ${f.to.address} is unreachable from ${formatSource(source)}: no path of networks from ${from} to ${egresses.map((g) => g.name).join(' or ')}`);
+      }
+    };
 
-    const push = (source: Source, ingress: Gateway, inIface: Interface, dial: Route['dial'], src: Cidr | undefined, hairpin = false) => {
-      const p = toEgress(ingress);
-      if (!p) {
-        fail(f, `target ${f.to.address} is unreachable from ${formatSource(source)}: no path of networks from gateway ${ingress.name} to ${egresses.map((g) => g.name).join(' or ')}`);
+    const push = (source: Source, way: Way, inIface: Interface, dial: Route['dial'], src: Cidr | undefined, clients: Cidr[] | undefined, hairpin = false) => {
+      const ingress = gateways.get(inIface.gateway)!;
+      const steps = graph.steps(way.path);
+      const defaultGw = targetSite.gateway;
+      const lastNeeds = hairpin
+        ? `a hairpin client is on the target's own LAN, so the target would answer it directly, past ${way.egress.name} (hairpin needs SNAT)`
+        : way.egress.name !== defaultGw
+          ? `the target's site "${targetSite.name}" routes through ${defaultGw ?? 'no single gateway'}, not ${way.egress.name}, so replies would not come back through the chain`
+          : undefined;
+      const plan = planSnat(f.snat, clients, steps, lastNeeds, replies);
+      if ('refused' in plan) {
+        fail(f, `snat: never, but ${plan.refused}`, f.snatPos);
         return;
       }
-      const snatAtEgress = hairpin || p.egress.name !== targetSite.gateway;
-      routes.push({ forward: f, source, ...(src ? { src } : {}), ingress, inIface, dial, steps: p.steps, egress: p.egress, egressIface: egressIfaceOf(p.egress), snatAtEgress });
+      const base = { forward: f, source, ...(src ? { src } : {}), ingress, inIface, dial, steps, egress: way.egress, egressIface: egressIfaceOf(way.egress), snat: plan.snat };
+      // A hop after one that kept the client's address matches it by the client's prefix: one chain per prefix.
+      const routed = plan.snat.slice(0, -1).some((x) => !x);
+      if (routed && clients) for (const c of clients) routes.push({ ...base, routedSrc: c });
+      else routes.push(base);
+      if ((source.kind === 'site' || source.kind === 'subnet') && !hairpin) warnPublic(source, way.path);
     };
+    /** A site-to-site chain across a public network is allowed but warned about, unless `via` asks for that network. */
+    const warnPublic = (source: Source, path: TransitPath) => {
+      const publics = path.nodes.filter((n) => graph.isPublicNode(n) && !f.via.includes(nodeName(n))).map(nodeName);
+      if (publics.length === 0) return;
+      const where = `forward "${f.name}": the chain from ${formatSource(source)} crosses public network ${publics.join(', ')}`;
+      if (!warnings.some((w) => w.message.startsWith(where))) {
+        warnings.push({ ...f.pos, message: `${where} (${path.nodes.map(nodeName).join(' > ')}); join the sites by a private network, or pin it with via` });
+      }
+    };
+    const viaFor = (source: Source) => (source.kind === 'network' && f.via[0] === source.network ? f.via.slice(1) : f.via);
 
     for (const source of f.from) {
       if (source.kind === 'network') {
-        let ingress: Gateway | undefined;
+        let way: Way | PathFailure;
         let inIface: Interface | undefined;
         if (exposeIface) {
-          ingress = gateways.get(exposeIface.gateway)!;
           if (exposeIface.attach.kind !== 'network' || exposeIface.attach.name !== source.network) {
             fail(f, `exposed address ${f.expose!.address} is on ${exposeIface.gateway}/${exposeIface.name}, which is not attached to network "${source.network}"`);
             continue;
           }
           inIface = exposeIface;
+          way = wayFrom(gwNode(exposeIface.gateway), viaFor(source));
         } else {
-          // No exposure given: enter at the gateway on that network closest to the target.
-          let bestLen = Infinity;
-          for (const g of topology.gateways) {
-            const i = ifaceOn(g, 'network', source.network);
-            const p = i && toEgress(g);
-            if (i && p && (p.steps.length < bestLen || (p.steps.length === bestLen && g.name < ingress!.name))) {
-              [ingress, inIface, bestLen] = [g, i, p.steps.length];
-            }
-          }
-          if (!ingress || !inIface) {
-            fail(f, `no gateway on network "${source.network}" can reach target ${f.to.address}`);
-            continue;
-          }
+          // No exposure given: enter at the gateway on that network that is best placed (the path starts at the network).
+          way = wayFrom(netNode(source.network), viaFor(source));
+          if (!('kind' in way)) inIface = ifaceOn(gateways.get(nodeName(way.path.nodes[1]!))!, 'network', source.network);
+        }
+        if ('kind' in way || !inIface) {
+          if (f.via.length && 'kind' in way) noWay(way, source, exposeIface?.gateway ?? source.network);
+          else fail(f, `no gateway on network "${source.network}" can reach target ${f.to.address}`);
+          continue;
         }
         const ports = f.expose?.ports ?? (rangeSize(f.to.ports) > 1 ? f.to.ports : undefined);
-        push(source, ingress, inIface, { address: inIface.address, ...(ports ? { ports } : {}) }, undefined);
+        const dial = { address: inIface.address, ...(ports ? { ports } : {}) };
+        // An allow-list: one chain per allowed prefix, each DNATed only for its sources.
+        if (source.allow) for (const c of source.allow) push(source, way, inIface, dial, c, [c]);
+        else push(source, way, inIface, dial, undefined, undefined);
       } else {
         const site = sites.get(source.site)!;
         if (site === targetSite) {
@@ -139,7 +185,13 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
           fail(f, `gateway ${ingress.name} serves both "${site.name}" and the target's site: the traffic is routed, there is no NAT for natchain to do`);
           continue;
         }
-        push(source, ingress, ifaceOn(ingress, 'site', site.name)!, { address: f.to.address, ports: f.to.ports }, source.kind === 'subnet' ? source.cidr : undefined);
+        const way = wayFrom(gwNode(ingress.name), f.via);
+        if ('kind' in way) {
+          noWay(way, source, `gateway ${ingress.name}`);
+          continue;
+        }
+        const clients = source.kind === 'subnet' ? [source.cidr] : site.subnets;
+        push(source, way, ifaceOn(ingress, 'site', site.name)!, { address: f.to.address, ports: f.to.ports }, source.kind === 'subnet' ? source.cidr : undefined, clients);
       }
     }
     if (f.hairpin && exposeIface) {
@@ -148,7 +200,8 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
       if (!lan) fail(f, `hairpin needs the exposed address on a gateway of the target's site "${targetSite.name}", but ${g.name} is not in it`);
       else {
         const ports = f.expose!.ports ?? (rangeSize(f.to.ports) > 1 ? f.to.ports : undefined);
-        for (const cidr of targetSite.subnets) push({ kind: 'site', site: targetSite.name }, g, lan, { address: f.expose!.address, ...(ports ? { ports } : {}) }, cidr, true);
+        const way: Way = { path: { nodes: [gwNode(g.name)], publics: 0 }, egress: g };
+        for (const cidr of targetSite.subnets) push({ kind: 'site', site: targetSite.name }, way, lan, { address: f.expose!.address, ...(ports ? { ports } : {}) }, cidr, [cidr], true);
       }
     }
     // Pins must name a gateway where this forward has a port to pin.
@@ -186,7 +239,7 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
   const portOf = new Map(allocations.map((a) => [`${a.forward}\0${a.gateway}\0${a.address}`, a.ports]));
   const port = (f: Forward, gw: Gateway, address: string) => portOf.get(`${f.name}\0${gw.name}\0${address}`)!;
   const chains: Chain[] = routes.map((r) => chainOf(r, port));
-  return { chains, intents: intentsOf(topology, chains), allocations, lock: lockOf(allocations) };
+  return { chains, intents: intentsOf(topology, chains), allocations, lock: lockOf(allocations), warnings };
 }
 
 /** Turns a route with known ports into the hop-by-hop chain. */
@@ -195,19 +248,23 @@ function chainOf(r: Route, port: (f: Forward, gw: Gateway, address: string) => P
   const dial = { address: r.dial.address, ports: r.dial.ports ?? port(f, r.ingress, r.dial.address) };
   const hops: Hop[] = [];
   let arriving = { gateway: r.ingress, inIface: r.inIface, src: r.src, dst: dial };
-  for (const step of r.steps) {
+  r.steps.forEach((step, k) => {
     const next = { address: step.in.address, ports: port(f, step.to, step.in.address) };
+    const snat = r.snat[k]!;
     hops.push({
       gateway: arriving.gateway.name,
       inIface: arriving.inIface.name,
       ...(arriving.src ? { src: arriving.src } : {}),
       dst: arriving.dst,
       outIface: step.out.name,
+      network: step.out.attach.name,
       dnat: next,
-      snat: { address: step.out.address },
+      ...(snat ? { snat: { address: step.out.address } } : {}),
     });
-    arriving = { gateway: step.to, inIface: step.in, src: { address: step.out.address, prefix: 32 }, dst: next };
-  }
+    // The next hop takes packets only from this one: its address when it SNATs, else the client's prefix.
+    const src = snat ? { address: step.out.address, prefix: 32 } : (r.routedSrc ?? arriving.src);
+    arriving = { gateway: step.to, inIface: step.in, src, dst: next };
+  });
   hops.push({
     gateway: arriving.gateway.name,
     inIface: arriving.inIface.name,
@@ -215,7 +272,7 @@ function chainOf(r: Route, port: (f: Forward, gw: Gateway, address: string) => P
     dst: arriving.dst,
     outIface: r.egressIface.name,
     dnat: { address: f.to.address, ports: f.to.ports },
-    ...(r.snatAtEgress ? { snat: { address: r.egressIface.address } } : {}),
+    ...(r.snat[r.steps.length] ? { snat: { address: r.egressIface.address } } : {}),
   });
   return { forward: f.name, source: r.source, protos: f.protos, dial, target: f.to, hops };
 }

@@ -1,3 +1,4 @@
+import type { Diagnostic } from '../errors.js';
 import type { Cidr, PortRange, Proto, Source } from '../topology/types.js';
 
 /**
@@ -14,9 +15,11 @@ export interface Hop {
   dst: { address: string; ports: PortRange };
   /** Interface the packet leaves by. */
   outIface: string;
+  /** The network it crosses to the next gateway (absent on the last hop, which delivers into the target's site). */
+  network?: string;
   /** Destination it leaves with (the next hop's entry, or the target). */
   dnat: { address: string; ports: PortRange };
-  /** Source address it leaves with, when this hop must see the replies (every hop but the last; hairpin). */
+  /** Source address it leaves with, when this hop must see the replies (see `snat` in docs/topology.md). */
   snat?: { address: string };
 }
 
@@ -73,4 +76,6 @@ export interface Solution {
   allocations: Allocation[];
   /** The lock after this solve (equal to the input when nothing was allocated or freed). */
   lock: PortLock;
+  /** What is allowed but probably not meant (a site-to-site chain across a public network); `--strict` makes them errors. */
+  warnings: Diagnostic[];
 }

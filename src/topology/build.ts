@@ -3,7 +3,7 @@ import { contains, ipToInt, isIPv4, networkOf, overlaps, PrefixIndex, parseCidr,
 import { lazyPos, type ParsedYaml } from './parse.js';
 import type { RawTopology } from './schema.js';
 import type { Backend, Cidr, Forward, Gateway, Interface, LabHost, Network, PortRange, Proto, Site, Source, Topology } from './types.js';
-import { formatCidr } from './types.js';
+import { formatCidr, formatSource } from './types.js';
 
 /** Default range hop ports are allocated from: below Linux's ephemeral range (32768-60999). */
 export const DEFAULT_HOP_PORTS: PortRange = { from: 20000, to: 29999 };
@@ -110,7 +110,7 @@ export function buildTopology(
         err(['networks', name, 'subnet'], `"${rn.subnet}" is not an IPv4 network prefix like 10.99.0.0/24`);
       } else subnet = c;
     }
-    networks.push({ name, public: rn.public ?? false, ...(subnet ? { subnet } : {}), pos: pos(['networks', name]) });
+    networks.push({ name, public: rn.public ?? false, ...(subnet ? { subnet } : {}), routes: [], pos: pos(['networks', name]) });
   }
   const networkByName = new Map(networks.map((n) => [n.name, n]));
 
@@ -191,6 +191,11 @@ export function buildTopology(
   }
   const gatewayByName = new Map(gateways.map((g) => [g.name, g]));
 
+  for (const n of networks) {
+    const entries = raw.networks?.[n.name]?.routes;
+    if (entries) n.routes = routedSubnets(n, entries, sites, gateways, (i, message) => err(['networks', n.name, 'routes', i], message));
+  }
+
   // Jump gateways exist and do not loop.
   for (const g of gateways) {
     if (!g.ssh.jump) continue;
@@ -232,13 +237,30 @@ export function buildTopology(
     const protos: Proto[] = rf.proto === 'both' ? ['tcp', 'udp'] : [rf.proto ?? 'tcp'];
     const fromList = typeof rf.from === 'string' ? [rf.from] : rf.from;
     const from: Source[] = [];
-    fromList.forEach((text, i) => {
+    fromList.forEach((entry, i) => {
       const path = typeof rf.from === 'string' ? [...fpath, 'from'] : [...fpath, 'from', i];
-      const s = resolveSource(text, siteByName, networkByName, siteSubnets);
+      let s: Source | string;
+      let text: string;
+      if (typeof entry === 'string') {
+        text = entry;
+        s = resolveSource(text, siteByName, networkByName, siteSubnets);
+      } else {
+        const keys = Object.keys(entry);
+        if (keys.length !== 1) return err(path, `an allow-list names one network, like { internet: [203.0.113.0/24] }; got ${keys.length} keys`);
+        text = keys[0]!;
+        s = allowListSource(text, entry[text]!, networkByName, (k, message) => err([...path, text, k], message));
+      }
       if (typeof s === 'string') return unknown(path, text, s);
-      if (from.some((o) => JSON.stringify(o) === JSON.stringify(s))) return err(path, `"${text}" is listed twice`);
+      if (from.some((o) => o.kind === s.kind && formatSource(o) === formatSource(s))) return err(path, `"${text}" is listed twice`);
       from.push(s);
     });
+    const via = rf.via ?? [];
+    via.forEach((v, i) => {
+      if (kindOf.get(v) === 'site') err([...fpath, 'via', i], `via names networks and gateways; "${v}" is a site (sites are endpoints, never crossed)`);
+      else if (!networkByName.has(v) && !gatewayByName.has(v)) unknown([...fpath, 'via', i], v, `unknown network or gateway "${v}"${suggest(v, [...networkByName.keys(), ...gatewayByName.keys()])}`);
+      else if (via.indexOf(v) !== i) err([...fpath, 'via', i], `"${v}" is listed twice: a chain crosses each network and gateway once`);
+    });
+    const snatPath = rf.snat !== undefined ? [...fpath, 'snat'] : raw.defaults?.snat !== undefined ? ['defaults', 'snat'] : undefined;
     let expose: Forward['expose'];
     if (rf.expose !== undefined) {
       const e = parseEndpoint(rf.expose);
@@ -274,6 +296,10 @@ export function buildTopology(
       ...(expose ? { expose } : {}),
       hairpin,
       pins,
+      via,
+      ...(rf.via ? { viaPos: pos([...fpath, 'via']) } : {}),
+      snat: rf.snat ?? raw.defaults?.snat ?? 'auto',
+      ...(snatPath ? { snatPos: pos(snatPath) } : {}),
       pos: pos(fpath),
     });
   }
@@ -307,6 +333,53 @@ export function buildTopology(
   }
 
   return { topology: { file: src.file, sites, networks, gateways, forwards, labHosts }, diagnostics };
+}
+
+/** Resolves `{ <network>: [prefixes] }`: a network source that only the listed clients may use. */
+function allowListSource(
+  network: string,
+  list: string[],
+  networks: Map<string, Network>,
+  err: (index: number, message: string) => void,
+): Source | string {
+  if (!networks.has(network)) return `an allow-list belongs to a network source; "${network}" is not a network${suggest(network, networks.keys())}`;
+  const allow: Cidr[] = [];
+  list.forEach((text, k) => {
+    const c = text.includes('/') ? parseCidr(text) : isIPv4(text) ? { address: text, prefix: 32 } : null;
+    if (!c) return err(k, `"${text}" is not an IPv4 address or prefix like 203.0.113.0/24`);
+    const net = networkOf(c.address, c.prefix);
+    if (net !== c.address) return err(k, `"${text}" has host bits set; the prefix is ${net}/${c.prefix}`);
+    if (c.prefix === 0) return err(k, `"${text}" allows everyone: leave the allow-list out instead`);
+    if (allow.some((a) => a.prefix === c.prefix && a.address === c.address)) return err(k, `"${text}" is listed twice`);
+    allow.push(c);
+  });
+  return { kind: 'network', network, allow };
+}
+
+/**
+ * The site subnets a network's `routes:` stands for: a site name gives its subnets, a prefix the
+ * site subnets inside it. Every routed site needs a gateway on the network (where its replies go).
+ */
+function routedSubnets(n: Network, entries: string[], sites: Site[], gateways: Gateway[], err: (index: number, message: string) => void): Cidr[] {
+  const out: Cidr[] = [];
+  entries.forEach((text, i) => {
+    const site = sites.find((x) => x.name === text);
+    let picked: { site: Site; cidr: Cidr }[];
+    if (site) picked = site.subnets.map((cidr) => ({ site, cidr }));
+    else {
+      const c = parseCidr(text);
+      if (!c) return err(i, `"${text}" is neither a site nor a prefix like 10.20.0.0/16`);
+      if (networkOf(c.address, c.prefix) !== c.address) return err(i, `"${text}" has host bits set; the prefix is ${networkOf(c.address, c.prefix)}/${c.prefix}`);
+      picked = sites.flatMap((x) => x.subnets.filter((s) => s.prefix >= c.prefix && contains(c, s.address)).map((cidr) => ({ site: x, cidr })));
+      if (picked.length === 0) return err(i, `no site subnet lies inside ${text}: routes name the sites whose replies the network carries`);
+    }
+    for (const p of picked) {
+      const on = gateways.some((g) => g.interfaces.some((j) => j.attach.kind === 'site' && j.attach.name === p.site.name) && g.interfaces.some((j) => j.attach.kind === 'network' && j.attach.name === n.name));
+      if (!on) return err(i, `site "${p.site.name}" has no gateway on network "${n.name}", so the network cannot route its subnets`);
+      if (!out.some((o) => o.address === p.cidr.address && o.prefix === p.cidr.prefix)) out.push(p.cidr);
+    }
+  });
+  return out;
 }
 
 /** Resolves a `from` entry: a site name, a network name, or a CIDR inside one site. */

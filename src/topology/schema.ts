@@ -20,6 +20,8 @@ export const RawSite = z.strictObject({
 export const RawNetwork = z.strictObject({
   public: z.boolean().optional(),
   subnet: z.string().optional(),
+  /** Site names or prefixes the gateways on this network route across it (replies can come back without SNAT). */
+  routes: z.array(z.string()).optional(),
   description,
 });
 
@@ -45,13 +47,21 @@ export const RawGateway = z.strictObject({
   description,
 });
 
+const snat = z.enum(['auto', 'always', 'never']);
+
+// A `from` entry: a site, subnet or network name, or `{ <network>: [allowed client prefixes] }`.
+const source = z.union([z.string(), z.record(z.string(), z.array(z.string()).min(1))]);
+
 export const RawForward = z.strictObject({
-  from: z.union([z.string(), z.array(z.string()).min(1)]),
+  from: z.union([z.string(), z.array(source).min(1)]),
   to: z.string(),
   proto: z.enum(['tcp', 'udp', 'both']).optional(),
   expose: z.string().optional(),
   hairpin: z.boolean().optional(),
   ports: z.record(name, z.number().int()).optional(),
+  /** Networks and/or gateways the chain must cross, in this order. */
+  via: z.array(name).min(1).optional(),
+  snat: snat.optional(),
   description,
 });
 
@@ -69,6 +79,7 @@ export const RawTopology = z.strictObject({
       backend: z.enum(['iptables', 'nftables']).optional(),
       hopPorts: ports.optional(),
       acceptMark: mark.optional(),
+      snat: snat.optional(),
     })
     .optional(),
   sites: z.record(name, RawSite),

@@ -34,6 +34,13 @@ export interface Network {
   public: boolean;
   /** Optional address range every interface on the network must fall in. */
   subnet?: Cidr;
+  /**
+   * Site subnets the gateways on this network route across it, each to the site's gateway on the
+   * network (`routes:` lists sites or prefixes; a prefix stands for the site subnets inside it).
+   * Where a chain crosses the network from that gateway, replies to the site's addresses come back
+   * without SNAT, so `snat: auto` keeps the client's address.
+   */
+  routes: Cidr[];
   pos: Pos;
 }
 
@@ -83,7 +90,10 @@ export interface Gateway {
 export type Source =
   | { kind: 'site'; site: string }
   | { kind: 'subnet'; cidr: Cidr; site: string }
-  | { kind: 'network'; network: string };
+  | { kind: 'network'; network: string; allow?: Cidr[] };
+
+/** Whose address the server sees: SNAT where replies need it (auto), at every hop (always), or nowhere (never). */
+export type SnatMode = 'auto' | 'always' | 'never';
 
 /** A forward: who connects (from) to what (to). */
 export interface Forward {
@@ -98,6 +108,13 @@ export interface Forward {
   hairpin: boolean;
   /** Pinned hop ports per gateway name. */
   pins: Record<string, number>;
+  /** Networks and gateways the chain must cross, in order (empty: any shortest path). */
+  via: string[];
+  /** Where `via` is written (errors about it point there). */
+  viaPos?: Pos;
+  snat: SnatMode;
+  /** Where the forward's `snat` (or else `defaults.snat`) is written, when it is. */
+  snatPos?: Pos;
   pos: Pos;
 }
 
@@ -142,4 +159,9 @@ export function formatSource(s: Source): string {
     case 'network':
       return s.network;
   }
+}
+
+/** A source with its allow-list, as the user wrote it: `internet` or `internet [203.0.113.0/24, 198.51.100.7/32]`. */
+export function describeSource(s: Source): string {
+  return s.kind === 'network' && s.allow ? `${s.network} [${s.allow.map(formatCidr).join(', ')}]` : formatSource(s);
 }
