@@ -108,7 +108,14 @@ function flagsOf(a: State, b: State, chains: ChainChange[]): Flag[] {
       message: `gateway ${g.name} changes backend ${o.backend} -> ${g.backend}: all its natchain rules are rewritten, and its ${o.backend} rules must be removed`,
     });
   }
-  const order = ['unreachable', 'hop-port-moved', 'dial-changed', 'backend-changed'];
+  // Site-to-site chains that start crossing a public network (the solver's warnings the old side did not have).
+  const warnedBefore = new Set(a.solution.warnings.map((w) => w.message));
+  for (const w of b.solution.warnings) {
+    if (warnedBefore.has(w.message)) continue;
+    const forward = /^forward "([^"]*)"/.exec(w.message)?.[1];
+    flags.push({ kind: 'public-network', ...(forward !== undefined ? { forward } : {}), message: w.message });
+  }
+  const order = ['unreachable', 'public-network', 'hop-port-moved', 'dial-changed', 'backend-changed'];
   return flags.sort((x, y) => order.indexOf(x.kind) - order.indexOf(y.kind) || cmp(x.forward ?? x.gateway ?? '', y.forward ?? y.gateway ?? '') || cmp(x.message, y.message));
 }
 

@@ -68,7 +68,7 @@ export interface ChainChange {
 }
 
 /** What a reviewer must not miss. */
-export type FlagKind = 'hop-port-moved' | 'dial-changed' | 'unreachable' | 'backend-changed';
+export type FlagKind = 'hop-port-moved' | 'dial-changed' | 'unreachable' | 'backend-changed' | 'public-network';
 
 /** A warning about a change with consequences beyond the diff itself. */
 export interface Flag {

@@ -8,14 +8,18 @@ import { parseTopology } from '../../topology/index.js';
 import { ExitCode } from '../exit.js';
 import { readLock, readText } from '../io.js';
 import { c, printJson } from '../output.js';
+import { strictError } from '../warnings.js';
 
 /** Runs `natchain diff`. */
-export async function run(oldSpec: string, newSpec: string, opts: { json?: boolean; context: string; quiet?: boolean }): Promise<void> {
+export async function run(oldSpec: string, newSpec: string, opts: { json?: boolean; context: string; quiet?: boolean; strict?: boolean }): Promise<void> {
   try {
     const context = Number(opts.context);
     if (!Number.isInteger(context) || context < 0) throw new UsageError(`--context must be a whole number of lines, not "${opts.context}"`);
     const [a, b] = await Promise.all([readSide(oldSpec), readSide(newSpec)]);
-    const d = diffStates(buildState(a), buildState(b), { context });
+    const after = buildState(b);
+    const strict = strictError(after.solution.warnings, opts.strict);
+    if (strict) throw strict;
+    const d = diffStates(buildState(a), after, { context });
     if (opts.json) printJson(d);
     else if (opts.quiet) process.stdout.write([...d.flags.map((f) => c.red(`! ${f.message}`)), d.summary.text].join('\n') + '\n');
     else process.stdout.write(formatDiff(d, c));

@@ -4,6 +4,7 @@ import { formatCidr, formatPorts, formatSource } from '../../topology/types.js';
 import { describeIntent } from '../describe.js';
 import { loadProject } from '../io.js';
 import { c, streamJson, table } from '../output.js';
+import { printWarnings, strictError } from '../warnings.js';
 
 const ORIGIN: Record<Allocation['origin'], string> = {
   expose: 'exposed',
@@ -14,17 +15,22 @@ const ORIGIN: Record<Allocation['origin'], string> = {
 };
 
 /** Runs `natchain solve`. */
-export async function run(file: string, opts: { forward?: string; json?: boolean }): Promise<void> {
+export async function run(file: string, opts: { forward?: string; json?: boolean; strict?: boolean }): Promise<void> {
   const p = await loadProject(file);
   const s = p.solution;
+  const strict = strictError(s.warnings, opts.strict);
+  if (strict) throw strict;
   if (opts.forward && !p.topology.forwards.some((f) => f.name === opts.forward)) {
     throw new UsageError(`no forward "${opts.forward}" in ${file}`, [`forwards: ${p.topology.forwards.map((f) => f.name).join(', ') || '(none)'}`]);
   }
   const keep = <T extends { forward: string }>(xs: T[]) => (opts.forward ? xs.filter((x) => x.forward === opts.forward) : xs);
   const intents = Object.fromEntries(Object.entries(s.intents).map(([g, is]) => [g, keep(is)]));
   if (opts.json) {
-    return streamJson({ file, chains: keep(s.chains), allocations: keep(s.allocations), intents, lockUpToDate: !p.lockChanged, notes: notes() });
+    return streamJson({ file, chains: keep(s.chains), allocations: keep(s.allocations), intents, lockUpToDate: !p.lockChanged, warnings: s.warnings, notes: notes() });
   }
+  printWarnings(opts.forward ? s.warnings.filter((w) => w.message.startsWith(`forward "${opts.forward}"`)) : s.warnings);
+  const publics = new Set(p.topology.networks.filter((n) => n.public).map((n) => n.name));
+  const networkLabel = (n: string) => (publics.has(n) ? c.yellow(`${n} (public)`) : n);
   // Grouped once: per-forward filtering of 100k chains would be quadratic.
   const chainsOf = groupBy(s.chains, (ch) => ch.forward);
   const portsOf = groupBy(s.allocations, (a) => a.forward);
@@ -33,7 +39,7 @@ export async function run(file: string, opts: { forward?: string; json?: boolean
     if (opts.forward && f.name !== opts.forward) continue;
     const head = `${c.bold('forward ' + f.name)}  ${f.protos.join('+')}  -> ${f.to.address}:${formatPorts(f.to.ports)}`;
     out.push(head);
-    for (const chain of chainsOf.get(f.name) ?? []) out.push(...chainLines(chain));
+    for (const chain of chainsOf.get(f.name) ?? []) out.push(...chainLines(chain, networkLabel));
     const ports = (portsOf.get(f.name) ?? []).filter((a) => a.origin !== 'target');
     for (const a of ports) out.push(`  port ${a.gateway} ${a.address}:${formatPorts(a.ports)} (${a.origin === 'new' ? c.yellow(ORIGIN[a.origin]) : ORIGIN[a.origin]})`);
     out.push('');
@@ -51,16 +57,19 @@ export async function run(file: string, opts: { forward?: string; json?: boolean
   process.stdout.write(out.join('\n') + '\n');
 }
 
-function chainLines(chain: Chain): string[] {
+function chainLines(chain: Chain, networkLabel: (name: string) => string): string[] {
   const dial = `${chain.dial.address}:${formatPorts(chain.dial.ports)}`;
-  const lines = [`  from ${c.bold(formatSource(chain.source))}: dials ${dial}, ${chain.hops.length} gateway${chain.hops.length > 1 ? 's' : ''}`];
+  const snatted = chain.hops.filter((h) => h.snat).at(-1)?.snat?.address;
+  const sees = snatted ?? "the client's own address";
+  const lines = [`  from ${c.bold(formatSource(chain.source))}: dials ${dial}, ${chain.hops.length} gateway${chain.hops.length > 1 ? 's' : ''}, the target sees ${sees}`];
   const rows = chain.hops.map((h, n) => [
     `    ${n + 1}.`,
     c.cyan(h.gateway),
     `in ${h.inIface}${h.src ? ` from ${formatCidr(h.src)}` : ''}`,
     `${h.dst.address}:${formatPorts(h.dst.ports)}`,
     `${c.magenta('DNAT')} ${h.dnat.address}:${formatPorts(h.dnat.ports)}`,
-    `out ${h.outIface}`,
+    // The network each hop crosses to the next gateway (the last hop delivers into the target's site).
+    `out ${h.outIface}${h.network ? ` over ${networkLabel(h.network)}` : ''}`,
     h.snat ? `${c.magenta('SNAT')} ${h.snat.address}` : '',
   ]);
   lines.push(table(rows, 1));

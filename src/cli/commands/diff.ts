@@ -12,6 +12,7 @@ export function registerDiff(program: Command): void {
     .option('--json', 'print the diff as one JSON document (shape in docs/cli.md)')
     .option('-U, --context <lines>', 'lines of context around each ruleset change', '3')
     .option('-q, --quiet', 'print only the summary line (and the warnings)')
+    .option('--strict', 'make the new side\'s warnings (a site-to-site chain across a public network) errors: exit 2')
     .addHelpText(
       'after',
       `
@@ -22,7 +23,8 @@ with \`git show\` in the repository that holds it (REV:./path is relative to the
 REV:path to the repository's top, as in git).
 
 Warnings mark what a reviewer must not miss: a hop port that moves (it breaks clients that use
-it), a forward that becomes unreachable, a gateway whose backend changes.
+it), a forward that becomes unreachable, a gateway whose backend changes, a site-to-site chain
+that starts crossing a public network (--strict: any such chain on the new side is an error).
 
 Exit status, like diff(1): 0 no difference, 1 differences, 2 trouble (an invalid topology is
 reported as file:line:col errors).
