@@ -109,9 +109,11 @@ function flagsOf(a: State, b: State, chains: ChainChange[]): Flag[] {
     });
   }
   // Site-to-site chains that start crossing a public network (the solver's warnings the old side did not have).
-  const warnedBefore = new Set(a.solution.warnings.map((w) => w.message));
+  // Compared without the path in parentheses: a chain already warned about that only moved is not news.
+  const gist = (m: string) => m.split(' (')[0]!;
+  const warnedBefore = new Set(a.solution.warnings.map((w) => gist(w.message)));
   for (const w of b.solution.warnings) {
-    if (warnedBefore.has(w.message)) continue;
+    if (warnedBefore.has(gist(w.message))) continue;
     const forward = /^forward "([^"]*)"/.exec(w.message)?.[1];
     flags.push({ kind: 'public-network', ...(forward !== undefined ? { forward } : {}), message: w.message });
   }

@@ -60,7 +60,13 @@ describe('cli: offline commands (compiled binary)', () => {
   it('solve: the chain hop by hop, ports and rules; --json matches the library', () => {
     const r = natchain(['solve', 'topologies/seed-vpn.yaml']);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/1\. gw-b in eth1 +10\.0\.0\.12:22 +DNAT 143\.89\.197\.180:22012 out eth0 SNAT 143\.89\.135\.171/);
+    expect(r.stdout).to.match(/1\. gw-b in eth1 +10\.0\.0\.12:22 +DNAT 143\.89\.197\.180:22012 out eth0 over internet \(public\) SNAT 143\.89\.135\.171/);
+    expect(r.stdout).to.contain('from site-b: dials 10.0.0.12:22, 2 gateways, the target sees 143.89.135.171');
+    // Seed 001 joins its sites over the internet only: allowed, warned about; --strict makes it an error.
+    expect(r.stderr).to.match(/seed-vpn\.yaml:\d+:\d+: warning: forward "ssh-12": the chain from site-b crosses public network internet/);
+    const strict = natchain(['solve', 'topologies/seed-vpn.yaml', '--strict']);
+    expect(strict.code).to.equal(1);
+    expect(strict.stderr).to.include('(a warning; --strict makes it an error)');
     expect(r.stdout).to.contain('port gw-a 143.89.197.180:22012 (exposed)');
     expect(r.stdout).to.contain('net.ipv4.ip_forward=1');
     expect(r.stdout).to.not.match(/\x1b\[/); // NO_COLOR

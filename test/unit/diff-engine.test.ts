@@ -190,7 +190,8 @@ describe('diff engine: what a reviewer must not miss', () => {
     const lock = solved.lock;
     const b = MESH.replace('forwards:\n', 'forwards:\n  extra:\n    from: b\n    to: 10.3.0.12:9000\n    proto: tcp\n');
     const d = diff(MESH, b, { old: lock, new: lock });
-    expect(d.flags).to.deep.equal([]);
+    // Only the new forward's own warning (site b reaches c over the internet only), nothing about ports.
+    expect(d.flags.map((f) => [f.kind, f.forward])).to.deep.equal([['public-network', 'extra']]);
     expect(d.chains.map((c) => `${c.change} ${c.forward}`)).to.deep.equal(['added extra']);
   });
 
