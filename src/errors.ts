@@ -1,3 +1,5 @@
+import { escapeControl } from './escape.js';
+
 /** Stable error codes: the CLI maps them to exit codes, tests and scripts match on them. */
 export type ErrorCode =
   | 'TOPOLOGY_INVALID' // the topology file has errors (see diagnostics)
@@ -25,11 +27,13 @@ export interface Pos {
 /** One problem found in an input file, reported as `file:line:col: message`. */
 export interface Diagnostic extends Pos {
   message: string;
+  /** The forward the problem is about, when it is one forward's (the solver's errors): lets a diff set that forward aside. */
+  forward?: string;
 }
 
-/** Formats a diagnostic the way compilers do, so editors can jump to it. */
+/** Formats a diagnostic the way compilers do, so editors can jump to it; control characters from input are escaped. */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.col}: ${d.message}`;
+  return `${escapeControl(d.file)}:${d.line}:${d.col}: ${escapeControl(d.message)}`;
 }
 
 /** Base of every error natchain throws on purpose; anything else is a bug. */

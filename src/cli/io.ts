@@ -2,23 +2,26 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { NatchainError } from '../errors.js';
 import { compile } from '../compile.js';
 import { EMPTY_LOCK, formatLock, lockPathFor, parseLock, type PortLock, type Solution } from '../solve/index.js';
+import { decodeText } from '../topology/decode.js';
 import { parseTopology, type Topology } from '../topology/index.js';
 
-/** Reads a text file, turning "not there" into a clear natchain error. */
+/** Reads a UTF-8 text file, turning "not there" and "not UTF-8" into clear natchain errors. */
 export async function readText(file: string): Promise<string> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new NatchainError('FILE_NOT_FOUND', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : String(e)}`);
   }
+  return decodeText(bytes, file);
 }
 
 /** Reads all of stdin (for `-` file arguments). */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeText(Buffer.concat(chunks), '-');
 }
 
 /** Reads and validates a topology file; the one place the CLI touches topology files. */
@@ -29,14 +32,14 @@ export async function readTopology(file: string): Promise<Topology> {
 /** Reads the port lock beside a topology; a missing lock is an empty one. */
 export async function readLock(topologyFile: string): Promise<{ file: string; lock: PortLock; exists: boolean }> {
   const file = lockPathFor(topologyFile);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { file, lock: EMPTY_LOCK, exists: false };
     throw e;
   }
-  return { file, lock: parseLock(text, file), exists: true };
+  return { file, lock: parseLock(decodeText(bytes, file), file), exists: true };
 }
 
 /** Writes the lock atomically (temp file + rename), so a crash never leaves half a lock. */

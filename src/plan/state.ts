@@ -26,7 +26,7 @@ export function solvePartial(topology: Topology, lock: PortLock = EMPTY_LOCK): {
       if (!(e instanceof TopologyError)) throw e;
       const failed = new Map<string, Diagnostic[]>();
       for (const d of e.diagnostics) {
-        const f = forwards.find((x) => x.pos.file === d.file && x.pos.line === d.line && x.pos.col === d.col && d.message.startsWith(`forward "${x.name}"`));
+        const f = d.forward === undefined ? undefined : forwards.find((x) => x.name === d.forward);
         if (!f) throw e;
         failed.set(f.name, [...(failed.get(f.name) ?? []), d]);
       }

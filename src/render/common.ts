@@ -7,6 +7,7 @@
 // regexes, messages are only built for intents that have a problem, and sweeps over port ranges
 // never rescan what they have already passed.
 import { NatchainError } from '../errors.js';
+import { intToIp, parseIPv4 } from '../topology/addr.js';
 import type { Gateway, Proto } from '../topology/types.js';
 import type { Intent } from '../solve/types.js';
 
@@ -149,43 +150,6 @@ export function nftPorts(from: number, to: number): string {
 }
 
 /**
- * A strict dotted quad (the same language as `isIPv4`: four decimal octets 0..255, no leading
- * zeros, nothing else) as an unsigned 32-bit number, or -1. One pass, no regex, no allocation.
- */
-function parseIPv4(text: unknown): number {
-  if (typeof text !== 'string') return -1;
-  const len = text.length;
-  if (len < 7 || len > 15) return -1;
-  let n = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let k = 0; k < len; k++) {
-    const c = text.charCodeAt(k);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      n = n * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits === 1 && octet === 0) return -1; // a leading zero
-      if (digits === 3) return -1;
-      octet = octet * 10 + (c - 48);
-      if (octet > 255) return -1;
-      digits++;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return n * 256 + octet;
-}
-
-/** An unsigned 32-bit number as a dotted quad. */
-function intToDotted(n: number): string {
-  return `${Math.floor(n / 16777216) % 256}.${Math.floor(n / 65536) % 256}.${Math.floor(n / 256) % 256}.${n % 256}`;
-}
-
-/**
  * Checks every intent against the gateway and puts them in a canonical order, so the rendered
  * text depends only on the set of intents (not on the order the solver listed them in) and so
  * that no malformed value ever reaches a ruleset or the shell that loads it.
@@ -250,7 +214,7 @@ export function checkIntents(gateway: Gateway, intents: readonly Intent[]): Chec
       const len = src.prefix | 0;
       const size = 2 ** (32 - len);
       const network = Math.floor(parseIPv4(src.address) / size) * size;
-      prefix = { network, prefix: len, text: `${intToDotted(network)}/${len}` };
+      prefix = { network, prefix: len, text: `${intToIp(network)}/${len}` };
     }
     // Ports (and the prefix length above) are checked integers; `| 0` keeps them small integers
     // even when the solver computed them as floating-point numbers, so every checked intent has

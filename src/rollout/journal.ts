@@ -4,6 +4,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { nameTable, toNameTable } from '../names.js';
 import type { Backend } from '../topology/types.js';
 
 /** The phases a gateway goes through in a transaction, as journaled. */
@@ -110,7 +111,7 @@ export class Journal {
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {
-        out.push(JSON.parse(line) as JournalRecord);
+        out.push(withNameTables(JSON.parse(line) as JournalRecord));
       } catch {
         // torn write: ignore
       }
@@ -124,7 +125,7 @@ export class Journal {
     for (const r of this.records()) {
       let h = byTx.get(r.tx);
       if (!h) {
-        h = { tx: r.tx, phases: {}, readback: {}, records: [] };
+        h = { tx: r.tx, phases: nameTable(), readback: nameTable(), records: [] };
         byTx.set(r.tx, h);
       }
       h.records.push(r);
@@ -137,6 +138,13 @@ export class Journal {
     }
     return [...byTx.values()].filter((h) => h.begin);
   }
+}
+
+/** A record whose gateway-keyed tables are null-prototype objects (a gateway named `constructor` is just a key). */
+function withNameTables(r: JournalRecord): JournalRecord {
+  if (r.type === 'plan') return { ...r, gateways: toNameTable(r.gateways) };
+  if (r.type === 'end' || r.type === 'recovered') return { ...r, states: toNameTable(r.states) };
+  return r;
 }
 
 /** One transaction as the journal tells it. */

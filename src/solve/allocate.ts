@@ -1,6 +1,8 @@
 import { rangeSize, rangesOverlap } from '../topology/addr.js';
 import type { PortRange, Proto } from '../topology/types.js';
 import { formatPorts } from '../topology/types.js';
+import { nameTable } from '../names.js';
+import { quote } from '../escape.js';
 import type { Allocation, AllocationOrigin, PortLock } from './types.js';
 
 /** A port natchain needs on one gateway address for one forward; `fixed` when not ours to pick. */
@@ -22,6 +24,8 @@ export interface Conflict {
   address: string;
   proto: Proto;
   ports: PortRange;
+  /** Why this forward claims the port (an exposure, a pin, a target port range). */
+  origin: AllocationOrigin;
 }
 
 /** Key of a slot inside the lock: `gateway/address`. */
@@ -47,7 +51,7 @@ export function allocate(slots: Slot[], lock: PortLock): { allocations: Allocati
     for (const proto of s.protos) {
       const other = taken.holder(s.gateway, s.address, proto, s.fixed.ports, s.forward);
       if (other !== undefined) {
-        conflicts.push({ forward: s.forward, other, gateway: s.gateway, address: s.address, proto, ports: s.fixed.ports });
+        conflicts.push({ forward: s.forward, other, gateway: s.gateway, address: s.address, proto, ports: s.fixed.ports, origin: s.fixed.origin });
         ok = false;
       }
     }
@@ -83,16 +87,17 @@ export function allocate(slots: Slot[], lock: PortLock): { allocations: Allocati
 
 /** The lock that records exactly the ports natchain picked (not exposed, pinned or target ports). */
 export function lockOf(allocations: Allocation[]): PortLock {
-  const ports: PortLock['ports'] = {};
+  // Null-prototype tables: a forward named `toString` or `__proto__` is just a key.
+  const ports: PortLock['ports'] = nameTable();
   const picked = allocations.filter((a) => a.origin === 'lock' || a.origin === 'new');
   picked.sort((a, b) => cmp(a.forward, b.forward) || cmp(a.gateway, b.gateway) || cmp(a.address, b.address));
-  for (const a of picked) (ports[a.forward] ??= {})[lockKey(a.gateway, a.address)] = a.ports.from;
+  for (const a of picked) (ports[a.forward] ??= nameTable())[lockKey(a.gateway, a.address)] = a.ports.from;
   return { version: 1, ports };
 }
 
 /** Describes a conflict for a person. */
 export function describeConflict(c: Conflict): string {
-  return `${c.address}:${formatPorts(c.ports)}/${c.proto} on gateway ${c.gateway} is already used by forward "${c.other}"`;
+  return `${c.address}:${formatPorts(c.ports)}/${c.proto} on gateway ${c.gateway} is already used by forward ${quote(c.other)}`;
 }
 
 /** Which forward holds which port, per gateway address and protocol; ranges kept apart so single ports stay O(1). */

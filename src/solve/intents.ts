@@ -1,3 +1,4 @@
+import { nameTable } from '../names.js';
 import type { Topology } from '../topology/types.js';
 import { formatSource } from '../topology/types.js';
 import type { Chain, Hop, Intent } from './types.js';
@@ -9,7 +10,7 @@ import type { Chain, Hop, Intent } from './types.js';
  * with it, gw-b's chain: one rule, as in the seed).
  */
 export function intentsOf(topology: Topology, chains: Chain[]): Record<string, Intent[]> {
-  const out: Record<string, Intent[]> = {};
+  const out = nameTable<Intent[]>(); // gateway names are data: `__proto__` is just a key
   for (const g of topology.gateways) out[g.name] = [];
   // Chains of one forward are consecutive; only they can ask a gateway for the same thing twice.
   for (let a = 0; a < chains.length; ) {

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { TopologyError } from '../errors.js';
+import { nameTable } from '../names.js';
 import { parseYaml } from '../topology/parse.js';
 import type { PortLock } from './types.js';
 
@@ -15,10 +16,11 @@ export function parseLock(text: string, file: string): PortLock {
   const data = (src.data ?? {}) as { version?: unknown; ports?: unknown };
   const bad = (path: (string | number)[], message: string) => new TopologyError([{ ...src.posOf(path), message }]);
   if (data.version !== 1) throw bad(['version'], 'lock version must be 1');
-  const ports: PortLock['ports'] = {};
+  // Null-prototype tables: a forward named `constructor` or `__proto__` is just a key.
+  const ports: PortLock['ports'] = nameTable();
   for (const [forward, entries] of Object.entries((data.ports ?? {}) as Record<string, unknown>)) {
     if (typeof entries !== 'object' || entries === null) throw bad(['ports', forward], 'expected a map of gateway/address: port');
-    ports[forward] = {};
+    ports[forward] = nameTable();
     for (const [key, port] of Object.entries(entries)) {
       if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) throw bad(['ports', forward, key], 'expected a port number');
       ports[forward]![key] = port as number;

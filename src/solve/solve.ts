@@ -1,4 +1,6 @@
 import { TopologyError, type Diagnostic, type Pos } from '../errors.js';
+import { quote } from '../escape.js';
+import { nameTable } from '../names.js';
 import { contains, networkOf, PrefixIndex, rangeSize } from '../topology/addr.js';
 import type { Cidr, Forward, Gateway, Interface, PortRange, Site, Source, Topology } from '../topology/types.js';
 import { describeSource, formatPorts, formatSource } from '../topology/types.js';
@@ -9,7 +11,7 @@ import { intentsOf } from './intents.js';
 import type { Allocation, Chain, Hop, PortLock, Solution } from './types.js';
 
 /** The empty lock, for a topology solved the first time. */
-export const EMPTY_LOCK: PortLock = { version: 1, ports: {} };
+export const EMPTY_LOCK: PortLock = { version: 1, ports: nameTable() };
 
 /** A chain before its ports are known: which gateways, interfaces and addresses it crosses. */
 interface Route {
@@ -46,7 +48,11 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
   const replies = new ReplyRoutes(topology);
   const diagnostics: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
-  const fail = (f: Forward, message: string, at: Pos = f.pos) => diagnostics.push({ ...at, message: `forward "${f.name}": ${message}` });
+  /** An error about a forward, at a position or at the field it is about (`['to']`, `['from', 1]`) when the model knows where that is. */
+  const fail = (f: Forward, message: string, at: Pos | ReadonlyArray<string | number> | undefined = f.pos) => {
+    const pos = isField(at) ? (f.posOf?.(at) ?? f.pos) : (at ?? f.pos);
+    diagnostics.push({ file: pos.file, line: pos.line, col: pos.col, message: `forward ${quote(f.name)}: ${message}`, forward: f.name });
+  };
   const sites = new Map(topology.sites.map((s) => [s.name, s]));
   const gateways = new Map(topology.gateways.map((g) => [g.name, g]));
   const ownerOf = new Map<string, Interface>();
@@ -65,16 +71,16 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
     const before = diagnostics.length;
     const targetSite = siteOf(f.to.address);
     if (!targetSite) {
-      fail(f, `target ${f.to.address} is in no site's subnet, so no gateway can reach it`);
+      fail(f, `target ${f.to.address} is in no site's subnet, so no gateway can reach it`, ['to']);
       continue;
     }
     if (ownerOf.has(f.to.address)) {
-      fail(f, `target ${f.to.address} is gateway ${ownerOf.get(f.to.address)!.gateway}'s own address; natchain forwards through gateways, not to them`);
+      fail(f, `target ${f.to.address} is gateway ${ownerOf.get(f.to.address)!.gateway}'s own address; natchain forwards through gateways, not to them`, ['to']);
       continue;
     }
     const egresses = attached(targetSite);
     if (egresses.length === 0) {
-      fail(f, `target site "${targetSite.name}" has no gateway`);
+      fail(f, `target site ${quote(targetSite.name)} has no gateway`, ['to']);
       continue;
     }
     const exposeIface = f.expose ? ownerOf.get(f.expose.address) : undefined;
@@ -102,12 +108,12 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
       g.interfaces.find((i) => i.attach.kind === 'site' && i.attach.name === targetSite.name && contains({ address: networkOf(i.address, i.prefix), prefix: i.prefix }, f.to.address)) ??
       ifaceOn(g, 'site', targetSite.name)!;
     /** Reports a way that could not be found: at `via` when it is the reason, else at the forward. */
-    const noWay = (failure: PathFailure, source: Source, from: string) => {
+    const noWay = (failure: PathFailure, source: Source, from: string, field: ReadonlyArray<string | number>) => {
       if (f.via.length && f.viaPos) {
         const why = failure.kind === 'loop' ? `the only way through them crosses ${nodeName(failure.node)} twice` : `there is no path from ${nodeName(failure.from)} to ${nodeName(failure.to)}`;
         fail(f, `via ${f.via.join(', ')}: no chain from ${describeSource(source)} to ${targetSite.name} crosses them in this order (${why})`, f.viaPos);
       } else {
-        fail(f, `target ${f.to.address} is unreachable from ${formatSource(source)}: no path of networks from ${from} to ${egresses.map((g) => g.name).join(' or ')}`);
+        fail(f, `target ${f.to.address} is unreachable from ${formatSource(source)}: no path of networks from ${from} to ${egresses.map((g) => g.name).join(' or ')}`, field);
       }
     };
 
@@ -143,13 +149,14 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
     };
     const viaFor = (source: Source) => (source.kind === 'network' && f.via[0] === source.network ? f.via.slice(1) : f.via);
 
-    for (const source of f.from) {
+    for (const [index, source] of f.from.entries()) {
+      const field = ['from', index];
       if (source.kind === 'network') {
         let way: Way | PathFailure;
         let inIface: Interface | undefined;
         if (exposeIface) {
           if (exposeIface.attach.kind !== 'network' || exposeIface.attach.name !== source.network) {
-            fail(f, `exposed address ${f.expose!.address} is on ${exposeIface.gateway}/${exposeIface.name}, which is not attached to network "${source.network}"`);
+            fail(f, `exposed address ${f.expose!.address} is on ${exposeIface.gateway}/${exposeIface.name}, which is not attached to network ${quote(source.network)}`, ['expose']);
             continue;
           }
           inIface = exposeIface;
@@ -160,8 +167,8 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
           if (!('kind' in way)) inIface = ifaceOn(gateways.get(nodeName(way.path.nodes[1]!))!, 'network', source.network);
         }
         if ('kind' in way || !inIface) {
-          if (f.via.length && 'kind' in way) noWay(way, source, exposeIface?.gateway ?? source.network);
-          else fail(f, `no gateway on network "${source.network}" can reach target ${f.to.address}`);
+          if (f.via.length && 'kind' in way) noWay(way, source, exposeIface?.gateway ?? source.network, field);
+          else fail(f, `no gateway on network ${quote(source.network)} can reach target ${f.to.address}`, field);
           continue;
         }
         const ports = f.expose?.ports ?? (rangeSize(f.to.ports) > 1 ? f.to.ports : undefined);
@@ -172,22 +179,22 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
       } else {
         const site = sites.get(source.site)!;
         if (site === targetSite) {
-          fail(f, `clients in "${formatSource(source)}" share the target's site and reach it directly; set "hairpin: true" to let them use the exposed address`);
+          fail(f, `clients in ${quote(formatSource(source))} share the target's site and reach it directly; set "hairpin: true" to let them use the exposed address`, field);
           continue;
         }
         if (!site.gateway) {
           const names = attached(site).map((g) => g.name);
-          fail(f, names.length ? `site "${site.name}" has several gateways (${names.join(', ')}): set its "gateway" to the one its hosts route through` : `site "${site.name}" has no gateway`);
+          fail(f, names.length ? `site ${quote(site.name)} has several gateways (${names.join(', ')}): set its "gateway" to the one its hosts route through` : `site ${quote(site.name)} has no gateway`, field);
           continue;
         }
         const ingress = gateways.get(site.gateway)!;
         if (egresses.includes(ingress)) {
-          fail(f, `gateway ${ingress.name} serves both "${site.name}" and the target's site: the traffic is routed, there is no NAT for natchain to do`);
+          fail(f, `gateway ${ingress.name} serves both ${quote(site.name)} and the target's site: the traffic is routed, there is no NAT for natchain to do`, field);
           continue;
         }
         const way = wayFrom(gwNode(ingress.name), f.via);
         if ('kind' in way) {
-          noWay(way, source, `gateway ${ingress.name}`);
+          noWay(way, source, `gateway ${ingress.name}`, field);
           continue;
         }
         const clients = source.kind === 'subnet' ? [source.cidr] : site.subnets;
@@ -197,7 +204,7 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
     if (f.hairpin && exposeIface) {
       const g = gateways.get(exposeIface.gateway)!;
       const lan = ifaceOn(g, 'site', targetSite.name);
-      if (!lan) fail(f, `hairpin needs the exposed address on a gateway of the target's site "${targetSite.name}", but ${g.name} is not in it`);
+      if (!lan) fail(f, `hairpin needs the exposed address on a gateway of the target's site ${quote(targetSite.name)}, but ${g.name} is not in it`, ['hairpin']);
       else {
         const ports = f.expose!.ports ?? (rangeSize(f.to.ports) > 1 ? f.to.ports : undefined);
         const way: Way = { path: { nodes: [gwNode(g.name)], publics: 0 }, egress: g };
@@ -207,7 +214,7 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
     // Pins must name a gateway where this forward has a port to pin.
     for (const gw of Object.keys(f.pins)) {
       const used = routes.some((r) => r.forward === f && (r.steps.some((s) => s.to.name === gw) || (r.ingress.name === gw && !r.dial.ports)));
-      if (diagnostics.length === before && !used) fail(f, `ports: gateway ${gw} has no hop port in this forward's chains`);
+      if (diagnostics.length === before && !used) fail(f, `ports: gateway ${gw} has no hop port in this forward's chains`, ['ports', gw]);
     }
   }
 
@@ -222,7 +229,7 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
     if (fixedPorts) fixed = { ports: fixedPorts, origin: origin! };
     else if (f.expose && f.expose.address === address && f.expose.ports) fixed = { ports: f.expose.ports, origin: 'expose' };
     else if (ranged) fixed = { ports: f.to.ports, origin: 'target' };
-    else if (f.pins[gw.name] !== undefined) fixed = { ports: { from: f.pins[gw.name]!, to: f.pins[gw.name]! }, origin: 'pin' };
+    else if (Object.hasOwn(f.pins, gw.name)) fixed = { ports: { from: f.pins[gw.name]!, to: f.pins[gw.name]! }, origin: 'pin' };
     slots.set(key, { forward: f.name, gateway: gw.name, address, protos: f.protos, range: gw.hopPorts, ...(fixed ? { fixed } : {}) });
   };
   for (const r of routes) {
@@ -232,7 +239,10 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
   }
   const { allocations, conflicts, exhausted } = allocate([...slots.values()], lock);
   const forwardByName = new Map(topology.forwards.map((f) => [f.name, f]));
-  for (const c of conflicts) fail(forwardByName.get(c.forward)!, describeConflict(c));
+  for (const c of conflicts) {
+    const field = c.origin === 'pin' ? ['ports', c.gateway] : c.origin === 'expose' ? ['expose'] : c.origin === 'target' ? ['to'] : undefined;
+    fail(forwardByName.get(c.forward)!, describeConflict(c), field);
+  }
   for (const s of exhausted) fail(forwardByName.get(s.forward)!, `gateway ${s.gateway} has no free hop port left in ${formatPorts(s.range)} on ${s.address}`);
   if (diagnostics.length) throw new TopologyError(diagnostics);
 
@@ -275,4 +285,8 @@ function chainOf(r: Route, port: (f: Forward, gw: Gateway, address: string) => P
     ...(r.snat[r.steps.length] ? { snat: { address: r.egressIface.address } } : {}),
   });
   return { forward: f.name, source: r.source, protos: f.protos, dial, target: f.to, hops };
+}
+
+function isField(at: Pos | ReadonlyArray<string | number> | undefined): at is ReadonlyArray<string | number> {
+  return Array.isArray(at);
 }

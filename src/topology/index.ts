@@ -1,7 +1,9 @@
 import { TopologyError, type Diagnostic } from '../errors.js';
 import { buildTopology } from './build.js';
 import { parseYaml } from './parse.js';
-import { RawTopology } from './schema.js';
+import { describeIssue, type ShapeIssue } from './issues.js';
+import type { z } from 'zod';
+import { RawForward, RawGateway, RawLabHost, RawNetwork, RawSite, RawTopology } from './schema.js';
 import type { Topology } from './types.js';
 
 export * from './types.js';
@@ -16,64 +18,111 @@ export function parseTopology(text: string, file: string): Topology {
 
 /**
  * Like parseTopology, but returns the meaning errors beside the model (which leaves out the broken
- * entities), so a later stage can add its own errors to the same report. Throws on syntax and shape errors.
+ * entities), so a later stage can add its own errors to the same report. Throws on syntax errors,
+ * and on shape errors that leave nothing to check (the file is not a map).
  */
 export function checkTopology(text: string, file: string): { topology: Topology; diagnostics: Diagnostic[] } {
   const src = parseYaml(text, file);
   if (src.diagnostics.length) throw new TopologyError(src.diagnostics);
-  const data = src.data ?? {};
-  const shaped = RawTopology.safeParse(data);
-  if (shaped.success) return buildTopology(shaped.data, src);
-
-  const diagnostics: Diagnostic[] = shaped.error.issues.map((issue) => {
-    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-    // For unknown keys, point at the key itself.
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-    const at = keys.length ? src.posOf([...path, keys[0]!], { key: true }) : src.posOf(path, { key: issue.code === 'invalid_key' });
-    return { ...at, message: describeIssue(issue, path) };
-  });
-  // Every error at once: leave out the entities with shape errors and check the meaning of the rest.
-  const rest = withoutBroken(data, shaped.error.issues);
-  const retry = rest && RawTopology.safeParse(rest.data);
-  if (!rest || !retry?.success) throw new TopologyError(sortDiagnostics(diagnostics));
-  const built = buildTopology(retry.data, src, rest.dropped);
-  return { topology: built.topology, diagnostics: [...diagnostics, ...built.diagnostics] };
+  // The input data itself is used, not zod's copy: zod's records drop a key named __proto__.
+  let data: unknown = src.data ?? {};
+  const diagnostics: Diagnostic[] = [];
+  const leftOut = { entities: new Set<string>(), partial: new Set<string>(), wholeMap: false };
+  // Every error at once: each round reports the shape errors and leaves out only the broken part
+  // (the named entity, or the one field); the rest goes on to the meaning checks.
+  for (let round = 0; round < 3; round++) {
+    const shaped = RawTopology.safeParse(data);
+    if (shaped.success) {
+      const built = buildTopology(data as RawTopology, src, leftOut);
+      return { topology: built.topology, diagnostics: [...diagnostics, ...built.diagnostics] };
+    }
+    const seen = new Set<string>();
+    for (const issue of shaped.error.issues) {
+      const d = describeIssue(issue as ShapeIssue, data);
+      const id = d.path.join('\0');
+      if (seen.has(id)) continue; // one message per node
+      seen.add(id);
+      diagnostics.push({ ...src.posOf(d.path, { key: d.key }), message: d.message });
+    }
+    const rest = withoutBroken(data, shaped.error.issues as ShapeIssue[], leftOut);
+    if (!rest) break;
+    data = rest;
+  }
+  throw new TopologyError(sortDiagnostics(diagnostics));
 }
 
-const ENTITY_MAPS = new Set(['sites', 'networks', 'gateways', 'forwards']);
+// Top-level maps of named entities: where the entity's name is in a path, and its schema. A shape
+// error in an optional field of an entity leaves out that field; in a required one (or in the
+// name), the entity. Any other shape error leaves out the one field it is in (defaults.backend).
+const ENTITIES: Record<string, { depth: number; schema: z.ZodObject }> = Object.assign(Object.create(null) as Record<string, never>, {
+  sites: { depth: 1, schema: RawSite },
+  networks: { depth: 1, schema: RawNetwork },
+  gateways: { depth: 1, schema: RawGateway },
+  forwards: { depth: 1, schema: RawForward },
+  lab: { depth: 2, schema: RawLabHost },
+});
 
-/** A copy of the data without the named entities (or unknown top-level keys) the issues point into; null when an issue is elsewhere. */
-function withoutBroken(data: unknown, issues: readonly { code: string; path: PropertyKey[]; keys?: string[] }[]): { data: unknown; dropped: Set<string> } | null {
-  if (typeof data !== 'object' || data === null) return null;
+/** A copy of the data without the parts the issues point into; null when the root itself is wrong. */
+function withoutBroken(data: unknown, issues: readonly ShapeIssue[], leftOut: { entities: Set<string>; partial: Set<string>; wholeMap: boolean }): unknown {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
   const copy: Record<string, unknown> = { ...(data as Record<string, unknown>) };
-  const dropped = new Set<string>();
   for (const issue of issues) {
-    const [top, name] = issue.path;
-    if (issue.path.length === 0 && issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys ?? []) delete copy[k];
-    } else if (typeof top === 'string' && ENTITY_MAPS.has(top) && typeof name === 'string' && typeof copy[top] === 'object' && copy[top] !== null) {
-      const map = { ...(copy[top] as Record<string, unknown>) };
-      delete map[name];
-      copy[top] = map;
-      dropped.add(name);
-    } else if (top === 'lab') {
-      delete copy.lab;
-    } else return null;
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol').map(String);
+    const paths = issue.code === 'unrecognized_keys' ? (issue.keys ?? []).map((k) => [...path, k]) : [path];
+    for (const p of paths) {
+      const cut = cutPoint(p);
+      if (!cut) continue;
+      if (cut.entity && cut.path.length === ENTITIES[cut.path[0]!]!.depth) {
+        // The map itself (or lab.hosts) has the wrong type: check the rest as if it were empty.
+        setAt(copy, cut.path, {});
+        leftOut.wholeMap = true;
+      } else {
+        deleteAt(copy, cut.path);
+        const depth = ENTITIES[cut.path[0]!]?.depth;
+        if (cut.entity) leftOut.entities.add(cut.path[cut.path.length - 1]!);
+        else if (depth !== undefined) leftOut.partial.add(`${cut.path[0]}\0${cut.path[depth]}`);
+      }
+    }
   }
-  return { data: copy, dropped };
+  return copy;
 }
 
-function describeIssue(issue: { code: string; message: string; keys?: string[]; issues?: { message: string }[] }, path: (string | number)[]): string {
-  if (issue.code === 'invalid_key' && issue.issues?.length) {
-    const parent = path.slice(0, -1).join('.');
-    return `${parent ? parent + ': ' : ''}name "${String(path[path.length - 1])}" ${issue.issues[0]!.message}`;
+/** Where to cut for a broken node at `path`: the field, or the whole entity (`entity: true`). */
+function cutPoint(path: string[]): { path: string[]; entity: boolean } | undefined {
+  if (path.length === 0) return undefined;
+  const e = ENTITIES[path[0]!];
+  if (!e) return { path: path.slice(0, 2), entity: false };
+  if (path.length <= e.depth + 1) return { path: path.slice(0, e.depth + 1), entity: true };
+  const field = path[e.depth + 1]!;
+  const fieldSchema = e.schema.shape[field] as z.ZodType | undefined;
+  // An unknown or optional field goes alone; a required one takes its entity with it.
+  if (path.length === e.depth + 2 && (!fieldSchema || fieldSchema.safeParse(undefined).success)) return { path, entity: false };
+  if (fieldSchema?.safeParse(undefined).success && path.length > e.depth + 2) return { path: path.slice(0, e.depth + 2), entity: false };
+  return { path: path.slice(0, e.depth + 1), entity: true };
+}
+
+/** Sets `value` at `path`, copying every object on the way (the input data is never changed). */
+function setAt(root: Record<string, unknown>, path: string[], value: unknown): void {
+  const parent = parentOf(root, path);
+  if (parent) Object.defineProperty(parent, path[path.length - 1]!, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Deletes the node at `path`, copying every object on the way. */
+function deleteAt(root: Record<string, unknown>, path: string[]): void {
+  const parent = parentOf(root, path);
+  if (parent) delete parent[path[path.length - 1]!];
+}
+
+function parentOf(root: Record<string, unknown>, path: string[]): Record<string, unknown> | undefined {
+  let node = root;
+  for (const step of path.slice(0, -1)) {
+    const child = node[step];
+    if (typeof child !== 'object' || child === null || Array.isArray(child)) return undefined;
+    const copy = { ...(child as Record<string, unknown>) };
+    Object.defineProperty(node, step, { value: copy, enumerable: true, writable: true, configurable: true });
+    node = copy;
   }
-  const where = path.length ? `${path.join('.')}: ` : '';
-  if (issue.code === 'unrecognized_keys') return `${where}unknown field${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.message.startsWith('Invalid input: expected') && issue.message.endsWith('received undefined')) {
-    return `${where}missing required field`;
-  }
-  return `${where}${issue.message}`;
+  return node;
 }
 
 /** Diagnostics in file order, so the first one printed is the first one in the file. */

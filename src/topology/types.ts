@@ -24,6 +24,8 @@ export interface Site {
   subnets: Cidr[];
   /** The gateway the site's hosts use as their default route (explicit, or the only one attached). */
   gateway?: string;
+  /** Free text from the file, for people. */
+  description?: string;
   pos: Pos;
 }
 
@@ -41,6 +43,8 @@ export interface Network {
    * without SNAT, so `snat: auto` keeps the client's address.
    */
   routes: Cidr[];
+  /** Free text from the file, for people. */
+  description?: string;
   pos: Pos;
 }
 
@@ -83,6 +87,8 @@ export interface Gateway {
    * nftables table, or iptables next to an nft drop) can accept exactly natchain's flows.
    */
   acceptMark?: number;
+  /** Free text from the file, for people. */
+  description?: string;
   pos: Pos;
 }
 
@@ -106,7 +112,7 @@ export interface Forward {
   expose?: { address: string; ports?: PortRange };
   /** Let clients in the target's own site use the exposed address (NAT reflection). */
   hairpin: boolean;
-  /** Pinned hop ports per gateway name. */
+  /** Pinned hop ports per gateway name (a null-prototype object: any name is just a key). */
   pins: Record<string, number>;
   /** Networks and gateways the chain must cross, in order (empty: any shortest path). */
   via: string[];
@@ -115,7 +121,12 @@ export interface Forward {
   snat: SnatMode;
   /** Where the forward's `snat` (or else `defaults.snat`) is written, when it is. */
   snatPos?: Pos;
+  /** Free text from the file, for people. */
+  description?: string;
+  /** Position of the forward's key. */
   pos: Pos;
+  /** Position of one of its fields (`['to']`, `['from', 1]`, `['ports', 'gw-a']`), for errors about that field; absent on hand-built models. */
+  posOf?: (field: ReadonlyArray<string | number>) => Pos;
 }
 
 /** A host the lab builds in addition to the ones the forwards imply (e.g. a client at the seed's address). */
