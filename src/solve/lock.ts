@@ -1,7 +1,7 @@
-import { stringify } from 'yaml';
 import { TopologyError } from '../errors.js';
 import { nameTable } from '../names.js';
 import { parseYaml } from '../topology/parse.js';
+import { yamlLib } from '../topology/yaml-lazy.js';
 import type { PortLock } from './types.js';
 
 /** The lock file beside a topology: `x.yaml` -> `x.lock`. */
@@ -34,5 +34,5 @@ export function formatLock(lock: PortLock): string {
   const header =
     '# natchain port lock: the hop ports natchain picked, kept stable across runs.\n' +
     '# Maintained by natchain; review and commit it beside the topology. Key: gateway/address.\n';
-  return header + stringify(lock, { indent: 2 });
+  return header + yamlLib().stringify(lock, { indent: 2 });
 }

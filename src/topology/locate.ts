@@ -6,7 +6,8 @@
 // with `yaml`. When the text is too unusual to be sure (anchors, tags, explicit keys, tabs,
 // numeric or quoted-with-escapes keys...), it answers `undefined` and the caller falls back to a
 // full position-keeping parse. Errors thus cost about what success costs.
-import { isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import type { Document, Node, Pair } from 'yaml';
+import { yamlLib } from './yaml-lazy.js';
 
 type Path = ReadonlyArray<string | number>;
 
@@ -15,6 +16,7 @@ const pairIndex = new WeakMap<object, Map<string, Pair>>();
 function pairOf(map: { items: unknown[] }, step: string | number): Pair | undefined {
   let m = pairIndex.get(map);
   if (!m) {
+    const { isPair, isScalar } = yamlLib();
     m = new Map();
     for (const p of map.items) if (isPair(p)) m.set(String(isScalar(p.key) ? p.key.value : p.key), p);
     pairIndex.set(map, m);
@@ -24,6 +26,7 @@ function pairOf(map: { items: unknown[] }, step: string | number): Pair | undefi
 
 /** Offset of the node at `path` in a parsed document (nearest existing parent when the path ends early); `keyAt`: the key offset the walk starts under. */
 export function offsetIn(doc: Document, path: Path, key: boolean, keyAt?: number): number {
+  const { isMap, isSeq } = yamlLib();
   let node: unknown = doc.contents;
   let keyOffset = keyAt;
   for (const step of path) {
@@ -232,7 +235,7 @@ export class FastLocator {
     let doc = this.docs.get(from);
     if (doc === undefined) {
       try {
-        doc = parseDocument(this.text.slice(from, region.end), { uniqueKeys: false, prettyErrors: false });
+        doc = yamlLib().parseDocument(this.text.slice(from, region.end), { uniqueKeys: false, prettyErrors: false });
         if (doc.errors.length) doc = null;
       } catch {
         doc = null; // too deep for the parser's recursion: the caller falls back

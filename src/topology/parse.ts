@@ -1,8 +1,9 @@
 import jsyaml from 'js-yaml';
-import { isMap, isScalar, isSeq, parseDocument, visit, Scalar, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
 import type { Diagnostic, Pos } from '../errors.js';
 import { quote } from '../escape.js';
 import { FastLocator, offsetIn } from './locate.js';
+import { yamlLib } from './yaml-lazy.js';
 
 /** Deepest nesting of collections a topology file may have (a topology needs 6); deeper input is refused, not recursed into. */
 export const MAX_DEPTH = 32;
@@ -53,7 +54,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
 function fullParse(text: string): Document | null {
   try {
     // yaml's own duplicate-key check compares every key with every other (quadratic for 100k forwards).
-    return parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+    return yamlLib().parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   } catch {
     return null;
   }
@@ -98,6 +99,7 @@ function yamlErrors(doc: Document, text: string, lines: LineIndex): Diagnostic[]
 
 /** Quoted scalars and flow collections whose text does not end with their closing character, by start offset. */
 function unclosedConstructs(doc: Document, text: string): { from: number; what: string }[] {
+  const { isMap, isSeq, visit, Scalar } = yamlLib();
   const out: { from: number; what: string }[] = [];
   visit(doc, (_, node) => {
     const range = (node as Node).range;
@@ -117,6 +119,7 @@ function unclosedConstructs(doc: Document, text: string): { from: number; what: 
 
 /** Keys that appear twice in one map (checked in one pass with a Set, not pairwise). */
 function duplicateKeys(doc: Document, lines: LineIndex): Diagnostic[] {
+  const { isScalar, visit } = yamlLib();
   const out: Diagnostic[] = [];
   visit(doc, {
     Map(_, map) {
