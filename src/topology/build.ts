@@ -384,15 +384,15 @@ function allowListSource(
   networks: Map<string, Network>,
   err: (index: number, message: string) => void,
 ): Source | string {
-  if (!networks.has(network)) return `an allow-list belongs to a network source; "${network}" is not a network${suggest(network, networks.keys())}`;
+  if (!networks.has(network)) return `an allow-list belongs to a network source; ${quote(network)} is not a network${suggest(network, networks.keys())}`;
   const allow: Cidr[] = [];
   list.forEach((text, k) => {
     const c = text.includes('/') ? parseCidr(text) : isIPv4(text) ? { address: text, prefix: 32 } : null;
-    if (!c) return err(k, `"${text}" is not an IPv4 address or prefix like 203.0.113.0/24`);
+    if (!c) return err(k, `${quote(text)} is not an IPv4 address or prefix like 203.0.113.0/24`);
     const net = networkOf(c.address, c.prefix);
-    if (net !== c.address) return err(k, `"${text}" has host bits set; the prefix is ${net}/${c.prefix}`);
-    if (c.prefix === 0) return err(k, `"${text}" allows everyone: leave the allow-list out instead`);
-    if (allow.some((a) => a.prefix === c.prefix && a.address === c.address)) return err(k, `"${text}" is listed twice`);
+    if (net !== c.address) return err(k, `${quote(text)} has host bits set; the prefix is ${net}/${c.prefix}`);
+    if (c.prefix === 0) return err(k, `${quote(text)} allows everyone: leave the allow-list out instead`);
+    if (allow.some((a) => a.prefix === c.prefix && a.address === c.address)) return err(k, `${quote(text)} is listed twice`);
     allow.push(c);
   });
   return { kind: 'network', network, allow };
@@ -410,14 +410,14 @@ function routedSubnets(n: Network, entries: string[], sites: Site[], gateways: G
     if (site) picked = site.subnets.map((cidr) => ({ site, cidr }));
     else {
       const c = parseCidr(text);
-      if (!c) return err(i, `"${text}" is neither a site nor a prefix like 10.20.0.0/16`);
-      if (networkOf(c.address, c.prefix) !== c.address) return err(i, `"${text}" has host bits set; the prefix is ${networkOf(c.address, c.prefix)}/${c.prefix}`);
+      if (!c) return err(i, `${quote(text)} is neither a site nor a prefix like 10.20.0.0/16`);
+      if (networkOf(c.address, c.prefix) !== c.address) return err(i, `${quote(text)} has host bits set; the prefix is ${networkOf(c.address, c.prefix)}/${c.prefix}`);
       picked = sites.flatMap((x) => x.subnets.filter((s) => s.prefix >= c.prefix && contains(c, s.address)).map((cidr) => ({ site: x, cidr })));
       if (picked.length === 0) return err(i, `no site subnet lies inside ${text}: routes name the sites whose replies the network carries`);
     }
     for (const p of picked) {
       const on = gateways.some((g) => g.interfaces.some((j) => j.attach.kind === 'site' && j.attach.name === p.site.name) && g.interfaces.some((j) => j.attach.kind === 'network' && j.attach.name === n.name));
-      if (!on) return err(i, `site "${p.site.name}" has no gateway on network "${n.name}", so the network cannot route its subnets`);
+      if (!on) return err(i, `site ${quote(p.site.name)} has no gateway on network ${quote(n.name)}, so the network cannot route its subnets`);
       if (!out.some((o) => o.address === p.cidr.address && o.prefix === p.cidr.prefix)) out.push(p.cidr);
     }
   });
