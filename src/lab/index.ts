@@ -12,3 +12,5 @@ export { preflight, LAB_PROGRAMS } from './preflight.js';
 export { checkLabName, defaultLabName, labBaseDir, labDirOf, netnsName, NS_PREFIX } from './names.js';
 export { ed25519KeyPair } from './keys.js';
 export type { RunResult } from './sys.js';
+export { labTraffic, clientFor, targetFor, sourcesAlong, portAt, type TrafficResult, type TrafficReport } from './traffic.js';
+export { labEchoStart, labEchoStop, parseServiceSpec, type EchoSelection } from './echo.js';

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { NatchainError } from '../errors.js';
-import type { LabPlan, PlannedGateway, PlannedHost, PlannedNode, PlannedRoute } from './types.js';
+import type { LabPlan, PlannedGateway, PlannedHost, PlannedNode, PlannedRoute, PlannedService } from './types.js';
 import { sq } from './sys.js';
 
 /** Longest unix socket path the kernel takes (sun_path is 108 bytes with the final NUL). */
@@ -189,24 +189,41 @@ export function echoReply(host: string, proto: string, port: number): string {
 
 /** A host, run inside its network namespace: the echo services of a target, its link and route. */
 export function hostScript(h: PlannedHost, paths: LabPaths): string {
-  const log = sq(paths.log(h.name));
   let s = HEADER(`lab host ${h.name} (${h.role}), run in network namespace ${h.netns}`);
-  if (h.services.length) {
-    // Started first (they listen on any address), so they are up by the time the link is.
-    s += `# Echo services: one line naming this host and the address the client was seen as.\n`;
-    for (const svc of h.services) {
-      // UDP: socat hands the datagram to the command; read it first, or socat's write into a command
-      // that has already exited fails (EPIPE) and the answer is lost.
-      const listen = svc.proto === 'tcp' ? `TCP-LISTEN:${svc.port},fork,reuseaddr` : `UDP-RECVFROM:${svc.port},fork`;
-      const cmd = `${svc.proto === 'udp' ? 'head -c1 >/dev/null; ' : ''}echo ${echoReply(h.name, svc.proto, svc.port)}`;
-      s += `socat ${listen} ${sq(`SYSTEM:${cmd}`)} </dev/null >>${log} 2>&1 &\n`;
-    }
-  }
+  // Started first (they listen on any address), so they are up by the time the link is.
+  s += echoStartScript(h.name, h.services, paths.log(h.name));
   s += NO_IPV6 + `ip -batch - <<'EOF'\n${nodeBatch(h)}EOF\n`;
-  if (h.services.length) {
-    // Wait until every listener is up, reading /proc/net/{tcp,udp} with shell builtins only.
-    const want = h.services.map((x) => `${x.proto}:${x.port.toString(16).toUpperCase().padStart(4, '0')}`).join(' ');
-    s += `want=${sq(want)}
+  s += echoWaitScript(h.services);
+  return s;
+}
+
+/** sh lines that start a host's echo services in the background (`lab up`, and `lab echo start`). */
+export function echoStartScript(host: string, services: readonly PlannedService[], logFile: string): string {
+  if (!services.length) return '';
+  const log = sq(logFile);
+  let s = `# Echo services: one line naming this host and the address the client was seen as.\n`;
+  for (const svc of services) {
+    // UDP: socat hands the datagram to the command; read it first, or socat's write into a command
+    // that has already exited fails (EPIPE) and the answer is lost.
+    s += `socat ${echoListen(svc)} ${sq(`SYSTEM:${echoCommand(host, svc)}`)} </dev/null >>${log} 2>&1 &\n`;
+  }
+  return s;
+}
+
+/** socat's listening address for an echo service (`TCP-LISTEN:22,fork,reuseaddr`). */
+export function echoListen(svc: Pick<PlannedService, 'proto' | 'port'>): string {
+  return svc.proto === 'tcp' ? `TCP-LISTEN:${svc.port},fork,reuseaddr` : `UDP-RECVFROM:${svc.port},fork`;
+}
+
+function echoCommand(host: string, svc: PlannedService): string {
+  return `${svc.proto === 'udp' ? 'head -c1 >/dev/null; ' : ''}echo ${echoReply(host, svc.proto, svc.port)}`;
+}
+
+/** sh lines that wait until every listener is up, reading /proc/net/{tcp,udp} with shell builtins only. */
+export function echoWaitScript(services: readonly PlannedService[]): string {
+  if (!services.length) return '';
+  const want = services.map((x) => `${x.proto}:${x.port.toString(16).toUpperCase().padStart(4, '0')}`).join(' ');
+  return `want=${sq(want)}
 ready() {
   have=' '
   while read -r _ local _ st _; do [ "$st" = 0A ] && have="$have tcp:\${local#*:} "; done < /proc/net/tcp
@@ -219,8 +236,6 @@ until ready; do
   sleep 0.01
 done
 `;
-  }
-  return s;
 }
 
 /** The sshd configuration every lab gateway's `sshd -i` uses (host keys come with -h). */

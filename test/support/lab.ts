@@ -23,6 +23,10 @@ import {
   type LabHostInfo,
   type ProbeResult,
   type RunResult,
+  clientFor as labClientFor,
+  targetFor as labTargetFor,
+  sourcesAlong,
+  portAt,
 } from '../../src/lab/index.js';
 import { renderRuleset, type RenderOptions } from '../../src/render/index.js';
 import { solve, type Chain, type Hop, type Solution } from '../../src/solve/index.js';
@@ -113,30 +117,19 @@ export async function loadRules(f: LabFixture, opts: RenderOptions = {}): Promis
 
 /** The lab host that stands for a chain's source (the site's client, the network's client). */
 export function clientFor(lab: Lab, chain: Chain): LabHostInfo {
-  const key = `${chain.forward}:${formatSource(chain.source)}`;
-  const h = lab.hosts.find((x) => x.role !== 'target' && x.forwards.includes(key));
-  if (!h) throw new Error(`lab ${lab.name} has no client for ${key}`);
+  const h = labClientFor(lab, chain);
+  if (!h) throw new Error(`lab ${lab.name} has no client for ${chain.forward}:${formatSource(chain.source)}`);
   return h;
 }
 
 /** The lab host at a chain's target address. */
 export function targetFor(lab: Lab, chain: Chain): LabHostInfo {
-  const h = lab.hosts.find((x) => x.address === chain.target.address);
+  const h = labTargetFor(lab, chain);
   if (!h) throw new Error(`lab ${lab.name} has no host at ${chain.target.address}`);
   return h;
 }
 
-/** The source address each hop sees arriving (index k: at hop k), and, last, what the target sees. */
-export function sourcesAlong(chain: Chain, client: string): string[] {
-  const out = [client];
-  for (const h of chain.hops) out.push(h.snat?.address ?? out[out.length - 1]!);
-  return out;
-}
-
-/** A port of the dial range carried to the same offset of another range (ranges forward unshifted). */
-export function portAt(range: { from: number; to: number }, dial: { from: number }, port: number): number {
-  return range.from + (port - dial.from);
-}
+export { sourcesAlong, portAt };
 
 let nextPort = 20000 + (process.pid % 200) * 100;
 /** A source port no other probe of this process used (so conntrack entries can be told apart). */

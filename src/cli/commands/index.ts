@@ -7,6 +7,7 @@ import { registerInit } from './init.js';
 import { registerLab } from './lab.js';
 import { registerLock } from './lock.js';
 import { registerPlan } from './plan.js';
+import { registerProbe } from './probe.js';
 import { registerRecover } from './recover.js';
 import { registerRender } from './render.js';
 import { registerRollback } from './rollback.js';
@@ -15,4 +16,4 @@ import { registerStatus } from './status.js';
 import { registerValidate } from './validate.js';
 
 /** Every command, in the order `--help` lists them. Each module adds one command (or a group) to the program. */
-export const commands: Array<(program: Command) => void> = [registerInit, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus];
+export const commands: Array<(program: Command) => void> = [registerInit, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus, registerProbe];

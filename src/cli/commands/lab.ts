@@ -94,4 +94,46 @@ Examples:
   natchain lab exec seed-vpn gw-b`,
     )
     .action(lazy(load, 'exec'));
+
+  lab
+    .command('test')
+    .description("send real traffic through every forward of a lab's topology, from each source's lab client, and compare the source address each target saw with what solve predicts")
+    .argument('<lab>', 'lab name')
+    .option('--forward <name...>', 'only these forwards')
+    .option('--topology <file>', 'topology to test against (default: the file the lab was built from)')
+    .option('--json', 'print the results as JSON')
+    .addHelpText(
+      'after',
+      `
+Per forward, source and protocol (both ends of a port range): one TCP connection or UDP exchange
+from the lab client standing for that source to what it dials; the lab's echo service on the
+target names itself and the peer it saw. OK when the right host answers on the right port and
+saw the source address the solve predicts. Load natchain's rules first (natchain apply with the
+lab's ssh_config). Exit 0 when every forward works, 1 otherwise.
+
+Examples:
+  natchain apply topologies/seed-vpn.yaml -F /run/natchain-lab/seed-vpn/ssh_config --yes
+  natchain lab test seed-vpn`,
+    )
+    .action(lazy(() => import('../actions/lab-test.js'), 'test'));
+
+  lab
+    .command('echo')
+    .description("stop or start a lab target's echo services (to run a real service on a forwarded port instead)")
+    .argument('<action>', 'stop or start')
+    .argument('<lab>', 'lab name')
+    .argument('<host>', 'target host (server-<forward>)')
+    .argument('[service...]', 'PORT or PORT/tcp or PORT/udp (default: every echo service of the host)')
+    .option('--json', 'print what was stopped or started as JSON')
+    .addHelpText(
+      'after',
+      `
+Only the lab's own echo listeners are stopped; whatever else runs on the host is left alone.
+
+Examples:
+  natchain lab echo stop seed-vpn server-ssh-12 22/tcp
+  natchain lab exec seed-vpn server-ssh-12 -- /usr/sbin/sshd -D -p 22 &   # your real service
+  natchain lab echo start seed-vpn server-ssh-12`,
+    )
+    .action(lazy(() => import('../actions/lab-test.js'), 'echo'));
 }
