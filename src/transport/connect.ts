@@ -74,7 +74,8 @@ function finishTarget(
   via: SshTarget['via'],
   keyPrefix: string,
 ): SshTarget {
-  const hostKeyName = knownHostName(cfg.hostKeyAlias ?? cfg.hostname, port);
+  // OpenSSH looks a HostKeyAlias up as written, without the `[host]:port` form.
+  const hostKeyName = cfg.hostKeyAlias ?? knownHostName(cfg.hostname, port);
   const viaKey = via.kind === 'jump' ? ` via ${via.through.key}` : via.kind === 'proxy-command' ? ` via ${via.command}` : '';
   return { key: `${keyPrefix}${viaKey}`, label, alias, hostname: cfg.hostname, port, user, hostKeyName, config: cfg, via };
 }
