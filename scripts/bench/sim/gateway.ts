@@ -20,6 +20,13 @@ export const FOREIGN_IPTABLES = [
   'COMMIT',
 ];
 
+/** One interface of a simulated gateway. */
+export interface SimInterface {
+  name: string;
+  address: string;
+  prefix: number;
+}
+
 interface TxDir {
   state: string;
   snapshot: string;
@@ -59,6 +66,8 @@ export class SimGateway {
   constructor(
     readonly name: string,
     readonly backend: 'iptables' | 'nftables',
+    /** Its interfaces, as `ip -j addr` reports them in the facts (src/gateway/facts.ts). */
+    readonly interfaces: SimInterface[] = [],
   ) {
     this.net = backend === 'iptables' ? new IptablesModel(FOREIGN_IPTABLES) : new NftablesModel();
   }
@@ -66,6 +75,19 @@ export class SimGateway {
   /** natchain's dump: `iptables-save -t nat; -t filter`, or natchain's nft table. */
   dump(): string {
     return this.net.save();
+  }
+
+  /** What FACTS_SHELL prints: ip_forward, the tools, `ip -j addr show` on one line. */
+  facts(): string {
+    const tools = this.backend === 'iptables' ? ['iptables-restore', 'iptables-save'] : ['nft'];
+    const links = [{ ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] }];
+    for (const i of this.interfaces) links.push({ ifname: i.name, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], addr_info: [{ family: 'inet', local: i.address, prefixlen: i.prefix }] });
+    const found = (t: string) => (tools.includes(t) || t === 'ip' ? `/usr/sbin/${t}` : '');
+    return (
+      `ip_forward=${this.ipForward}\n` +
+      ['nft', 'iptables-restore', 'iptables-save', 'ip'].map((t) => `tool=${t} ${found(t)}\n`).join('') +
+      `addr=${JSON.stringify(links)}\n`
+    );
   }
 
   private load(text: string, test = false): string | undefined {
@@ -315,6 +337,11 @@ export class SimGateway {
       out.sec('committed');
       out.raw(committed);
     }
+    out.sec('facts');
+    out.raw(this.facts());
+    out.sec('ruleset');
+    out.sec('counters');
+    if (this.net instanceof IptablesModel) out.raw(this.net.counters());
     const d = this.txs.get(tx);
     if (tx !== 'none' && d) {
       out.sec('txstate');

@@ -1,10 +1,11 @@
 // A simulated fleet ready for the CLI: the generated scale topology (scripts/bench/generate.mjs)
 // with N gateways, its SSH servers, a client key, ssh_config (one Host block per gateway, as the
 // lab writes) and known_hosts (one line per gateway), in a temporary directory.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
+import { compile } from '../../../src/compile.js';
 import { generateTopology } from '../generate.mjs';
 import { startSimFleet, type SimFleet } from './server.js';
 
@@ -26,12 +27,14 @@ export async function startSimLab(n: number, forwardsPerGateway = 10, seed = 1):
   const dir = mkdtempSync(path.join(tmpdir(), 'natchain-sim-'));
   const topologyFile = path.join(dir, 'fleet.yaml');
   writeFileSync(topologyFile, generateTopology(n, n * forwardsPerGateway, seed));
-  const names = Array.from({ length: n }, (_, i) => `gw${String(i).padStart(4, '0')}`);
+  // The gateways' interfaces come from the topology itself: the facts a gateway reports must match it.
+  const { topology } = compile(readFileSync(topologyFile, 'utf8'), topologyFile);
+  const names = topology.gateways.map((g) => g.name);
   const key = ssh2.utils.generateKeyPairSync('ed25519');
   const identity = path.join(dir, 'id_ed25519');
   writeFileSync(identity, key.private, { mode: 0o600 });
   const fleet = await startSimFleet(
-    names.map((name, i) => ({ name, backend: i % 2 ? 'nftables' : 'iptables' })),
+    topology.gateways.map((g) => ({ name: g.name, backend: g.backend, interfaces: g.interfaces.map((i) => ({ name: i.name, address: i.address, prefix: i.prefix })) })),
     key.public,
   );
   const knownHosts = path.join(dir, 'known_hosts');

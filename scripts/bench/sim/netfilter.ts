@@ -45,6 +45,11 @@ export class IptablesModel {
     return out;
   }
 
+  /** `iptables-save -c -t nat | grep -F -- '-A NATCHAIN-PREROUTING '`: natchain's DNAT rules with their counters. */
+  counters(): string {
+    return (this.tables.get('nat')!.get('NATCHAIN-PREROUTING')?.rules ?? []).map((r) => `[0:0] -A NATCHAIN-PREROUTING ${r}\n`).join('');
+  }
+
   /** `iptables-restore --noflush` (`test`: `--test`, nothing kept); undefined on success, else the error text. */
   restore(text: string, test: boolean): string | undefined {
     let table: Table | undefined;

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey } from 'ssh2';
-import { SimGateway } from './gateway.js';
+import { SimGateway, type SimInterface } from './gateway.js';
 import { recognise } from './protocol.js';
 
 const { Server, utils } = ssh2;
@@ -16,6 +16,7 @@ const { Server, utils } = ssh2;
 export interface SimGatewaySpec {
   name: string;
   backend: 'iptables' | 'nftables';
+  interfaces: SimInterface[];
 }
 
 /** A running simulated fleet. */
@@ -36,7 +37,7 @@ export async function startSimFleet(specs: SimGatewaySpec[], clientPub: string):
   const allowed = utils.parseKey(clientPub) as ParsedKey;
   if (allowed instanceof Error) throw allowed;
   const stats: SimFleet['stats'] = { connections: 0, execs: 0, unknown: [] };
-  const gateways = new Map(specs.map((s) => [s.name, new SimGateway(s.name, s.backend)]));
+  const gateways = new Map(specs.map((s) => [s.name, new SimGateway(s.name, s.backend, s.interfaces)]));
   const byPort = new Map<number, SimGateway>();
   const live = new Set<net.Socket>();
   const server = new Server({ hostKeys: [host.private] }, () => undefined);
