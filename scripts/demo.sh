@@ -6,10 +6,11 @@
 #
 # Needs root (network namespaces). Safe on any machine: the lab adds nothing to this machine's own
 # network namespace, so no packet of the demo can leave it. The lab is taken down on exit, always.
+# Usage: npm run demo [-- LAB]  (the lab's name, default seed-vpn: another name lets it run beside one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-LAB=seed-vpn
+LAB=${1:-seed-vpn}
 TOPOLOGY=topologies/seed-vpn.yaml
 SPORT=2182 # the client port in the seed's slides
 
@@ -43,8 +44,8 @@ SSH_CONFIG="${NATCHAIN_LAB_DIR:-/run/natchain-lab}/$LAB/ssh_config"
 NATCHAIN_STATE_DIR=$(mktemp -d /tmp/natchain-demo-state.XXXXXX)
 export NATCHAIN_STATE_DIR
 trap 'echo; show "natchain lab down $LAB"; natchain lab down "$LAB" || true; rm -rf "$NATCHAIN_STATE_DIR"' EXIT
-show "natchain lab up $TOPOLOGY"
-natchain lab up "$TOPOLOGY"
+show "natchain lab up $TOPOLOGY --name $LAB"
+natchain lab up "$TOPOLOGY" --name "$LAB"
 
 step "Before natchain: 10.0.1.13 cannot reach 10.0.0.12:22 (site-a's LAN is not routed over the internet)"
 show "natchain lab exec $LAB client-b -- socat - TCP:10.0.0.12:22,connect-timeout=2"

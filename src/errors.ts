@@ -69,3 +69,41 @@ export class UsageError extends NatchainError {
     this.name = 'UsageError';
   }
 }
+
+/** `message` about `gateway` as shown in a row or column that already names the gateway: without a leading "gateway: ". */
+export function withoutGateway(gateway: string, message: string): string {
+  return message.startsWith(`${gateway}: `) ? message.slice(gateway.length + 2) : message;
+}
+
+/** `message` about `gateway` prefixed with its name, once (transport errors often carry it already). */
+export function withGateway(gateway: string, message: string): string {
+  return `${gateway}: ${withoutGateway(gateway, message)}`;
+}
+
+const IO_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a directory, not a file',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'the file system is read-only',
+  EMFILE: 'too many open files',
+  EEXIST: 'it already exists',
+  ENOTEMPTY: 'the directory is not empty',
+  EBUSY: 'the resource is busy',
+};
+
+/**
+ * Why a file operation failed, in words ("no such file or directory"), for messages that say what
+ * could not be read or written: never Node's raw "ENOENT: ..., open '/x'".
+ */
+export function ioReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code && Object.hasOwn(IO_REASONS, err.code)) return IO_REASONS[err.code]!;
+  // Node words a system error "CODE: description, syscall 'path'": keep the description.
+  const m = /^[A-Z0-9_]+: ([^,]+)/.exec(String(err?.message ?? e));
+  return m ? m[1]! : String(err?.message ?? e);
+}

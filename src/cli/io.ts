@@ -1,5 +1,5 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { NatchainError } from '../errors.js';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { ioReason, NatchainError } from '../errors.js';
 import { compile } from '../compile.js';
 import { EMPTY_LOCK, formatLock, lockPathFor, parseLock, type PortLock, type Solution } from '../solve/index.js';
 import { decodeText } from '../topology/decode.js';
@@ -11,8 +11,7 @@ export async function readText(file: string): Promise<string> {
   try {
     bytes = await readFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new NatchainError('FILE_NOT_FOUND', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : String(e)}`);
+    throw new NatchainError('FILE_NOT_FOUND', `cannot read ${file}: ${ioReason(e)}`);
   }
   return decodeText(bytes, file);
 }
@@ -37,7 +36,7 @@ export async function readLock(topologyFile: string): Promise<{ file: string; lo
     bytes = await readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { file, lock: EMPTY_LOCK, exists: false };
-    throw e;
+    throw new NatchainError('FILE_NOT_FOUND', `cannot read the port lock ${file}: ${ioReason(e)}`);
   }
   return { file, lock: parseLock(decodeText(bytes, file), file), exists: true };
 }
@@ -45,8 +44,13 @@ export async function readLock(topologyFile: string): Promise<{ file: string; lo
 /** Writes the lock atomically (temp file + rename), so a crash never leaves half a lock. */
 export async function writeLock(file: string, lock: PortLock): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, formatLock(lock));
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, formatLock(lock));
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw new NatchainError('ENVIRONMENT', `cannot write the port lock ${file}: ${ioReason(e)}`);
+  }
 }
 
 /** A topology with its lock, solved. */

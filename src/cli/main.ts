@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { NatchainError, TopologyError } from '../errors.js';
+import { ioReason, NatchainError, TopologyError } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit.js';
 import { buildProgram } from './program.js';
 
@@ -33,7 +33,34 @@ async function report(e: unknown): Promise<number> {
     for (const line of e.details) process.stderr.write(`  ${line}\n`);
     return e.exitCode ?? exitCodeFor(e.code);
   }
+  if (isSystemError(e)) {
+    // A file or process operation no command wrapped: still said in natchain's words, never Node's raw text.
+    process.stderr.write(red(`natchain: cannot ${SYSCALL_VERBS[e.syscall] ?? e.syscall} ${e.path ?? ''}`.trimEnd() + `: ${ioReason(e)}`) + '\n');
+    return 1;
+  }
   process.stderr.write(red('natchain: internal error (a bug; please report it with this trace)') + '\n');
   process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
   return 70;
+}
+
+const SYSCALL_VERBS: Record<string, string> = {
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  mkdir: 'create the directory',
+  rename: 'rename',
+  unlink: 'remove',
+  rm: 'remove',
+  rmdir: 'remove the directory',
+  scandir: 'list the directory',
+  stat: 'examine',
+  lstat: 'examine',
+  access: 'access',
+  spawn: 'run',
+  chmod: 'change the mode of',
+  fsync: 'flush',
+};
+
+function isSystemError(e: unknown): e is NodeJS.ErrnoException & { syscall: string } {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }

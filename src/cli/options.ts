@@ -37,3 +37,25 @@ export function addTxOptions(cmd: Command): Command {
     .option('--enable-ip-forward', 'turn net.ipv4.ip_forward on where a gateway forwards and it is off (restored on rollback)')
     .option('--break-lock <tx>', 'take over the lock a dead transaction TX left (see natchain status / recover)');
 }
+
+/**
+ * The options given on the command line, as they would be typed again (`-F lab/ssh_config --accept-new`),
+ * for hints that tell the user what to run next with the same settings. Leaves out `except`.
+ */
+export function repeatOptions(cmd: Command, except: string[] = ['json']): string {
+  const words: string[] = [];
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (except.includes(key) || cmd.getOptionValueSource(key) !== 'cli') continue;
+    const value: unknown = cmd.getOptionValue(key);
+    const flag = opt.long ?? opt.short!;
+    if (typeof value === 'boolean') words.push(value || opt.negate ? flag : '');
+    else for (const v of Array.isArray(value) ? value : [value]) words.push(`${flag} ${shellWord(String(v))}`);
+  }
+  return words.filter(Boolean).join(' ');
+}
+
+/** A word as a POSIX shell reads it back: quoted only when it needs to be. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,6 +1,6 @@
 // One remote phase on one gateway: build the call, run it, cut the answer into sections, and turn
 // every way it can fail into a typed error that names the gateway and the phase.
-import { NatchainError } from '../errors.js';
+import { NatchainError, withoutGateway } from '../errors.js';
 import type { Backend } from '../topology/types.js';
 import type { GatewaySession } from '../transport/types.js';
 import { newNonce } from './ids.js';
@@ -41,7 +41,7 @@ export async function runPhase(
   } catch (e) {
     // The transport rejects for a lost/timed-out connection ('SSH') and for sudo's own refusal ('REMOTE').
     const remote = e instanceof NatchainError && e.code === 'REMOTE';
-    throw new PhaseError(session.gateway, op, remote ? (e as Error).message : `connection failed: ${(e as Error).message}`, !remote);
+    throw new PhaseError(session.gateway, op, withoutGateway(session.gateway, remote ? (e as Error).message : `connection failed: ${withoutGateway(session.gateway, (e as Error).message)}`), !remote);
   }
   const sec = parseSections(r.stdout, nonce);
   if (r.code === EXIT_LOCKED && sec.has('held')) {

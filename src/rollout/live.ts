@@ -1,6 +1,7 @@
 // Read-only views of live gateways: `plan` (what apply would change) and `status` (sync, drift,
 // last transaction, lock, armed timers). One exec per gateway, no lock taken.
 import pLimit from 'p-limit';
+import { withoutGateway } from '../errors.js';
 import { diffRulesets } from '../plan/index.js';
 import type { GatewayImpact } from '../plan/index.js';
 import type { Intent } from '../solve/types.js';
@@ -140,7 +141,7 @@ export async function planLive(
   for (const g of topology.gateways) {
     const l = live.get(g.name)!;
     if (l instanceof Error) {
-      views.push({ gateway: g.name, backend: g.backend, status: 'error', mismatches: [], shadowed: [], forwards: { added: [], removed: [], changed: [] }, rulesAdded: 0, rulesRemoved: 0, diff: '', error: l.message });
+      views.push({ gateway: g.name, backend: g.backend, status: 'error', mismatches: [], shadowed: [], forwards: { added: [], removed: [], changed: [] }, rulesAdded: 0, rulesRemoved: 0, diff: '', error: withoutGateway(g.name, l.message) });
       continue;
     }
     const before = canonicalOf(g.backend, l.live);
@@ -209,7 +210,7 @@ export async function statusLive(
   const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
   return topology.gateways.map((g): GatewayStatus => {
     const l = live.get(g.name)!;
-    if (l instanceof Error) return { gateway: g.name, backend: g.backend, sync: 'unreachable', mismatches: [], shadowed: [], armed: [], detail: l.message };
+    if (l instanceof Error) return { gateway: g.name, backend: g.backend, sync: 'unreachable', mismatches: [], shadowed: [], armed: [], detail: withoutGateway(g.name, l.message) };
     const now = canonicalOf(g.backend, l.live);
     const desired = changeToIntents(g, intents[g.name] ?? [], l.live).expected;
     let sync: GatewayStatus['sync'];

@@ -1,7 +1,7 @@
 // The transaction of DESIGN.md, across every gateway a plan touches: lock + snapshot, stage +
 // check, arm + apply + read back, a new connection, commit. Four exec calls per changed gateway.
 import pLimit from 'p-limit';
-import { NatchainError } from '../errors.js';
+import { NatchainError, withGateway, withoutGateway } from '../errors.js';
 import type { Gateway, Topology } from '../topology/types.js';
 import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
 import { PhaseError, runPhase } from './exec.js';
@@ -172,7 +172,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
       o.progress.finish(gw.gateway.name, phase, true);
       return v;
     } catch (e) {
-      o.progress.finish(gw.gateway.name, phase, false, e instanceof PhaseError ? e.reason : (e as Error).message);
+      o.progress.finish(gw.gateway.name, phase, false, e instanceof PhaseError ? e.reason : withoutGateway(gw.gateway.name, (e as Error).message));
       throw e;
     }
   };
@@ -298,8 +298,8 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
       gw.state = 'connected';
     } catch (e) {
       firstConnectError ??= e;
-      connectErrors.push(`${gw.gateway.name}: ${(e as Error).message}`);
-      gw.detail = (e as Error).message;
+      connectErrors.push(withGateway(gw.gateway.name, (e as Error).message));
+      gw.detail = withoutGateway(gw.gateway.name, (e as Error).message);
       gw.state = 'unknown';
     }
   });
@@ -361,7 +361,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
     try {
       gw.change = o.target(gw.gateway, gw.snapshot!);
     } catch (e) {
-      planErrors.push(`${gw.gateway.name}: ${(e as Error).message}`);
+      planErrors.push(withGateway(gw.gateway.name, (e as Error).message));
       continue;
     }
     const before = canonicalOf(gw.gateway.backend, gw.snapshot!);

@@ -5,6 +5,9 @@ import { lazyPos, type ParsedYaml } from './parse.js';
 import type { RawTopology } from './schema.js';
 import type { Backend, Cidr, Forward, Gateway, Interface, LabHost, Network, PortRange, Proto, Site, Source, Topology } from './types.js';
 import { formatCidr, formatSource } from './types.js';
+import { suggest } from '../suggest.js';
+
+export { suggest };
 
 /** Appended to an error that an earlier one may have caused. */
 export const CONSEQUENCE = ' (possibly a consequence of an error above)';
@@ -436,31 +439,6 @@ export function resolveSource(text: string, sites: Map<string, Site>, networks: 
     return `subnet ${text} is not inside any site`;
   }
   return `unknown source ${quote(text)}: expected a site, a network or a subnet${suggest(text, [...sites.keys(), ...networks.keys()])}`;
-}
-
-/** `; did you mean "x"?` when a known name is close to the given one. */
-export function suggest(name: string, known: Iterable<string>): string {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = editDistance(name, k);
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? `; did you mean ${quote(best)}?` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
 }
 
 /** The description an entity was given, if any (the model carries it for `solve` and `forward list`). */

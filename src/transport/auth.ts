@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import type { AuthMethod, ParsedKey } from 'ssh2';
-import { NatchainError } from '../errors.js';
+import { ioReason, NatchainError } from '../errors.js';
 
 const { utils, OpenSSHAgent } = ssh2;
 
@@ -106,7 +106,7 @@ export async function loadIdentity(
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    return { file, problem: `cannot read: ${(e as Error).message}` };
+    return { file, problem: `cannot read: ${ioReason(e)}` };
   }
   const parsed = utils.parseKey(text);
   const first = Array.isArray(parsed) ? (parsed[0] as ParsedKey | Error) : parsed;

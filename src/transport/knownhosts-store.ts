@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { NatchainError } from '../errors.js';
+import { ioReason, NatchainError } from '../errors.js';
 import { appendKnownHostEntry, parseKnownHosts, type KnownHostEntry } from './knownhosts.js';
 
 // known_hosts files parsed once per run and indexed by host name, so that checking the key of
@@ -63,7 +63,7 @@ export class KnownHostsStore {
       text = readFileSync(file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY;
-      throw new NatchainError('SSH', `cannot read known_hosts file ${file}: ${(e as Error).message}`);
+      throw new NatchainError('SSH', `cannot read known_hosts file ${file}: ${ioReason(e)}`);
     }
     const p = index(parseKnownHosts(text, file), sig);
     this.files.set(file, p);
@@ -78,7 +78,7 @@ function signature(file: string): string | undefined {
     return `${st.ino}:${st.size}:${st.mtimeMs}`;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new NatchainError('SSH', `cannot read known_hosts file ${file}: ${(e as Error).message}`);
+    throw new NatchainError('SSH', `cannot read known_hosts file ${file}: ${ioReason(e)}`);
   }
 }
 

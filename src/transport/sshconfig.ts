@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import path from 'node:path';
-import { NatchainError } from '../errors.js';
+import { ioReason, NatchainError } from '../errors.js';
 
 // A reader for the part of ssh_config(5) natchain uses, following OpenSSH's semantics:
 // one pass over the file, `Host`/`Match` blocks switch options on and off, and for most
@@ -432,7 +432,7 @@ export function loadSshConfig(opts: LoadSshConfigOptions = {}): ParsedSshConfig[
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new NatchainError('FILE_NOT_FOUND', `cannot read ssh config ${file}: ${(e as Error).message}`);
+      throw new NatchainError('FILE_NOT_FOUND', `cannot read ssh config ${file}: ${ioReason(e)}`);
     }
     return parseSshConfig(text, file, makeInclude(baseDir));
   };

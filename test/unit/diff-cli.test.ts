@@ -48,16 +48,17 @@ describe('cli: diff (compiled binary)', () => {
     expect(d.summary).to.have.keys(['forwardsChanged', 'gatewaysTouched', 'rulesAdded', 'rulesRemoved', 'flags', 'text']);
   });
 
-  it('exit 2 with file:line:col for an invalid topology, and for usage errors', () => {
+  it('exit 2 with file:line:col for an invalid topology or an unreadable file; 64 for usage errors, as every command', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, readFileSync(MESH, 'utf8').replace('to: 10.3.0.10:8080', 'to: 10.3.0.10:99999'));
     const r = natchain(['diff', MESH, bad]);
     expect(r.code).to.equal(2);
     expect(r.stdout).to.equal('');
     expect(r.stderr).to.match(new RegExp(`${bad}:\\d+:\\d+: `));
-    expect(natchain(['diff', MESH]).code).to.equal(2);
     expect(natchain(['diff', MESH, join(dir, 'missing.yaml')]).code).to.equal(2);
-    expect(natchain(['diff', '-U', 'x', MESH, MESH]).code).to.equal(2);
+    expect(natchain(['diff', MESH]).code).to.equal(64);
+    expect(natchain(['diff', '--bogus', MESH, MESH]).code).to.equal(64);
+    expect(natchain(['diff', '-U', 'x', MESH, MESH]).code).to.equal(64);
   });
 
   it('--help has examples, and exits 0', () => {

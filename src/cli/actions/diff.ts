@@ -25,7 +25,8 @@ export async function run(oldSpec: string, newSpec: string, opts: { json?: boole
     else process.stdout.write(formatDiff(d, c));
     if (!d.identical) throw new ExitCode(1);
   } catch (e) {
-    if (e instanceof NatchainError) e.exitCode = 2;
+    // Trouble is 2, as in diff(1); a usage mistake is 64, as for every command.
+    if (e instanceof NatchainError && e.code !== 'USAGE') e.exitCode = 2;
     throw e;
   }
 }

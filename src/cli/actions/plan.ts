@@ -5,10 +5,11 @@ import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson } from '../output.js';
 import { colourDiff, concurrencyOf, connectOptionsOf, connectors } from '../remote.js';
-import { type RemoteOptions } from '../options.js';
+import type { Command } from 'commander';
+import { repeatOptions, shellWord, type RemoteOptions } from '../options.js';
 
 /** Runs `natchain plan`. */
-export async function run(file: string, o: RemoteOptions): Promise<void> {
+export async function run(file: string, o: RemoteOptions, cmd: Command): Promise<void> {
   const p = await loadProject(file);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
@@ -58,7 +59,7 @@ export async function run(file: string, o: RemoteOptions): Promise<void> {
         ? c.red(`${errors.length} gateway(s) could not be read, are not what the topology says, or are shadowed beyond what apply repairs\n`)
         : plan.inSync
           ? c.green(`in sync: ${plan.gateways.length} gateway(s) hold exactly what the topology says\n`)
-          : `${n} gateway(s) to change: run natchain apply ${file}\n`,
+          : `${n} gateway(s) to change: run ${['natchain apply', shellWord(file), repeatOptions(cmd)].filter(Boolean).join(' ')}\n`,
     );
   }
   if (code !== 0) throw new ExitCode(code);

@@ -1,4 +1,4 @@
-import { UsageError } from '../../errors.js';
+import { unknownName } from '../choices.js';
 import type { Allocation, Chain } from '../../solve/types.js';
 import { formatCidr, formatPorts, formatSource } from '../../topology/types.js';
 import { describeIntent } from '../describe.js';
@@ -20,9 +20,7 @@ export async function run(file: string, opts: { forward?: string; json?: boolean
   const s = p.solution;
   const strict = strictError(s.warnings, opts.strict);
   if (strict) throw strict;
-  if (opts.forward && !p.topology.forwards.some((f) => f.name === opts.forward)) {
-    throw new UsageError(`no forward "${opts.forward}" in ${file}`, [`forwards: ${p.topology.forwards.map((f) => f.name).join(', ') || '(none)'}`]);
-  }
+  if (opts.forward && !p.topology.forwards.some((f) => f.name === opts.forward)) throw unknownName('forward', opts.forward, p.topology.forwards.map((f) => f.name), file);
   const keep = <T extends { forward: string }>(xs: T[]) => (opts.forward ? xs.filter((x) => x.forward === opts.forward) : xs);
   const intents = Object.fromEntries(Object.entries(s.intents).map(([g, is]) => [g, keep(is)]));
   if (opts.json) {

@@ -30,10 +30,22 @@ export async function run(files: string[], opts: { json?: boolean; strict?: bool
       const errors = e instanceof TopologyError ? e.diagnostics : [{ file, line: 0, col: 0, message: e.message }];
       results.push({ file, valid: false, errors, warnings: [] });
       if (opts.json) continue;
-      for (const line of e instanceof TopologyError ? e.details : [`${file}: ${e.message}`]) process.stderr.write(line + '\n');
+      for (const line of e instanceof TopologyError ? e.details : [e.message.includes(file) ? e.message : `${file}: ${e.message}`]) process.stderr.write(line + '\n');
       process.stderr.write(red(`invalid ${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}`) + '\n');
     }
   }
-  if (opts.json) printJson(files.length === 1 ? results[0] : results);
+  // One shape whatever the number of files: an array of results.
+  if (opts.json) printJson(results);
+  else if (files.length > 1) printSummary(results);
   if (results.some((r) => !r.valid)) throw new ExitCode(1);
+}
+
+/** The last line of a validate of several files: how many were valid, how many not, with how many errors. */
+function printSummary(results: { valid: boolean; errors: unknown[] }[]): void {
+  const bad = results.filter((r) => !r.valid);
+  const errors = bad.reduce((n, r) => n + r.errors.length, 0);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (!bad.length) return void process.stdout.write(c.green(`all ${plural(results.length, 'file')} valid`) + '\n');
+  const line = `${plural(results.length, 'file')}: ${results.length - bad.length} valid, ${bad.length} invalid (${plural(errors, 'error')})`;
+  process.stderr.write(makeChalk(process.stderr).red(line) + '\n');
 }

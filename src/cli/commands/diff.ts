@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../exit.js';
 import { lazy } from '../lazy.js';
 
 /** `natchain diff`: what a topology change does, from the model down to each gateway's rules; exit 0 same, 1 different, 2 error. */
@@ -27,17 +26,12 @@ it), a forward that becomes unreachable, a gateway whose backend changes, a site
 that starts crossing a public network (--strict: any such chain on the new side is an error).
 
 Exit status, like diff(1): 0 no difference, 1 differences, 2 trouble (an invalid topology is
-reported as file:line:col errors).
+reported as file:line:col errors); 64 bad usage, as for every command.
 
 Examples:
   natchain diff HEAD~1:topologies/seed-vpn.yaml topologies/seed-vpn.yaml
   natchain diff main:topologies/site.yaml topologies/site.yaml --quiet
   natchain diff old.yaml new.yaml --json | jq '.flags[].message'`,
     )
-    .exitOverride((err) => {
-      // Help and version exit 0 as usual; a usage mistake is trouble, which is 2 for diff.
-      if (err.exitCode === 0) throw err;
-      throw new ExitCode(2);
-    })
     .action(lazy(() => import('../actions/diff.js'), 'run'));
 }

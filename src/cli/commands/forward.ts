@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { withChoices } from '../choices.js';
 import { lazy } from '../lazy.js';
 
 /** Options of `forward add` and `forward edit`. */
@@ -40,7 +41,7 @@ Examples:
     cmd
       .option('--from <source...>', 'who connects: sites, subnets inside a site (CIDR), or networks such as internet')
       .option('--to <host:port>', 'the target: host:port or host:from-to')
-      .addOption(new Option('--proto <proto>', 'tcp, udp or both').choices(['tcp', 'udp', 'both']).default(required ? 'tcp' : undefined))
+      .addOption(withChoices(new Option('--proto <proto>', 'the protocol').default(required ? 'tcp' : undefined), ['tcp', 'udp', 'both']))
       .option('--expose <address:port>', 'where network clients enter (a gateway address, optionally a port; default: natchain picks)')
       .option('--hairpin', 'let clients in the target\'s own site use the exposed address')
       .option('--dry-run', 'show the chain, warnings and rule diff; write nothing')

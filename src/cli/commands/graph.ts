@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { withChoices } from '../choices.js';
 import { lazy } from '../lazy.js';
 
 /** The picture formats `graph --format` takes. */
@@ -11,7 +12,8 @@ export function registerGraph(program: Command): void {
     .command('graph')
     .description("draw the topology (sites, networks, gateways and their addresses) as DOT, SVG or Mermaid, a forward's chain highlighted")
     .argument('<topology>', 'topology file (YAML)')
-    .option('--format <format>', `${FORMATS.join(', ')} (svg runs Graphviz's dot; json is the picture's nodes and edges)`, 'dot')
+    .addOption(withChoices(new Option('--format <format>', "svg runs Graphviz's dot; json is the picture's nodes and edges").default('dot'), FORMATS))
+    .option('--json', 'print the picture (nodes and edges) as one JSON document: the same as --format json')
     .option('-f, --forward <name>', "highlight this forward's chains hop by hop, with the DNAT/SNAT at each gateway")
     .addHelpText(
       'after',

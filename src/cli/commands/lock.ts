@@ -8,6 +8,7 @@ export function registerLock(program: Command): void {
     .description('write the port lock (x.lock beside x.yaml) so hop ports stay put; review and commit it')
     .argument('<topology>', 'topology file (YAML)')
     .option('--check', 'write nothing; exit 1 if the lock is missing or out of date (for CI)')
+    .option('--json', 'print {topology, lockFile, state, written, picked[], freed[]} as one JSON document')
     .addHelpText(
       'after',
       `

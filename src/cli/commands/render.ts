@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { withChoices } from '../choices.js';
 import { lazy } from '../lazy.js';
 
 /** `natchain render`: exactly what a rollout would load on a gateway. */
@@ -8,7 +9,7 @@ export function registerRender(program: Command): void {
     .description('print the ruleset natchain would load on a gateway (iptables-restore or nft -f input)')
     .argument('<topology>', 'topology file (YAML)')
     .option('-g, --gateway <name>', 'the gateway (default: every gateway, one after the other)')
-    .option('-b, --backend <backend>', 'iptables or nftables (default: the gateway\'s own)')
+    .addOption(withChoices(new Option('-b, --backend <backend>', "the backend to render for (default: the gateway's own)"), ['iptables', 'nftables']))
     .option('--live <file>', "the gateway's current `iptables-save` output (- for stdin): print exactly what a rollout would load on it (only the missing jumps); needs --gateway")
     .option('--json', 'print {gateway: {backend, text}} as JSON')
     .addHelpText(

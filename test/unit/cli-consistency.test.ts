@@ -1,0 +1,134 @@
+import { expect } from 'chai';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repeatOptions } from '../../src/cli/options.js';
+import { buildProgram } from '../../src/cli/program.js';
+import { natchain } from '../support/cli.js';
+
+// Issue 11, "Consistency": the same conventions in every command (docs/cli.md, first section).
+describe('cli: consistency across commands (compiled binary)', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'natchain-consistency-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('validate of several files ends with one summary line; --json is an array for one file as for several', () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'sites: {}\ngateways: {}\nforwards:\n  f: { from: x, to: "10.0.0.1:22" }\n');
+    const many = natchain(['validate', 'topologies/seed-vpn.yaml', 'topologies/three-hop.yaml', bad, join(dir, 'missing.yaml')]);
+    expect(many.code).to.equal(1);
+    const last = many.stderr.trimEnd().split('\n').pop();
+    expect(last).to.equal('4 files: 2 valid, 2 invalid (2 errors)');
+    const good = natchain(['validate', 'topologies/seed-vpn.yaml', 'topologies/three-hop.yaml']);
+    expect(good.stdout.trimEnd().split('\n').pop()).to.equal('all 2 files valid');
+    expect(natchain(['validate', 'topologies/seed-vpn.yaml']).stdout).not.to.contain('files');
+
+    const one = JSON.parse(natchain(['validate', '--json', 'topologies/seed-vpn.yaml']).stdout);
+    const two = JSON.parse(natchain(['validate', '--json', 'topologies/seed-vpn.yaml', bad]).stdout);
+    expect(one).to.be.an('array').with.length(1);
+    expect(two).to.be.an('array').with.length(2);
+    expect(Object.keys(one[0])).to.deep.equal(Object.keys(two[0]));
+    expect(two[1]).to.include({ file: bad, valid: false });
+  });
+
+  it('usage errors exit 64 in every command, diff too', () => {
+    for (const args of [
+      ['diff', 'topologies/seed-vpn.yaml'],
+      ['diff', '--bogus', 'a', 'b'],
+      ['diff', '-U', 'x', 'topologies/seed-vpn.yaml', 'topologies/seed-vpn.yaml'],
+      ['validate'],
+      ['solve', 'topologies/seed-vpn.yaml', '--forward', 'nope'],
+      ['render', 'topologies/seed-vpn.yaml', '--backend', 'pf'],
+      ['graph', 'topologies/seed-vpn.yaml', '--format', 'png'],
+      ['lock', 'topologies/seed-vpn.yaml', '--frobnicate'],
+      ['plan', 'topologies/seed-vpn.yaml', '--concurrency', '0'],
+      ['apply', 'topologies/seed-vpn.yaml'],
+      ['nosuchcommand'],
+    ]) {
+      const r = natchain(args);
+      expect(r.code, `natchain ${args.join(' ')}: ${r.stderr}`).to.equal(64);
+    }
+  });
+
+  it('unknown names and option values get a "did you mean" in every command', () => {
+    const cases: [string[], string][] = [
+      [['solve', 'topologies/seed-vpn.yaml', '--forward', 'ssh12'], 'did you mean "ssh-12"?'],
+      [['render', 'topologies/seed-vpn.yaml', '--gateway', 'gw-c'], 'did you mean "gw-a"?'],
+      [['render', 'topologies/seed-vpn.yaml', '--backend', 'nft'], 'did you mean "nftables"?'],
+      [['graph', 'topologies/seed-vpn.yaml', '--format', 'svgg'], 'did you mean "svg"?'],
+      [['graph', 'topologies/seed-vpn.yaml', '--forward', 'ssh-13'], 'did you mean "ssh-12"?'],
+      [['forward', 'add', 'topologies/seed-vpn.yaml', 'x', '--from', 'site-b', '--to', '10.0.0.12:22', '--proto', 'tpc'], 'did you mean "tcp"?'],
+      [['valdate', 'topologies/seed-vpn.yaml'], 'Did you mean validate?'],
+      [['solve', 'topologies/seed-vpn.yaml', '--forwrd', 'x'], 'Did you mean --forward?'],
+    ];
+    for (const [args, hint] of cases) {
+      const r = natchain(args);
+      expect(r.code, args.join(' ')).to.equal(64);
+      expect(r.stderr, args.join(' ')).to.contain(hint);
+    }
+  });
+
+  it('a file that cannot be read is said in natchain words, never as a raw Node error', () => {
+    const raw = /E[A-Z]{3,}:|, open '|errno/;
+    const cases: [string[], string][] = [
+      [['validate', '/nonexistent'], 'cannot read /nonexistent: no such file or directory'],
+      [['solve', dir], `cannot read ${dir}: it is a directory, not a file`],
+      [['plan', 'topologies/seed-vpn.yaml', '-F', '/nonexistent'], 'cannot read ssh config /nonexistent: no such file or directory'],
+      [['render', 'topologies/seed-vpn.yaml', '-g', 'gw-a', '--live', '/nonexistent'], 'cannot read /nonexistent: no such file or directory'],
+      [['diff', '/nonexistent', 'topologies/seed-vpn.yaml'], 'cannot read /nonexistent'],
+    ];
+    for (const [args, words] of cases) {
+      const r = natchain(args);
+      expect(r.code, args.join(' ')).to.be.oneOf([1, 2]);
+      expect(r.stderr, args.join(' ')).to.contain(words);
+      expect(r.stderr, args.join(' ')).not.to.match(raw);
+      expect(r.stderr).not.to.contain('internal error');
+    }
+  });
+
+  it('a gateway named in a row or a prefix is named once (no "gw-a: gw-a: ...")', () => {
+    // No key and no agent: every gateway fails before any connection is made.
+    const cfg = join(dir, 'ssh_config');
+    writeFileSync(cfg, 'Host *\n  ProxyCommand /bin/false\n  User root\n  IdentityFile /nonexistent-key\n');
+    const env = { SSH_AUTH_SOCK: '', HOME: dir, NATCHAIN_STATE_DIR: join(dir, 'state') };
+    for (const args of [
+      ['plan', 'topologies/seed-vpn.yaml', '-F', cfg],
+      ['status', 'topologies/seed-vpn.yaml', '-F', cfg],
+      ['apply', 'topologies/seed-vpn.yaml', '-F', cfg, '--yes'],
+      ['apply', 'topologies/seed-vpn.yaml', '-F', cfg, '--yes', '--json'],
+    ]) {
+      const r = natchain(args, { env });
+      expect(r.code, args.join(' ') + r.stderr).to.equal(1);
+      const out = r.stdout + r.stderr;
+      expect(out, args.join(' ')).to.match(/gw-a/);
+      expect(out, args.join(' ')).not.to.match(/(gw-[ab]): .*\1: /);
+    }
+  });
+
+  it('lock and graph have --json', () => {
+    const t = join(dir, 'three-hop.yaml');
+    copyFileSync('topologies/three-hop.yaml', t);
+    const check = natchain(['lock', t, '--check', '--json']);
+    expect(check.code).to.equal(1);
+    expect(JSON.parse(check.stdout)).to.include({ topology: t, lockFile: join(dir, 'three-hop.lock'), state: 'missing', written: false });
+    const wrote = JSON.parse(natchain(['lock', t, '--json']).stdout);
+    expect(wrote).to.include({ state: 'missing', written: true });
+    expect(wrote.picked[0]).to.have.keys(['forward', 'gateway', 'address', 'ports']);
+    expect(JSON.parse(natchain(['lock', t, '--json']).stdout)).to.include({ state: 'up-to-date', written: false });
+    const g = natchain(['graph', 'topologies/seed-vpn.yaml', '--json']);
+    expect(g.code).to.equal(0);
+    expect(JSON.parse(g.stdout)).to.deep.equal(JSON.parse(natchain(['graph', 'topologies/seed-vpn.yaml', '--format', 'json']).stdout));
+  });
+});
+
+describe('cli: hints repeat the options given', () => {
+  it("plan's closing hint repeats -F, --accept-new and --concurrency (quoted for the shell), not --json", async () => {
+    const program = buildProgram();
+    const plan = program.commands.find((c) => c.name() === 'plan')!;
+    plan.action(() => undefined);
+    await program.parseAsync(['plan', 'x.yaml', '-F', 'lab dir/ssh_config', '--accept-new', '--concurrency', '3', '--json'], { from: 'user' });
+    expect(repeatOptions(plan)).to.equal("--ssh-config 'lab dir/ssh_config' --accept-new --concurrency 3");
+  });
+});
