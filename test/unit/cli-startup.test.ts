@@ -21,7 +21,7 @@ function loaded(args: string[]): string[] {
 // Start-up speed is measured in scripts/bench/startup.mjs (docs/benchmarks.md); this guards its cause:
 // a command's implementation is imported only when it runs (src/cli/lazy.ts).
 describe('cli: start-up loads only the command definitions', () => {
-  const definitionsOnly = (m: string) => m === 'commander' || m === 'errors.js' || m === 'escape.js' || /^cli\/(main|program|lazy|options|exit)\.js$/.test(m) || /^cli\/commands\/[\w-]+\.js$/.test(m);
+  const definitionsOnly = (m: string) => m === 'commander' || m === 'errors.js' || m === 'escape.js' || m === 'suggest.js' || /^cli\/(main|program|lazy|options|choices|exit)\.js$/.test(m) || /^cli\/commands\/[\w-]+\.js$/.test(m);
 
   for (const args of [['--help'], ['--version'], ['validate', '--help'], ['apply', '--help'], ['lab', 'up', '--help']]) {
     it(`natchain ${args.join(' ')} loads no implementation and no library but commander`, () => {
