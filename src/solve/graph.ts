@@ -106,8 +106,8 @@ export class TopologyGraph {
    * a layer is then ranked by (parent's rank, own name), which is exactly the order of the paths'
    * name sequences, so ranks can be compared as integers.
    */
-  private tree(src: number): Tree {
-    let t = this.trees.get(src);
+  private tree(src: number, banned?: ReadonlySet<number>): Tree {
+    let t = banned ? undefined : this.trees.get(src);
     if (t) return t;
     const size = this.ids.length;
     const parent = new Int32Array(size).fill(-1);
@@ -122,6 +122,7 @@ export class TopologyGraph {
       const next: number[] = [];
       for (const u of layer) {
         for (const v of this.adjacency[u]!) {
+          if (banned?.has(v)) continue;
           if (dist[v] === -1) {
             dist[v] = d + 1;
             parent[v] = u;
@@ -138,13 +139,13 @@ export class TopologyGraph {
       layer = next;
     }
     t = { parent, dist, publics };
-    this.trees.set(src, t);
+    if (!banned) this.trees.set(src, t);
     return t;
   }
 
   /** The best path between two transit nodes (both included), or null when unreachable. */
-  private segment(from: number, to: number): number[] | null {
-    const t = this.tree(from);
+  private segment(from: number, to: number, banned?: ReadonlySet<number>): number[] | null {
+    const t = this.tree(from, banned);
     if (t.dist[to] === -1) return null;
     const out: number[] = [];
     for (let n = to; ; n = t.parent[n]!) {
@@ -155,25 +156,41 @@ export class TopologyGraph {
   }
 
   /**
-   * The best path from one transit node to another through the waypoints in order (a forward's
-   * `via`): the best segments joined, which is the best path through them, as long as it does
-   * not cross a node twice (then a `loop` failure: that `via` makes no chain).
+   * The best path from one transit node to another through the networks and gateways named in
+   * `via`, in order, crossing no node twice: segment by segment, each the best one that avoids what the
+   * earlier segments crossed and the stops still to come (without waypoints: the best path).
    */
-  route(from: string, waypoints: readonly string[], to: string): TransitPath | PathFailure {
-    const stops = [from, ...waypoints, to];
-    const nodes: number[] = [];
+  route(from: string, via: readonly string[], to: string): TransitPath | PathFailure {
+    const waypoints = via.map((name) => (this.idOf.has(netNode(name)) ? netNode(name) : gwNode(name)));
+    // A waypoint at the very start or end is crossed by any path (`via: [gw-hq]` ending at gw-hq).
+    let first = 0;
+    let last = waypoints.length;
+    while (first < last && waypoints[first] === from) first++;
+    while (last > first && waypoints[last - 1] === to) last--;
+    if (first > 0 || last < waypoints.length) return this.route(from, via.slice(first, last), to);
+    const stops: number[] = [];
+    for (const id of [from, ...waypoints, to]) {
+      const n = this.idOf.get(id);
+      if (n === undefined) return { kind: 'unreachable', from, to: id };
+      if (stops.includes(n) && !(stops.length === 1 && waypoints.length === 0)) return { kind: 'loop', node: id };
+      stops.push(n);
+    }
+    if (waypoints.length === 0) {
+      const seg = stops[0] === stops[1] ? [stops[0]!] : this.segment(stops[0]!, stops[1]!);
+      if (!seg) return { kind: 'unreachable', from, to };
+      return this.pathOf(seg);
+    }
+    const nodes: number[] = [stops[0]!];
     for (let k = 0; k + 1 < stops.length; k++) {
-      const a = this.idOf.get(stops[k]!);
-      const b = this.idOf.get(stops[k + 1]!);
-      const seg = a === undefined || b === undefined ? null : this.segment(a, b);
-      if (!seg) return { kind: 'unreachable', from: stops[k]!, to: stops[k + 1]! };
-      nodes.push(...(nodes.length ? seg.slice(1) : seg));
+      const banned = new Set<number>([...nodes.slice(0, -1), ...stops.slice(k + 2)]);
+      const seg = this.segment(stops[k]!, stops[k + 1]!, banned);
+      if (!seg) return { kind: 'unreachable', from: this.ids[stops[k]!]!, to: this.ids[stops[k + 1]!]! };
+      nodes.push(...seg.slice(1));
     }
-    const seen = new Set<number>();
-    for (const n of nodes) {
-      if (seen.has(n)) return { kind: 'loop', node: this.ids[n]! };
-      seen.add(n);
-    }
+    return this.pathOf(nodes);
+  }
+
+  private pathOf(nodes: number[]): TransitPath {
     let publics = 0;
     for (const n of nodes) publics += this.isPublic[n]!;
     return { nodes: nodes.map((n) => this.ids[n]!), publics };
