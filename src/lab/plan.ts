@@ -3,6 +3,8 @@ import { contains, intToIp, ipToInt, networkOf } from '../topology/addr.js';
 import type { Cidr, Gateway, Interface, Network, Proto, Site, Topology } from '../topology/types.js';
 import { formatCidr, formatSource } from '../topology/types.js';
 import { IFNAME_RE } from '../topology/names.js';
+import { ifaceOn } from '../solve/graph.js';
+import { ReplyRoutes } from '../solve/snat.js';
 import { checkLabName, netnsName, SWITCH_NODE } from './names.js';
 import type { LabPlan, PlannedGateway, PlannedHost, PlannedInterface, PlannedRoute, PlannedSegment, PlannedService } from './types.js';
 
@@ -24,6 +26,7 @@ export function planLab(topology: Topology, opts: { lab: string }): LabPlan {
   const warnings: string[] = [];
   const sites = new Map(topology.sites.map((s) => [s.name, s]));
   const networks = new Map(topology.networks.map((n) => [n.name, n]));
+  const replies = new ReplyRoutes(topology);
 
   // Addresses already spoken for: hosts the lab invents must not take them.
   const used = new Set<string>();
@@ -65,6 +68,18 @@ export function planLab(topology: Topology, opts: { lab: string }): LabPlan {
       for (const subnet of sites.get(i.attach.name)!.subnets) {
         const covered = g.interfaces.some((j) => j.prefix <= subnet.prefix && contains(cidrOf(j), subnet.address));
         if (!covered && !routes.some((r) => r.to === formatCidr(subnet))) routes.push({ to: formatCidr(subnet), dev: i.name });
+      }
+    }
+    // A routed network (`routes:`): every other gateway on it reaches the routed site subnets through the site's gateway there.
+    for (const n of topology.networks) {
+      const mine = ifaceOn(g, 'network', n.name);
+      if (!mine) continue;
+      for (const r of replies.routed(n.name)) {
+        const owner = r.gateway === g.name ? undefined : topology.gateways.find((x) => x.name === r.gateway);
+        const next = owner && ifaceOn(owner, 'network', n.name);
+        const to = formatCidr(r.prefix);
+        const onLan = g.interfaces.some((i) => i.attach.kind === 'site' && contains(cidrOf(i), r.prefix.address));
+        if (next && !onLan && !routes.some((x) => x.to === to)) routes.push({ to, via: next.address, dev: mine.name });
       }
     }
     gateways.push({ kind: 'gateway', name: g.name, netns: netnsName(lab, g.name), backend: g.backend, sshAliases: g.ssh.host && g.ssh.host !== g.name ? [g.ssh.host] : [], interfaces, routes, etcHosts: [] });

@@ -30,6 +30,17 @@ export class ReplyRoutes {
     }
   }
 
+  /** What a network's `routes` mean for its gateways: each routed prefix with the gateway it goes to. */
+  routed(network: string): { prefix: Cidr; gateway: string }[] {
+    const out: { prefix: Cidr; gateway: string }[] = [];
+    for (const prefix of this.networks.get(network)?.routes ?? []) {
+      const site = this.sites.find((s) => s.subnets.some((c) => c.prefix <= prefix.prefix && contains(c, prefix.address)));
+      const gateway = site && this.owners.get(`${site.name}\0${network}`);
+      if (gateway !== undefined) out.push({ prefix, gateway });
+    }
+    return out;
+  }
+
   /** Whether the gateways on `network` send replies to every address of `prefix` back across it to `gateway`. */
   routesBack(network: string, prefix: Cidr, gateway: Gateway): boolean {
     const n = this.networks.get(network);

@@ -54,6 +54,15 @@ describe('lab plan', () => {
       expect(a.etcHosts).to.deep.include({ address: '143.89.135.171', names: ['gw-b'] });
     });
 
+    it('routes a routed VPN (routes:): the other gateways on it reach the routed site through its gateway there', () => {
+      const hp = planLab(load('test/e2e/fixtures/hub-paths.yaml'), { lab: 'hp' });
+      const gw = (n: string) => hp.gateways.find((g) => g.name === n)!;
+      expect(routes(gw('gw-hq'))).to.deep.equal(['default dev eth0', '10.20.0.0/24 via 10.255.0.2 dev wg0']);
+      expect(routes(gw('gw-branch-2'))).to.deep.equal(['default dev eth0', '10.20.0.0/24 via 10.255.0.2 dev wg0']);
+      // branch-1's own gateway has the subnet on its LAN: no route to itself.
+      expect(routes(gw('gw-branch-1'))).to.deep.equal(['default dev eth0']);
+    });
+
     it('builds the declared client at the seed address, the target, and an internet client', () => {
       const client = host(p, 'client-b');
       expect(client).to.include({ role: 'client', address: '10.0.1.13', prefix: 24, site: 'site-b', gateway: 'gw-b' });
