@@ -101,7 +101,8 @@ function judge(r: TrafficResult, a: Awaited<ReturnType<typeof labProbeMany>>[num
   r.sawHost = a.fields.host;
   r.sawPeer = a.fields.peer;
   const [host, port] = [r.target.slice(0, r.target.lastIndexOf(':')), r.target.slice(r.target.lastIndexOf(':') + 1)];
-  if (a.fields.host !== host || a.fields.port !== port) r.error = `answered by ${a.fields.host ?? '?'} port ${a.fields.port ?? '?'}, not ${host} port ${port}`;
+  if (a.fields.host === undefined) r.error = `answered, but not by the lab's echo service (${JSON.stringify(a.reply.slice(0, 60))}): a real service there? lab test reads the echo's answer (natchain lab echo start)`;
+  else if (a.fields.host !== host || a.fields.port !== port) r.error = `answered by ${a.fields.host ?? '?'} port ${a.fields.port ?? '?'}, not ${host} port ${port}`;
   else if (a.fields.peer !== r.expectedPeer) r.error = `the target saw ${a.fields.peer ?? '?'}, the solve predicts ${r.expectedPeer}`;
   else r.ok = true;
 }

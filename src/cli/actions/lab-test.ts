@@ -25,7 +25,7 @@ function formatTraffic(r: TrafficReport): string {
     rows.push([x.forward, x.source, client, `${x.proto} ${x.dial}`, x.target, x.sawPeer ?? '-', x.expectedPeer ?? '-', result]);
   }
   const bad = r.results.filter((x) => !x.ok).length;
-  const tail = bad ? c.red(`${bad} of ${r.results.length} failed (are natchain's rules applied? natchain plan <topology> -F <lab ssh_config>)`) : c.green(`${r.results.length} connection(s) ok: every target saw the source the solve predicts`);
+  const tail = bad ? c.red(`${bad} of ${r.results.length} failed (natchain plan shows whether natchain's rules are applied; natchain probe names the failing hop)`) : c.green(`${r.results.length} connection(s) ok: every target saw the source the solve predicts`);
   return table(rows) + '\n' + tail;
 }
 

@@ -132,7 +132,7 @@ Only the lab's own echo listeners are stopped; whatever else runs on the host is
 
 Examples:
   natchain lab echo stop seed-vpn server-ssh-12 22/tcp
-  natchain lab exec seed-vpn server-ssh-12 -- /usr/sbin/sshd -D -p 22 &   # your real service
+  natchain lab exec seed-vpn server-ssh-12 -- /usr/sbin/sshd -D -e -p 22 -o PidFile=none &   # your real service
   natchain lab echo start seed-vpn server-ssh-12`,
     )
     .action(lazy(() => import('../actions/lab-test.js'), 'echo'));
