@@ -100,6 +100,17 @@ for (const backend of ['iptables', 'nftables'] as Backend[]) {
         expect((bad.json.forwards[0].chains[0].hops[0].steps as Json[]).every((s) => s.ok === true)).to.equal(true);
         const human = cli(['probe', file, ...ssh()], env);
         expect(human.stdout).to.contain('gw-a: connect: TCP connection to 10.0.0.12:22 from gw-a failed');
+        // A real service in the echo's place (docs/lab.md): probe is satisfied, lab test says it is not the echo.
+        const pid = (await sh(f.lab, 'server-ssh-12', "socat TCP-LISTEN:22,fork,reuseaddr SYSTEM:'echo SSH-2.0-real' </dev/null >/dev/null 2>&1 & echo $!")).trim();
+        try {
+          for (let i = 0; i < 100 && !(await sh(f.lab, 'server-ssh-12', 'cat /proc/net/tcp')).includes(':0016 00000000:0000 0A'); i++) await new Promise((r) => setTimeout(r, 20));
+          expect(cli(['probe', file, ...ssh()], env).code).to.equal(0);
+          const t = cli(['lab', 'test', f.lab.name, '--topology', file, '--json'], env);
+          expect(t.code).to.equal(1);
+          expect(t.json.results[0].error).to.contain("answered, but not by the lab's echo service");
+        } finally {
+          process.kill(Number(pid), 'SIGTERM');
+        }
       } finally {
         await labEchoStart(f.lab, 'server-ssh-12');
       }
