@@ -94,7 +94,7 @@ function cutPoint(path: string[]): { path: string[]; entity: boolean } | undefin
   if (!e) return { path: path.slice(0, 2), entity: false };
   if (path.length <= e.depth + 1) return { path: path.slice(0, e.depth + 1), entity: true };
   const field = path[e.depth + 1]!;
-  const fieldSchema = e.schema.shape[field] as z.ZodType | undefined;
+  const fieldSchema = Object.hasOwn(e.schema.shape, field) ? (e.schema.shape[field] as z.ZodType) : undefined;
   // An unknown or optional field goes alone; a required one takes its entity with it.
   if (path.length === e.depth + 2 && (!fieldSchema || fieldSchema.safeParse(undefined).success)) return { path, entity: false };
   if (fieldSchema?.safeParse(undefined).success && path.length > e.depth + 2) return { path: path.slice(0, e.depth + 2), entity: false };

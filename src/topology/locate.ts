@@ -72,6 +72,7 @@ export class FastLocator {
     let keyAt: number | undefined;
     for (let k = 0; k < path.length; k++) {
       const step = path[k]!;
+      if (typeof node !== 'object' || node === null) break; // a scalar has no children: it is the nearest node
       const index = this.childrenOf(region, node, k === 0);
       if (index === undefined) return this.subParse(region, path.slice(k), key, keyAt);
       const entry = typeof node === 'object' && node !== null && Object.prototype.hasOwnProperty.call(node, step) ? index.get(String(step)) : undefined;
@@ -82,7 +83,13 @@ export class FastLocator {
       node = (node as Record<string, unknown>)[step];
     }
     if (key && keyAt !== undefined) return keyAt;
-    return this.contentStart(region, region.from === 0) ?? keyAt ?? 0;
+    // An empty value sits right after its key's colon, as `yaml` places it.
+    return this.contentStart(region, region.from === 0) ?? (keyAt !== undefined ? this.afterBlanks(region.from) : 0);
+  }
+
+  private afterBlanks(i: number): number {
+    while (this.text[i] === ' ' || this.text[i] === '\t') i++;
+    return i;
   }
 
   /** The children of the collection in `region` by key (or index), read once; undefined when unsure. */
