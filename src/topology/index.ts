@@ -28,6 +28,15 @@ export function checkTopology(text: string, file: string): { topology: Topology;
   let data: unknown = src.data ?? {};
   const diagnostics: Diagnostic[] = [];
   const leftOut = { entities: new Set<string>(), partial: new Set<string>(), wholeMap: false };
+  const seen = new Set<string>();
+  // zod's records skip a key named __proto__ without checking it: it is refused here (no name or field is called so).
+  const protos = protoKeys(data);
+  for (const path of protos) {
+    seen.add([...path, '__proto__'].join('\0'));
+    const where = path.length ? `${path.join('.')}: ` : '';
+    diagnostics.push({ ...src.posOf([...path, '__proto__'], { key: true }), message: `${where}"__proto__" is not a valid name or field (names start with a letter or digit)` });
+  }
+  if (protos.length) data = withoutBroken(data, protos.map((path) => ({ code: 'unrecognized_keys', path, keys: ['__proto__'], message: '' })), leftOut) ?? {};
   // Every error at once: each round reports the shape errors and leaves out only the broken part
   // (the named entity, or the one field); the rest goes on to the meaning checks.
   for (let round = 0; round < 3; round++) {
@@ -36,7 +45,6 @@ export function checkTopology(text: string, file: string): { topology: Topology;
       const built = buildTopology(data as RawTopology, src, leftOut);
       return { topology: built.topology, diagnostics: [...diagnostics, ...built.diagnostics] };
     }
-    const seen = new Set<string>();
     for (const issue of shaped.error.issues) {
       const d = describeIssue(issue as ShapeIssue, data);
       const id = d.path.join('\0');
@@ -61,6 +69,19 @@ const ENTITIES: Record<string, { depth: number; schema: z.ZodObject }> = Object.
   forwards: { depth: 1, schema: RawForward },
   lab: { depth: 2, schema: RawLabHost },
 });
+
+/** Paths of the objects in `data` that have an own key `__proto__` (deepest last). */
+function protoKeys(data: unknown): string[][] {
+  const out: string[][] = [];
+  const stack: [unknown, string[]][] = [[data, []]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) out.push(path);
+    for (const [k, child] of Object.entries(v)) if (k !== '__proto__') stack.push([child, [...path, k]]);
+  }
+  return out;
+}
 
 /** A copy of the data without the parts the issues point into; null when the root itself is wrong. */
 function withoutBroken(data: unknown, issues: readonly ShapeIssue[], leftOut: { entities: Set<string>; partial: Set<string>; wholeMap: boolean }): unknown {

@@ -85,15 +85,18 @@ function syntaxDiagnostics(text: string, e: jsyaml.YAMLException, lines: LineInd
 /** yaml's errors, each moved to where an unclosed quote or bracket opens when that is what it is about. */
 function yamlErrors(doc: Document, text: string, lines: LineIndex): Diagnostic[] {
   const open = unclosedConstructs(doc, text);
-  return [...doc.errors, ...doc.warnings].map((err) => {
+  const reported = new Set<number>();
+  return [...doc.errors, ...doc.warnings].flatMap((err): Diagnostic[] => {
     const at = err.pos[0];
     const message = cleanMessage(err.message);
     const opener = open.filter((o) => o.from <= at).pop();
-    if (!opener || !/MISSING_CHAR|BAD_INDENT|UNEXPECTED_TOKEN|MISSING_FLOW|UNEXPECTED_EOF/.test(err.code)) return { ...lines.pos(at), message };
+    if (!opener || !/MISSING_CHAR|BAD_INDENT|UNEXPECTED_TOKEN|MISSING_FLOW|UNEXPECTED_EOF/.test(err.code)) return [{ ...lines.pos(at), message }];
+    if (reported.has(opener.from)) return []; // one report per unclosed construct
+    reported.add(opener.from);
     const gaveUp = lines.pos(at);
     const start = lines.pos(opener.from);
     const where = at >= lines.end ? 'the end of the file' : `${gaveUp.line}:${gaveUp.col}`;
-    return { ...start, message: `${opener.what} opened here is never closed (the parser gave up at ${where})` };
+    return [{ ...start, message: `${opener.what} opened here is never closed (the parser gave up at ${where})` }];
   });
 }
 
@@ -109,7 +112,8 @@ function unclosedConstructs(doc: Document, text: string): { from: number; what: 
     if (node instanceof Scalar && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) {
       const q = node.type === 'QUOTE_DOUBLE' ? '"' : "'";
       if (body.length < 2 || !body.endsWith(q)) out.push({ from, what: `the ${node.type === 'QUOTE_DOUBLE' ? 'double' : 'single'}-quoted string` });
-    } else if ((isMap(node) || isSeq(node)) && node.flow) {
+    } else if ((isMap(node) || isSeq(node)) && node.flow && text[from] === (isMap(node) ? '{' : '[')) {
+      // (a pair inside a flow sequence is a flow map without braces: not an opener)
       const close = isMap(node) ? '}' : ']';
       if (!body.endsWith(close)) out.push({ from, what: `the flow ${isMap(node) ? 'map "{"' : 'sequence "["'}` });
     }

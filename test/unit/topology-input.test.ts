@@ -85,12 +85,21 @@ describe('bad input: positions never past the end of the file (class 3)', () => 
 
 describe('bad input: names that are JavaScript object members (class 5)', () => {
   // A full e2e over validate, solve, render, lock and diff is in test/unit/topology-names.test.ts.
-  it('a forward named __proto__ is kept, with its pins', () => {
-    const t = topo(twoSites(`  __proto__: { from: site-b, to: "10.0.0.5:22", ports: { gw-a: 24000 } }\n  toString: { from: site-b, to: "10.0.0.6:22" }\n`));
-    expect(t.forwards.map((f) => f.name)).to.deep.equal(['__proto__', 'toString']);
+  it('a forward named toString is kept, with its pins; another one has no pin called toString', () => {
+    const t = topo(twoSites(`  toString: { from: site-b, to: "10.0.0.5:22", ports: { gw-a: 24000 } }\n  constructor: { from: site-b, to: "10.0.0.6:22" }\n`));
+    expect(t.forwards.map((f) => f.name)).to.deep.equal(['toString', 'constructor']);
     expect(t.forwards[0]!.pins['gw-a']).to.equal(24000);
     expect(t.forwards[1]!.pins['toString']).to.equal(undefined);
     expect(t.forwards[1]!.pins['gw-a']).to.equal(undefined);
+  });
+
+  it('__proto__ is refused as a name or field wherever it is (zod would skip it unchecked)', () => {
+    const out = errors(twoSites(`  __proto__: { from: site-b, to: "10.0.0.5:22" }\n  f: { from: site-b, to: "10.0.0.6:22", __proto__: 1 }\n`).replace('gw-a:\n', 'gw-a:\n    ssh: { __proto__: { port: 1 } }\n'));
+    expect(out).to.deep.equal([
+      '8:12: gateways.gw-a.ssh: "__proto__" is not a valid name or field (names start with a letter or digit)',
+      '17:3: forwards: "__proto__" is not a valid name or field (names start with a letter or digit)',
+      '18:41: forwards.f: "__proto__" is not a valid name or field (names start with a letter or digit)',
+    ]);
   });
 });
 
