@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'LOCKED' // another transaction holds a gateway's lock
   | 'TRANSACTION' // a transaction failed (and was rolled back)
   | 'CANCELLED' // the user said no
+  | 'CONFIG' // a config file or a NATCHAIN_* environment variable is wrong
   | 'INTERNAL';
 
 /** A position in a source file, 1-based line and column. */

@@ -10,5 +10,6 @@ export class ExitCode extends Error {
 
 /** Exit code for each error class: 1 for failures by default; commands may map differently (diff uses 2). */
 export function exitCodeFor(code: ErrorCode): number {
-  return code === 'USAGE' ? 64 : code === 'INTERNAL' ? 70 : 1;
+  // The sysexits.h codes: EX_USAGE 64, EX_SOFTWARE 70, EX_CONFIG 78.
+  return code === 'USAGE' ? 64 : code === 'INTERNAL' ? 70 : code === 'CONFIG' ? 78 : 1;
 }

@@ -22,10 +22,10 @@ export interface TxCliOptions extends RemoteOptions {
 /** Adds -F/--ssh-config, --accept-new, --concurrency, --state-dir and --json to a command. */
 export function addRemoteOptions(cmd: Command): Command {
   return cmd
-    .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config (the lab writes one)')
+    .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config (the lab writes one; also $NATCHAIN_SSH_CONFIG, config files)')
     .option('--accept-new', 'record host keys of gateways never seen before (a changed key is always refused)')
-    .option('--concurrency <n>', 'gateways worked on at once', '8')
-    .option('--state-dir <dir>', 'where the journal lives (default $NATCHAIN_STATE_DIR, $XDG_STATE_HOME/natchain, ~/.local/state/natchain)')
+    .option('--concurrency <n>', 'gateways worked on at once (also $NATCHAIN_CONCURRENCY, config files)', '8')
+    .option('--state-dir <dir>', 'where the journal lives (default $NATCHAIN_STATE_DIR, config files, $XDG_STATE_HOME/natchain, ~/.local/state/natchain)')
     .option('--json', 'print one JSON document on stdout');
 }
 
@@ -33,7 +33,7 @@ export function addRemoteOptions(cmd: Command): Command {
 export function addTxOptions(cmd: Command): Command {
   return addRemoteOptions(cmd)
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-    .option('--confirm-timeout <seconds>', 'dead-man timer: each gateway restores its snapshot unless committed within this time', '60')
+    .option('--confirm-timeout <seconds>', 'dead-man timer: each gateway restores its snapshot unless committed within this time (also $NATCHAIN_CONFIRM_TIMEOUT, config files)', '60')
     .option('--enable-ip-forward', 'turn net.ipv4.ip_forward on where a gateway forwards and it is off (restored on rollback)')
     .option('--break-lock <tx>', 'take over the lock a dead transaction TX left (see natchain status / recover)');
 }

@@ -1,9 +1,21 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 
-/** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
-export function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
-  const enabled = stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
-  return new Chalk({ level: enabled ? 1 : 0 });
+/**
+ * Colour only for a terminal, never when NO_COLOR is set (https://no-color.org) or TERM is dumb;
+ * FORCE_COLOR (1, 2, 3 or true; 0 or false turns colour off) decides over all of them, as in Node.
+ */
+export function makeChalk(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
+  return new Chalk({ level: colourLevel(stream, env) });
+}
+
+/** The chalk level (0 none, 1 basic, 2 256 colours, 3 true colour) for a stream. */
+export function colourLevel(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): 0 | 1 | 2 | 3 {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '0' || force === 'false') return 0;
+    return force === '2' ? 2 : force === '3' ? 3 : 1;
+  }
+  return stream.isTTY && !env.NO_COLOR && env.TERM !== 'dumb' ? 1 : 0;
 }
 
 /** Colours for stdout, shared by every command's human output. */

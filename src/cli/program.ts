@@ -18,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of commands) register(program);
+  // Settings the command line left unset come from the environment or a config file (config.ts).
+  program.hook('preAction', async (_program, action) => (await import('./config.js')).applySettings(action));
   program.addHelpText(
     'after',
     `
