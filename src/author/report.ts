@@ -85,7 +85,8 @@ export function warningsOf(a: Authored, diff: Diff): string[] {
 export function diffOf(a: Authored, file: string): Diff {
   const before = buildState({ label: `${file} (now)`, topology: a.before.topology, lock: a.lockIn, lockLabel: 'lock' });
   const after = buildState({ label: `${file} (edited)`, topology: a.after.topology, lock: a.lockIn, lockLabel: 'lock' });
-  return diffStates(before, after);
+  // Only the changed rules: on an 80-column terminal context lines push the chain off the screen.
+  return diffStates(before, after, { context: 0 });
 }
 
 /** The per-gateway rule changes as indented, coloured lines. */
@@ -123,9 +124,13 @@ export function reportJson(a: Authored, d: Diff) {
   };
 }
 
-/** The review of an edit as the wizard shows it and `natchain forward` prints it: chains, warnings, rules, lock. */
+/**
+ * The review of an edit as the wizard shows it and `natchain forward` prints it: the rule changes
+ * per gateway first, then what a person decides on (each chain hop by hop, warnings, the lock's
+ * ports, the summary), so on a small terminal the last screen above the prompt is the chain.
+ */
 export function reviewLines(a: Authored, d: Diff, p: Paint = plain): string[] {
-  const out: string[] = [];
+  const out: string[] = [p.bold('rules per gateway'), ...ruleDiffText(d, p), ''];
   const verb = a.edit.kind === 'add' ? 'add' : a.edit.kind === 'edit' ? 'edit' : 'remove';
   for (const name of a.names) {
     out.push(p.bold(`${verb} forward ${name}`));
@@ -135,13 +140,10 @@ export function reviewLines(a: Authored, d: Diff, p: Paint = plain): string[] {
     } else out.push(...chainText(a.after, name, p));
   }
   const warnings = warningsOf(a, d);
-  if (warnings.length) out.push('', p.bold(p.yellow('warnings')), ...warnings.map((w) => p.yellow(`  ! ${w}`)));
-  out.push('', p.bold('rules per gateway'), ...ruleDiffText(d, p));
+  if (warnings.length) out.push(p.bold(p.yellow('warnings')), ...warnings.map((w) => p.yellow(`  ! ${w}`)));
   const lock = lockChanges(a);
-  if (lock.added.length || lock.freed.length) {
-    out.push('', p.bold('lock'), ...lock.added.map((x) => p.green(`  + ${x}`)), ...lock.freed.map((x) => p.red(`  - ${x} (freed)`)));
-  }
-  out.push('', d.summary.text);
+  if (lock.added.length || lock.freed.length) out.push(p.bold('lock'), ...lock.added.map((x) => p.green(`  + ${x}`)), ...lock.freed.map((x) => p.red(`  - ${x} (freed)`)));
+  out.push(d.summary.text);
   return out;
 }
 

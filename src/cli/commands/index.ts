@@ -14,6 +14,7 @@ import { registerRollback } from './rollback.js';
 import { registerSolve } from './solve.js';
 import { registerStatus } from './status.js';
 import { registerValidate } from './validate.js';
+import { registerWizard } from './wizard.js';
 
 /** Every command, in the order `--help` lists them. Each module adds one command (or a group) to the program. */
-export const commands: Array<(program: Command) => void> = [registerInit, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus, registerProbe];
+export const commands: Array<(program: Command) => void> = [registerInit, registerWizard, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus, registerProbe];
