@@ -2,14 +2,14 @@
 // gives, so the wizard can show them as the admin types and `natchain forward` before writing.
 // The final word is always `compile` on the edited text (author.ts): these only catch early
 // what can be told from one answer.
-import { isIPv4, parseEndpoint, parsePorts, PrefixIndex } from '../topology/addr.js';
+import { isIPv4, networkOf, parseCidr, parseEndpoint, parsePorts, PrefixIndex } from '../topology/addr.js';
 import { resolveSource } from '../topology/build.js';
 import { NAME_RE } from '../topology/names.js';
 import type { Cidr, Site, Topology } from '../topology/types.js';
 import type { ForwardSpec } from './forwards.js';
 
 /** What a problem is about: one field of a forward, or its name. */
-export type SpecField = 'name' | 'from' | 'to' | 'proto' | 'expose' | 'hairpin';
+export type SpecField = 'name' | 'from' | 'allow' | 'to' | 'proto' | 'expose' | 'hairpin';
 
 /** One problem with one forward's answers. */
 export interface Problem {
@@ -78,6 +78,30 @@ export function checkFrom(l: Lookups, from: string[]): string | null {
   return null;
 }
 
+/** Checks one allow-list entry: an address or prefix, host bits clear, not everyone. */
+export function checkAllowPrefix(text: string): string | null {
+  const c = text.includes('/') ? parseCidr(text) : isIPv4(text) ? { address: text, prefix: 32 } : null;
+  if (!c) return `"${text}" is not an IPv4 address or prefix like 203.0.113.0/24`;
+  const net = networkOf(c.address, c.prefix);
+  if (net !== c.address) return `"${text}" has host bits set; the prefix is ${net}/${c.prefix}`;
+  if (c.prefix === 0) return `"${text}" allows everyone: leave the allow-list out instead`;
+  return null;
+}
+
+/** Checks the allow-lists: each for a network source of the forward, each prefix well formed. */
+export function checkAllow(l: Lookups, spec: Pick<ForwardSpec, 'from' | 'allow'>): string | null {
+  for (const a of spec.allow ?? []) {
+    if (!l.topology.networks.some((n) => n.name === a.network)) return `an allow-list belongs to a network source; "${a.network}" is not a network`;
+    if (!spec.from.includes(a.network)) return `the allow-list is for "${a.network}", which is not among the sources`;
+    for (const [i, p] of a.prefixes.entries()) {
+      const bad = checkAllowPrefix(p);
+      if (bad) return bad;
+      if (a.prefixes.indexOf(p) !== i) return `"${p}" is listed twice`;
+    }
+  }
+  return null;
+}
+
 /** Checks `to`: host:port(s), the host inside a site, not a gateway's own address. */
 export function checkTo(l: Lookups, to: string): string | null {
   const m = /^([^:]*)(?::(.*))?$/.exec(to.trim())!;
@@ -112,6 +136,7 @@ export function checkSpec(l: Lookups, spec: ForwardSpec, editing?: string): Prob
   };
   add('name', checkName(l, spec.name, editing));
   add('from', checkFrom(l, spec.from));
+  add('allow', checkAllow(l, spec));
   add('to', checkTo(l, spec.to));
   if (!['tcp', 'udp', 'both'].includes(spec.proto)) add('proto', `"${spec.proto}" is not tcp, udp or both`);
   if (spec.expose !== undefined) add('expose', checkExpose(l, spec.expose));

@@ -3,15 +3,17 @@
 import { isMap, isScalar, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { NatchainError } from '../errors.js';
 import type { Forward } from '../topology/types.js';
-import { formatPorts, formatSource } from '../topology/types.js';
+import { formatCidr, formatPorts, formatSource } from '../topology/types.js';
 import { applySplices, colOf, entryLines, lineEnd, lineStart, type Splice } from './splice.js';
-import { checkAnchors, deleteEntry, insertEntry, pairOf, renameKey, replaceValue, scalarText, valueText, type FieldValue, type NewEntry } from './yaml-map.js';
+import { checkAnchors, deleteEntry, insertEntry, pairOf, renameKey, replaceValue, scalarText, valueText, type AllowEntry, type FieldValue, type NewEntry } from './yaml-map.js';
 
 /** A forward as authoring tools write it: the fields the wizard and `natchain forward` manage. */
 export interface ForwardSpec {
   name: string;
   /** Sites, subnets (CIDR) or networks, as the topology writes them. */
   from: string[];
+  /** Allow-lists of network sources in `from` (only these client prefixes may use the forward from there). */
+  allow?: AllowEntry[];
   /** `host:port` or `host:from-to`. */
   to: string;
   proto: 'tcp' | 'udp' | 'both';
@@ -29,6 +31,7 @@ export function specOf(f: Forward): ForwardSpec {
   return {
     name: f.name,
     from: f.from.map(formatSource),
+    ...(allowOf(f).length ? { allow: allowOf(f) } : {}),
     to: `${f.to.address}:${formatPorts(f.to.ports)}`,
     proto: f.protos.length === 2 ? 'both' : f.protos[0]!,
     ...(f.expose ? { expose: f.expose.ports ? `${f.expose.address}:${formatPorts(f.expose.ports)}` : f.expose.address } : {}),
@@ -36,11 +39,23 @@ export function specOf(f: Forward): ForwardSpec {
   };
 }
 
+/** The allow-lists of a forward's network sources. */
+function allowOf(f: Forward): AllowEntry[] {
+  return f.from.flatMap((s) => (s.kind === 'network' && s.allow ? [{ network: s.network, prefixes: s.allow.map(formatCidr) }] : []));
+}
+
+/** The `from` list as written: a network with an allow-list becomes `{ network: [prefixes] }`. */
+function fromValue(spec: ForwardSpec): Array<string | AllowEntry> {
+  return spec.from.map((x) => spec.allow?.find((a) => a.network === x && a.prefixes.length) ?? x);
+}
+
 /** The value a spec gives a field; undefined means the field is left out. */
 function fieldValue(spec: ForwardSpec, field: Field): FieldValue | undefined {
   switch (field) {
-    case 'from':
-      return spec.from.length === 1 ? spec.from[0]! : spec.from;
+    case 'from': {
+      const v = fromValue(spec);
+      return v.length === 1 && typeof v[0] === 'string' ? v[0] : v;
+    }
     case 'to':
       return spec.to;
     case 'proto':
@@ -161,7 +176,15 @@ export function removeForward(text: string, name: string): string {
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-const asList = (v: unknown) => (Array.isArray(v) ? v : v === undefined || v === null ? undefined : [v]);
+/** A `from` value as comparable data: always a list; allow-lists as `{network: [prefix/len]}` (a bare address is its /32). */
+function fromData(v: unknown): unknown {
+  const list = Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
+  return list.map((x) => {
+    if (typeof x === 'string') return x;
+    if (x && typeof x === 'object' && 'network' in x && 'prefixes' in x) return { [(x as AllowEntry).network]: (x as AllowEntry).prefixes };
+    return Object.fromEntries(Object.entries(x as Record<string, unknown>).map(([k, ps]) => [k, (Array.isArray(ps) ? ps : []).map((p) => (String(p).includes('/') ? String(p) : `${p}/32`))]));
+  });
+}
 
 /**
  * Sets a forward's managed fields to the spec's values (renaming it when the spec's name differs).
@@ -181,7 +204,7 @@ export function editForward(text: string, name: string, spec: ForwardSpec): stri
     const had = old[field];
     const unchanged =
       field === 'from'
-        ? same(asList(had), asList(want))
+        ? same(fromData(had), fromData(want))
         : field === 'proto'
           ? (had ?? 'tcp') === want
           : field === 'hairpin'

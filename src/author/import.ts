@@ -117,6 +117,7 @@ export function parseYamlForwards(text: string): { rows: ImportRow[]; problems: 
       continue;
     }
     const cells: Record<string, string | undefined> = { name: String(isScalar(pair.key) ? pair.key.value : '') };
+    const allow: NonNullable<ForwardSpec['allow']> = [];
     const msgs: string[] = [];
     for (const p of body.items as Pair<Node, Node | null>[]) {
       const k = isScalar(p.key) ? String(p.key.value) : '';
@@ -125,9 +126,18 @@ export function parseYamlForwards(text: string): { rows: ImportRow[]; problems: 
         continue;
       }
       const v = p.value;
-      cells[k] = isSeq(v) ? v.items.map((x) => String(isScalar(x) ? x.value : '')).join(' ') : isScalar(v) ? String(v.value ?? '') : '';
+      if (k === 'from' && isSeq(v)) {
+        // `{ internet: [prefixes] }` entries: the network, with its allow-list.
+        for (const x of v.items) {
+          if (!isMap(x)) continue;
+          const entry = x.toJSON() as Record<string, unknown>;
+          for (const [network, list] of Object.entries(entry)) allow.push({ network, prefixes: (Array.isArray(list) ? list : [list]).map(String) });
+        }
+      }
+      cells[k] = isSeq(v) ? v.items.map((x) => (isScalar(x) ? String(x.value) : isMap(x) ? Object.keys(x.toJSON() as object).join(' ') : '')).join(' ') : isScalar(v) ? String(v.value ?? '') : '';
     }
     const spec = specOfCells(cells, msgs);
+    if (spec && allow.length) spec.allow = allow;
     for (const m of msgs) problems.push({ line, message: m });
     if (spec) rows.push({ line, spec });
   }

@@ -3,7 +3,7 @@
 // rule diff from the same engine as `natchain diff`. Pure; colours come in as a Paint.
 import { buildState, diffStates, plain, type Diff, type Paint } from '../plan/index.js';
 import type { Allocation, Chain, Hop } from '../solve/types.js';
-import { formatCidr, formatPorts, formatSource, type Topology } from '../topology/types.js';
+import { describeSource, formatCidr, formatPorts, formatSource, type Topology } from '../topology/types.js';
 import type { Authored, Compiled } from './author.js';
 
 const ep = (e: { address: string; ports: { from: number; to: number } }) => `${e.address}:${formatPorts(e.ports)}`;
@@ -52,7 +52,7 @@ export function chainText(c: Compiled, forward: string, p: Paint = plain): strin
   for (const chain of c.solution.chains.filter((x) => x.forward === forward)) {
     const nets = networksCrossed(t, chain);
     const via = nets.length ? ` across ${nets.map((n) => n.name + (n.public ? ' (public)' : '')).join(', ')}` : '';
-    out.push(`${p.bold('from ' + formatSource(chain.source))}: dials ${ep(chain.dial)} ${chain.protos.join('+')}${via}`);
+    out.push(`${p.bold('from ' + describeSource(chain.source))}: dials ${ep(chain.dial)} ${chain.protos.join('+')}${via}`);
     chain.hops.forEach((h, i) => out.push(...hopLines(t, h, i + 1, ports, p)));
     const seen = sourceSeen(chain);
     out.push(`  the server ${ep(chain.target)} sees ${seen ? `source ${seen} (SNAT by ${chain.hops.filter((h) => h.snat).at(-1)!.gateway})` : "the client's own address"}`);
@@ -60,17 +60,13 @@ export function chainText(c: Compiled, forward: string, p: Paint = plain): strin
   return out;
 }
 
-/** Warnings about an edit's forwards: a site-to-site chain over a public network, a target another forward already serves, the diff's flags. */
+/** Warnings about an edit's forwards: a target another forward already serves, and the diff's flags (a site-to-site chain newly across a public network among them). */
 export function warningsOf(a: Authored, diff: Diff): string[] {
   const out: string[] = [];
   const t = a.after.topology;
   for (const name of a.names) {
     const f = t.forwards.find((x) => x.name === name);
     if (!f) continue;
-    for (const chain of a.after.solution.chains.filter((c) => c.forward === name && c.source.kind !== 'network')) {
-      const pub = networksCrossed(t, chain).filter((n) => n.public);
-      if (pub.length) out.push(`forward ${name} from ${formatSource(chain.source)} crosses the public network ${pub.map((n) => n.name).join(', ')}: the traffic is not encrypted by natchain (use a VPN network if it must be private)`);
-    }
     for (const other of t.forwards) {
       if (other.name === name || other.to.address !== f.to.address) continue;
       const overlap = other.to.ports.from <= f.to.ports.to && f.to.ports.from <= other.to.ports.to && other.protos.some((x) => f.protos.includes(x));

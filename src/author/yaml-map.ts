@@ -4,8 +4,19 @@ import { isAlias, isMap, isScalar, isSeq, stringify, visit, type Document, type 
 import { NatchainError } from '../errors.js';
 import { blankAt, blankBefore, colOf, entryLines, lineEnd, lineStart, type Splice } from './splice.js';
 
-/** A value natchain writes into a topology: a scalar string, a list of them, or a boolean. */
-export type FieldValue = string | string[] | boolean;
+/** A network source with an allow-list: written `{ <network>: [prefixes] }`. */
+export interface AllowEntry {
+  network: string;
+  prefixes: string[];
+}
+
+/** A value natchain writes into a topology: a scalar string, a list (of strings and allow-lists), or a boolean. */
+export type FieldValue = string | Array<string | AllowEntry> | boolean;
+
+/** A list item as YAML flow text. */
+function itemText(x: string | AllowEntry): string {
+  return typeof x === 'string' ? scalarText(x) : `{ ${scalarText(x.network)}: [${x.prefixes.map((p) => scalarText(p)).join(', ')}] }`;
+}
 
 /** The map entry whose key is `key`, if any. */
 export function pairOf(map: YAMLMap, key: string): Pair<Node, Node | null> | undefined {
@@ -29,8 +40,8 @@ export function scalarText(value: string, type?: Scalar.Type): string {
 }
 
 /** A flow sequence, `[a, b]` (or `[ a, b ]` when the one it replaces was spaced that way). */
-function flowSeq(items: string[], spaced = false): string {
-  const inner = items.map((i) => scalarText(i)).join(', ');
+function flowSeq(items: Array<string | AllowEntry>, spaced = false): string {
+  const inner = items.map(itemText).join(', ');
   return spaced ? `[ ${inner} ]` : `[${inner}]`;
 }
 
@@ -40,10 +51,10 @@ export function valueText(text: string, value: FieldValue, old?: Node | null): s
   if (typeof value === 'string') return scalarText(value, isScalar(old) ? old.type : undefined);
   if (isSeq(old) && !old.flow && old.items.length) {
     const col = colOf(text, start(old));
-    return value.map((v) => `- ${scalarText(v)}`).join('\n' + ' '.repeat(col));
+    return value.map((v) => `- ${itemText(v)}`).join('\n' + ' '.repeat(col));
   }
   if (isSeq(old)) return flowSeq(value, text.slice(start(old), start(old) + 2) === '[ ');
-  if (value.length === 1) return scalarText(value[0]!, isScalar(old) ? old.type : undefined);
+  if (value.length === 1 && typeof value[0] === 'string') return scalarText(value[0], isScalar(old) ? old.type : undefined);
   return flowSeq(value);
 }
 

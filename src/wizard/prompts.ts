@@ -24,6 +24,8 @@ interface LiveConfig {
   default?: string;
   /** Called on every keystroke with the answer as it stands (the default when nothing is typed). */
   check: (answer: string) => Verdict;
+  /** An empty answer is an answer (with this hint shown while nothing is typed). */
+  optional?: string;
 }
 
 /** A text prompt whose answer is checked on every keystroke; Enter accepts only an answer without error. Tab copies the default in to edit it. */
@@ -34,7 +36,7 @@ const liveInput = createPrompt<string, LiveConfig>((config, done) => {
   const [tried, setTried] = useState(false);
   const prefix = usePrefix({ status, theme });
   const answer = value || config.default || '';
-  const verdict: Verdict = answer ? config.check(answer) : { error: 'an answer is needed' };
+  const verdict: Verdict = answer ? config.check(answer) : config.optional ? { hint: config.optional } : { error: 'an answer is needed' };
   useKeypress((key, rl) => {
     if (status !== 'idle') return;
     if (isEnterKey(key)) {
@@ -94,7 +96,8 @@ export interface Choice<T> {
 
 /** The prompts the wizard uses; each throws WizardCancelled on Ctrl-C or Escape. */
 export const ask = {
-  text: (message: string, check: LiveConfig['check'], dflt?: string) => cancellable((signal) => liveInput({ message, check, ...(dflt ? { default: dflt } : {}) }, { signal })),
+  text: (message: string, check: LiveConfig['check'], dflt?: string, optional?: string) =>
+    cancellable((signal) => liveInput({ message, check, ...(dflt ? { default: dflt } : {}), ...(optional ? { optional } : {}) }, { signal })),
   select: <T>(message: string, choices: Choice<T>[], dflt?: T) =>
     cancellable((signal) => select<T>({ message, choices, pageSize: 12, ...(dflt !== undefined ? { default: dflt } : {}) }, { signal })),
   checkbox: <T>(message: string, choices: Choice<T>[]) => cancellable((signal) => checkbox<T>({ message, choices, pageSize: 12, required: true }, { signal })),

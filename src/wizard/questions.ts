@@ -1,7 +1,7 @@
 // The questions of a forward, each answer checked as it is typed with the rules `validate` uses:
 // first the answer alone (author/fields.ts), then the whole forward as it stands, compiled
 // (author/author.ts), so a clash or an unreachable target shows under the prompt that causes it.
-import { author, AuthorError, checkFrom, checkName, checkSource, checkTo, siteOfHost, type Base, type Compiled, type ForwardSpec, type Lookups, type SpecField } from '../author/index.js';
+import { author, AuthorError, checkAllow, checkFrom, checkName, checkSource, checkTo, siteOfHost, type Base, type Compiled, type ForwardSpec, type Lookups, type SpecField } from '../author/index.js';
 import { formatCidr } from '../topology/types.js';
 import { ask, type Choice, type Verdict } from './prompts.js';
 
@@ -20,9 +20,9 @@ const PLACEHOLDER = 'wizard-new-forward';
 
 /** The problems the whole forward would have with these answers (empty when it compiles). */
 export function problemsOf(ctx: Context, a: Answers, editing?: string): { field: SpecField | null; message: string }[] {
-  const spec: ForwardSpec = { name: a.name ?? editing ?? PLACEHOLDER, from: a.from ?? [], to: a.to ?? '', proto: a.proto ?? 'tcp', ...(a.expose ? { expose: a.expose } : {}), ...(a.hairpin ? { hairpin: true } : {}) };
+  const s = spec(a, editing ?? PLACEHOLDER);
   try {
-    author(ctx.base, editing ? { kind: 'edit', name: editing, forward: spec } : { kind: 'add', forwards: [spec] }, ctx.before);
+    author(ctx.base, editing ? { kind: 'edit', name: editing, forward: s } : { kind: 'add', forwards: [s] }, ctx.before);
     return [];
   } catch (e) {
     if (e instanceof AuthorError) return e.problems;
@@ -65,6 +65,24 @@ export async function askFrom(ctx: Context, current: string[] = []): Promise<str
   return [...from, ...cidrs.split(/[\s,]+/).filter(Boolean)];
 }
 
+/** The allow-list of the network sources: which client prefixes may use the forward from there (empty: any). */
+export async function askAllow(ctx: Context, a: Answers): Promise<ForwardSpec['allow']> {
+  const nets = (a.from ?? []).filter((f) => ctx.before.topology.networks.some((n) => n.name === f));
+  const current = a.allow?.find((x) => nets.includes(x.network))?.prefixes.join(' ');
+  const text = await ask.text(
+    `Only these clients on ${nets.join(', ')} (addresses or prefixes, space-separated):`,
+    (v) => {
+      const list = v.split(/[\s,]+/).filter(Boolean);
+      const bad = checkAllow(ctx.l, { from: a.from ?? [], allow: nets.map((network) => ({ network, prefixes: list })) });
+      return bad ? { error: bad } : { hint: `only ${list.join(', ')} may connect` };
+    },
+    current,
+    'empty: any client may connect',
+  );
+  const prefixes = text.split(/[\s,]+/).filter(Boolean);
+  return prefixes.length ? nets.map((network) => ({ network, prefixes })) : undefined;
+}
+
 /** To what: host:port or host:from-to, said to be in its site as it is typed. */
 export async function askTo(ctx: Context, a: Answers, editing?: string): Promise<string> {
   return ask.text(
@@ -103,7 +121,7 @@ function suggestedExpose(ctx: Context, a: Answers, editing?: string): string | u
 }
 
 function spec(a: Answers, name: string): ForwardSpec {
-  return { name: a.name ?? name, from: a.from ?? [], to: a.to ?? '', proto: a.proto ?? 'tcp', ...(a.expose ? { expose: a.expose } : {}), ...(a.hairpin ? { hairpin: true } : {}) };
+  return { name: a.name ?? name, from: a.from ?? [], ...(a.allow ? { allow: a.allow } : {}), to: a.to ?? '', proto: a.proto ?? 'tcp', ...(a.expose ? { expose: a.expose } : {}), ...(a.hairpin ? { hairpin: true } : {}) };
 }
 
 /** The public address:port network clients dial, offering the gateway addresses on those networks and a free port. */
@@ -160,6 +178,8 @@ export function hasNetworkSource(ctx: Context, a: Answers): boolean {
 export async function askAll(ctx: Context, a: Answers = {}, editing?: string): Promise<ForwardSpec> {
   const out: Answers = { ...a };
   out.from = await askFrom(ctx, out.from);
+  if (hasNetworkSource(ctx, out)) out.allow = await askAllow(ctx, out);
+  else delete out.allow;
   out.to = await askTo(ctx, out, editing);
   out.proto = await askProto(out);
   if (hasNetworkSource(ctx, out)) out.expose = await askExpose(ctx, out, editing);

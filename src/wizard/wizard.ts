@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { author, AuthorError, chainSummary, compileBase, diffOf, forwardSummaries, lookupsOf, reviewLines, specOf, type Authored, type Edit, type ForwardSpec } from '../author/index.js';
 import { NatchainError, UsageError } from '../errors.js';
 import type { Paint } from '../plan/index.js';
-import { askAll, askExpose, askFrom, askHairpin, askName, askProto, askTo, hairpinPossible, hasNetworkSource, type Answers, type Context } from './questions.js';
+import { askAll, askAllow, askExpose, askFrom, askHairpin, askName, askProto, askTo, hairpinPossible, hasNetworkSource, type Answers, type Context } from './questions.js';
 import { ask, WizardCancelled } from './prompts.js';
 
 /** What the wizard needs from the CLI around it: output, files, and the commands it can hand over to. */
@@ -107,7 +107,7 @@ async function changeAnswers(ctx: Context, start: ForwardSpec, editing?: string)
   for (;;) {
     const choices: { name: string; value: Question | 'done' }[] = [
       { name: 'done: review the change', value: 'done' },
-      { name: `who connects: ${a.from!.join(', ')}`, value: 'from' },
+      { name: `who connects: ${a.from!.map((x) => x + (a.allow?.find((y) => y.network === x) ? ` [${a.allow.find((y) => y.network === x)!.prefixes.join(', ')}]` : '')).join(', ')}`, value: 'from' },
       { name: `target: ${a.to}`, value: 'to' },
       { name: `protocol: ${a.proto}`, value: 'proto' },
       ...(hasNetworkSource(ctx, a) ? [{ name: `exposed at: ${a.expose ?? '(natchain picks)'}`, value: 'expose' as const }] : []),
@@ -118,12 +118,16 @@ async function changeAnswers(ctx: Context, start: ForwardSpec, editing?: string)
     if (q === 'done') break;
     await reask(ctx, a, q, editing);
   }
-  return { name: a.name!, from: a.from!, to: a.to!, proto: a.proto!, ...(a.expose ? { expose: a.expose } : {}), ...(a.hairpin ? { hairpin: true } : {}) };
+  return { name: a.name!, from: a.from!, ...(a.allow ? { allow: a.allow } : {}), to: a.to!, proto: a.proto!, ...(a.expose ? { expose: a.expose } : {}), ...(a.hairpin ? { hairpin: true } : {}) };
 }
 
 /** Asks one question again; answers that depend on it follow (a network source needs an exposure). */
 async function reask(ctx: Context, a: Answers, q: Question, editing?: string): Promise<void> {
-  if (q === 'from') a.from = await askFrom(ctx, a.from);
+  if (q === 'from') {
+    a.from = await askFrom(ctx, a.from);
+    if (hasNetworkSource(ctx, a)) a.allow = await askAllow(ctx, a);
+    else delete a.allow;
+  }
   if (q === 'to') a.to = await askTo(ctx, a, editing);
   if (q === 'proto') a.proto = await askProto(a);
   if (q === 'name') a.name = await askName(ctx, a, editing);

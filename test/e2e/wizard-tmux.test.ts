@@ -64,6 +64,43 @@ describe('wizard: without a lab', function () {
     expect(t.history()).to.contain('nothing more was written (saved before: new.yaml)');
   });
 
+  it('a forward from the internet: asks the allow-list and the exposure (offering an address and a free port), writes both', async () => {
+    const file = join(dir, 'inet.yaml');
+    copyFileSync('topologies/seed-vpn.yaml', file);
+    const t = term('inet.yaml');
+    await t.waitFor(/What now\?/);
+    t.keys('Enter');
+    await t.waitFor(/Who connects\?/);
+    t.keys('Down', 'Down', 'Space', 'Enter');
+    await t.waitFor(/Only these clients on internet.*\n.*empty: any client may connect/);
+    t.type('203.0.113.7 203.0.113.1/24');
+    await t.waitFor(/has host bits set; the prefix is 203\.0\.113\.0\/24/);
+    t.keys(...Array<string>(14).fill('BSpace'));
+    await t.waitFor(/only 203\.0\.113\.7 may connect/);
+    t.keys('Enter');
+    await t.waitFor(/Target host:port/);
+    t.type('10.0.1.50:80');
+    t.keys('Enter');
+    await t.waitFor(/Protocol:/);
+    t.keys('Enter');
+    // natchain would enter at gw-b (closest to the target); port 80 is free there.
+    await t.waitFor(/Address:port clients dial \(exposed\): \(143\.89\.135\.171:80\)/);
+    t.keys('Enter');
+    await t.waitFor(/Name of the forward: \(web-50\)/);
+    t.keys('Enter');
+    await t.waitFor(/Let clients in site-b \(the target's own site\) use 143\.89\.135\.171:80/);
+    t.keys('Enter');
+    await t.waitFor(/Now\?[\s\S]*Save/);
+    expect(t.history()).to.contain('from internet [203.0.113.7/32]: dials 143.89.135.171:80 tcp');
+    t.keys('Enter');
+    await t.waitFor(/saved .*inet\.yaml/);
+    expect(readFileSync(file, 'utf8')).to.contain('  web-50:\n    from: [{ internet: [203.0.113.7] }]\n    to: 10.0.1.50:80\n    proto: tcp\n    expose: 143.89.135.171:80\n');
+    t.keys('Enter');
+    await t.waitFor(/What now\?/);
+    t.keys('Escape');
+    expect(await t.exitCode()).to.equal(130);
+  });
+
   it('a file that does not exist, Ctrl-C at the offer: nothing is created, exit 130', async () => {
     const t = term('never.yaml');
     await t.waitFor(/Create it\?/);
@@ -131,6 +168,23 @@ describe('wizard: add, edit, remove in a real terminal, applied to lab gateways,
     t.keys('Enter');
     await t.waitFor(/committed[\s\S]*What now\?/, 120_000);
   };
+  /** From the menu to the target question of the second forward (the wizard's), through "change which answer". */
+  const toEditTarget = async (t: Terminal) => {
+    await t.waitFor(/What now\?/);
+    t.keys('Down', 'Enter');
+    await t.waitFor(/Which forward\?/);
+    t.keys('Down', 'Enter');
+    await t.waitFor(/Change which answer\?/);
+    t.keys('Down', 'Down', 'Enter');
+  };
+  /** From the menu to the review of the second forward's removal. */
+  const toRemoveReview = async (t: Terminal) => {
+    await t.waitFor(/What now\?/);
+    t.keys('Down', 'Down', 'Enter');
+    await t.waitFor(/Remove which forward\?/);
+    t.keys('Down', 'Enter');
+    await t.waitFor(/Now\?[\s\S]*Remove it/);
+  };
   const quit = async (t: Terminal) => {
     t.keys('Up', 'Enter');
     expect(await t.exitCode()).to.equal(0);
@@ -162,7 +216,7 @@ describe('wizard: add, edit, remove in a real terminal, applied to lab gateways,
     t.keys('Enter');
     const review = await t.waitFor(/Now\?[\s\S]*Save \(writes site\.yaml and its lock\)/);
     expect(review).to.contain('the server 10.0.1.50:8080 sees source 143.89.197.180 (SNAT by gw-a)');
-    expect(review).to.match(/^1 forward changed, 2 gateways touched, 5 rules added, 0 removed$/m);
+    expect(review).to.match(/^1 forward changed, 2 gateways touched, 5 rules added, 0 removed/m);
     expect(t.history()).to.match(/gw-a \(iptables\): \+3 -0 rules/);
     t.keys('Enter');
     await t.waitFor(/saved site\.yaml and .*site\.lock/);
@@ -177,12 +231,7 @@ describe('wizard: add, edit, remove in a real terminal, applied to lab gateways,
   it('Escape in the middle of editing: both files byte-identical, exit 130', async () => {
     const before = hashes();
     const t = wizard();
-    await t.waitFor(/What now\?/);
-    t.keys('Down', 'Enter');
-    await t.waitFor(/Which forward\?/);
-    t.keys('Down', 'Enter');
-    await t.waitFor(/Change which answer\?/);
-    t.keys('Down', 'Down', 'Enter');
+    await toEditTarget(t);
     await t.waitFor(/Target host:port/);
     t.type(`${TARGET}:8081`);
     await t.waitFor(/is in site site-b/);
@@ -191,12 +240,7 @@ describe('wizard: add, edit, remove in a real terminal, applied to lab gateways,
 
   it('edits it (the port), applies: traffic on the new port, the old port refused', async () => {
     const t = wizard();
-    await t.waitFor(/What now\?/);
-    t.keys('Down', 'Enter');
-    await t.waitFor(/Which forward\?/);
-    t.keys('Down', 'Enter');
-    await t.waitFor(/Change which answer\?/);
-    t.keys('Down', 'Down', 'Enter');
+    await toEditTarget(t);
     await t.waitFor(/Target host:port.*\(10\.0\.1\.50:8080\)/);
     t.type(`${TARGET}:8081`);
     await t.waitFor(/is in site site-b/);
@@ -217,21 +261,13 @@ describe('wizard: add, edit, remove in a real terminal, applied to lab gateways,
   it('Ctrl-C at the review of a removal: both files byte-identical, exit 130', async () => {
     const before = hashes();
     const t = wizard();
-    await t.waitFor(/What now\?/);
-    t.keys('Down', 'Down', 'Enter');
-    await t.waitFor(/Remove which forward\?/);
-    t.keys('Down', 'Enter');
-    await t.waitFor(/Now\?[\s\S]*Remove it/);
+    await toRemoveReview(t);
     await cancelled(t, 'C-c', before);
   });
 
   it('removes it, applies: the forward is gone from the file, its port freed, traffic refused', async () => {
     const t = wizard();
-    await t.waitFor(/What now\?/);
-    t.keys('Down', 'Down', 'Enter');
-    await t.waitFor(/Remove which forward\?/);
-    t.keys('Down', 'Enter');
-    await t.waitFor(/Now\?[\s\S]*Remove it/);
+    await toRemoveReview(t);
     expect(t.history()).to.match(/- http-50 gw-b\/143\.89\.135\.171 \d+ \(freed\)/);
     t.keys('Enter');
     await t.waitFor(/saved site\.yaml/);

@@ -34,7 +34,7 @@ describe('cli: natchain forward (compiled binary)', () => {
     expect(r.stdout).to.contain('add forward web-80');
     expect(r.stdout).to.match(/1\. gw-a: in eth1 \(site-a\), out eth0 \(internet, public\)/);
     expect(r.stdout).to.contain('the server 10.0.1.13:80 sees source 143.89.197.180 (SNAT by gw-a)');
-    expect(r.stdout).to.contain('crosses the public network internet');
+    expect(r.stdout).to.contain('crosses public network internet');
     expect(r.stdout).to.match(/gw-b \(iptables\): \+2 -0 rules/);
     expect(r.stdout).to.contain(`wrote ${topo} and ${lock}`);
     const text = readFileSync(topo, 'utf8');
@@ -109,6 +109,20 @@ describe('cli: natchain forward (compiled binary)', () => {
     expect(r.stdout).to.contain('(freed)');
     expect(readFileSync(topo, 'utf8')).to.equal(readFileSync('topologies/seed-vpn.yaml', 'utf8'));
     expect(parseLock(readFileSync(lock, 'utf8'), lock).ports['web-80']).to.equal(undefined);
+  });
+
+  it('add --allow writes the allow-list form of the network source; edit keeps it as written', () => {
+    const r = natchain(['forward', 'add', topo, 'web', '--from', 'internet', '--to', '10.0.1.50:80', '--allow', '203.0.113.0/24', '198.51.100.7', '--expose', '143.89.135.171:8080']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('from internet [203.0.113.0/24, 198.51.100.7/32]');
+    expect(readFileSync(topo, 'utf8')).to.contain('    from: [{ internet: [203.0.113.0/24, 198.51.100.7] }]\n');
+    expect(natchain(['forward', 'edit', topo, 'web', '--to', '10.0.1.50:81']).code).to.equal(0);
+    expect(readFileSync(topo, 'utf8')).to.contain('    from: [{ internet: [203.0.113.0/24, 198.51.100.7] }]\n    to: 10.0.1.50:81\n');
+    const bad = natchain(['forward', 'add', topo, 'x', '--from', 'internet', '--to', '10.0.1.50:82', '--allow', '203.0.113.1/24']);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.contain('--allow: "203.0.113.1/24" has host bits set; the prefix is 203.0.113.0/24');
+    expect(natchain(['forward', 'edit', topo, 'web', '--no-allow']).code).to.equal(0);
+    expect(readFileSync(topo, 'utf8')).to.contain('    from: internet\n');
   });
 
   it('import CSV: all forwards in one edit', () => {

@@ -1,4 +1,4 @@
-import { author, AuthorError, compileBase, diffOf, forwardSummaries, chainSummary, parseImport, reportJson, reviewLines, specOf, type Authored, type Edit, type ForwardSpec } from '../../author/index.js';
+import { author, AuthorError, compileBase, diffOf, forwardSummaries, chainSummary, parseImport, reportJson, reviewLines, specOf, type Authored, type Compiled, type Edit, type ForwardSpec } from '../../author/index.js';
 import { NatchainError, UsageError } from '../../errors.js';
 import { readForEdit, saveAuthored, type EditTarget } from '../author-io.js';
 import { readText } from '../io.js';
@@ -6,14 +6,30 @@ import { c, printJson, table } from '../output.js';
 import type { SpecOptions } from '../commands/forward.js';
 
 /** The flag each field is set with, for messages. */
-const FLAG: Record<string, string> = { name: '<name>', from: '--from', to: '--to', proto: '--proto', expose: '--expose', hairpin: '--hairpin' };
+const FLAG: Record<string, string> = { name: '<name>', from: '--from', allow: '--allow', to: '--to', proto: '--proto', expose: '--expose', hairpin: '--hairpin' };
+
+/** --allow as allow-lists: the same prefixes for every network source in `from`. */
+function allowFor(t: Compiled, from: string[], prefixes: string[]): ForwardSpec['allow'] {
+  const networks = from.filter((x) => t.topology.networks.some((n) => n.name === x));
+  if (!networks.length) throw new UsageError('--allow needs a network source in --from (such as internet): an allow-list says which of its clients may connect');
+  return networks.map((network) => ({ network, prefixes }));
+}
 
 /** Runs `natchain forward add`. */
 export async function add(file: string, name: string, o: SpecOptions): Promise<void> {
   if (!o.from?.length) throw new UsageError('forward add needs --from <site|subnet|network>...');
   if (!o.to) throw new UsageError('forward add needs --to <host:port>');
-  const spec: ForwardSpec = { name, from: o.from, to: o.to, proto: (o.proto ?? 'tcp') as ForwardSpec['proto'], ...(o.expose ? { expose: o.expose } : {}), ...(o.hairpin ? { hairpin: true } : {}) };
-  await run(file, () => ({ kind: 'add', forwards: [spec] }), o);
+  const from = o.from;
+  const spec = (t: Compiled): ForwardSpec => ({
+    name,
+    from,
+    ...(o.allow ? { allow: allowFor(t, from, o.allow) } : {}),
+    to: o.to!,
+    proto: (o.proto ?? 'tcp') as ForwardSpec['proto'],
+    ...(o.expose ? { expose: o.expose } : {}),
+    ...(o.hairpin ? { hairpin: true } : {}),
+  });
+  await run(file, (t) => ({ kind: 'add', forwards: [spec(t)] }), o);
 }
 
 /** Runs `natchain forward edit`. */
@@ -34,6 +50,9 @@ export async function edit(file: string, name: string, o: SpecOptions): Promise<
         ...(o.hairpin !== undefined ? { hairpin: o.hairpin } : {}),
       };
       if (o.expose === false) delete spec.expose;
+      if (o.allow === false) delete spec.allow;
+      else if (o.allow) spec.allow = allowFor(t, spec.from, o.allow);
+      else if (o.from) spec.allow = spec.allow?.filter((a) => spec.from.includes(a.network));
       return { kind: 'edit', name, forward: spec };
     },
     o,

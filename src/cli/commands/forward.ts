@@ -8,6 +8,7 @@ export interface SpecOptions {
   to?: string;
   proto?: string;
   expose?: string | false;
+  allow?: string[] | false;
   hairpin?: boolean;
   rename?: string;
   dryRun?: boolean;
@@ -43,6 +44,7 @@ Examples:
       .option('--to <host:port>', 'the target: host:port or host:from-to')
       .addOption(withChoices(new Option('--proto <proto>', 'the protocol').default(required ? 'tcp' : undefined), ['tcp', 'udp', 'both']))
       .option('--expose <address:port>', 'where network clients enter (a gateway address, optionally a port; default: natchain picks)')
+      .option('--allow <prefix...>', 'only these client addresses or prefixes may use it from the network sources of --from (an allow-list)')
       .option('--hairpin', 'let clients in the target\'s own site use the exposed address')
       .option('--dry-run', 'show the chain, warnings and rule diff; write nothing')
       .option('--json', 'print the result as one JSON document');
@@ -53,6 +55,7 @@ Examples:
     .option('--rename <name>', 'give the forward a new name (its hop ports stay)')
     .option('--no-expose', 'drop the exposure (natchain then picks where network clients enter)')
     .option('--no-hairpin', 'turn hairpin off')
+    .option('--no-allow', 'drop the allow-lists (any client of the network sources)')
     .action(lazy(load, 'edit'));
 
   fw.command('rm')
