@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { NatchainError } from '../../errors.js';
 import { runWizard } from '../../wizard/wizard.js';
 import { readForEdit, saveAuthored } from '../author-io.js';
@@ -8,14 +9,14 @@ import { c } from '../output.js';
 import { concurrencyOf, connectOptionsOf } from '../remote.js';
 
 /** Runs `natchain wizard`: the wizard face, handing plan and apply to the commands' own code. */
-export async function run(file: string, o: TxCliOptions): Promise<void> {
+export async function run(file: string, o: TxCliOptions, cmd: Command): Promise<void> {
   await runWizard(file, {
     paint: c,
     write: (text) => void process.stdout.write(text),
     readForEdit,
     save: saveAuthored,
     create: (f, discover) => createTopology(f, discover ? { discover, connect: connectOptionsOf(o), concurrency: concurrencyOf(o) } : {}),
-    plan: (f) => handOver(() => import('./plan.js').then((m) => m.run(f, { ...o, json: false }))),
+    plan: (f) => handOver(() => import('./plan.js').then((m) => m.run(f, { ...o, json: false }, cmd))),
     apply: (f) => handOver(() => import('./apply.js').then((m) => m.run(f, { ...o, json: false, yes: false }))),
   });
 }
