@@ -48,6 +48,7 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
   const replies = new ReplyRoutes(topology);
   const diagnostics: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
+  const warned = new Set<string>(); // one warning per forward and source (a site's chains may be several)
   /** An error about a forward, at a position or at the field it is about (`['to']`, `['from', 1]`) when the model knows where that is. */
   const fail = (f: Forward, message: string, at: Pos | ReadonlyArray<string | number> | undefined = f.pos) => {
     const pos = isField(at) ? (f.posOf?.(at) ?? f.pos) : (at ?? f.pos);
@@ -143,7 +144,8 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
       const publics = path.nodes.filter((n) => graph.isPublicNode(n) && !f.via.includes(nodeName(n))).map(nodeName);
       if (publics.length === 0) return;
       const where = `forward "${f.name}": the chain from ${formatSource(source)} crosses public network ${publics.join(', ')}`;
-      if (!warnings.some((w) => w.message.startsWith(where))) {
+      if (!warned.has(where)) {
+        warned.add(where);
         warnings.push({ ...f.pos, message: `${where} (${path.nodes.map(nodeName).join(' > ')}); join the sites by a private network, or pin it with via` });
       }
     };

@@ -68,6 +68,12 @@ describe('cli: offline commands (compiled binary)', () => {
     const strict = natchain(['solve', 'topologies/seed-vpn.yaml', '--strict']);
     expect(strict.code).to.equal(1);
     expect(strict.stderr).to.include('(a warning; --strict makes it an error)');
+    // The same for validate (1: invalid) and diff (2: trouble); without --strict both pass with the warning.
+    const v = natchain(['validate', 'topologies/seed-vpn.yaml']);
+    expect([v.code, v.stderr]).to.deep.equal([0, v.stderr.includes('warning: forward "ssh-12"') ? v.stderr : 'no warning']);
+    expect(natchain(['validate', 'topologies/seed-vpn.yaml', '--strict']).code).to.equal(1);
+    expect(natchain(['diff', 'topologies/seed-vpn.yaml', 'topologies/seed-vpn.yaml']).code).to.equal(0);
+    expect(natchain(['diff', 'topologies/seed-vpn.yaml', 'topologies/seed-vpn.yaml', '--strict']).code).to.equal(2);
     expect(r.stdout).to.contain('port gw-a 143.89.197.180:22012 (exposed)');
     expect(r.stdout).to.contain('net.ipv4.ip_forward=1');
     expect(r.stdout).to.not.match(/\x1b\[/); // NO_COLOR
