@@ -39,3 +39,21 @@ export function formatShadow(h: ShadowHit): string {
   const who = h.forwards.length ? ` can catch ${h.forwards.join(', ')}` : '';
   return `${h.gateway}: ${h.where}: ${h.rule} (${h.reason})${who}`;
 }
+
+const NOT_FIRST = /^# jump (\S+) -> (\S+) is not first: (\d+) rules? ahead$/;
+
+/** The jumps a load moved back to the top of their built-in chain, from the canonical states before and after (iptables; the renderer marks a jump with rules ahead). */
+export function jumpMoves(before: string, after: string): string[] {
+  const still = new Set(after.split('\n').map((l) => l.trim()));
+  return before
+    .split('\n')
+    .map((l) => NOT_FIRST.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null && !still.has(m[0]))
+    .map((m) => `moved natchain's jump back to the top of ${m[1]} (${m[3]} rule${m[3] === '1' ? ' was' : 's were'} ahead of it)`);
+}
+
+/** True when two canonical states differ only in where natchain's jumps sit (a foreign rule got ahead of one). */
+export function onlyJumpsMoved(a: string, b: string): boolean {
+  const strip = (t: string) => t.split('\n').filter((l) => !NOT_FIRST.test(l.trim())).join('\n');
+  return a !== b && strip(a) === strip(b);
+}

@@ -9,7 +9,7 @@ import type { Gateway, Topology } from '../topology/types.js';
 import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
 import { parseCounters, type Count } from '../gateway/counters.js';
 import { checkFacts } from '../gateway/facts.js';
-import { findShadows, formatShadow, type ShadowHit } from '../gateway/shadow.js';
+import { findShadows, formatShadow, onlyJumpsMoved, type ShadowHit } from '../gateway/shadow.js';
 import { runPhase } from './exec.js';
 import { canonicalOf, changeToIntents, formatForwardChanges, forwardChanges } from './owned.js';
 import { parseArmed, parseLockInfo, type LockHolder } from './remote.js';
@@ -227,6 +227,9 @@ export async function statusLive(
       const fc = forwardChanges(canonicalOf(g.backend, l.committed), now);
       const parts = formatForwardChanges(fc);
       detail = inFlight ?? `natchain's rules were changed by hand since ${l.lastTx}${parts.length ? ` (${parts.join(' ')})` : ''}`;
+      if (!inFlight && onlyJumpsMoved(canonicalOf(g.backend, l.committed), now)) {
+        detail = "another rule was put ahead of natchain's jump (none can catch a forward, see shadowing); apply moves the jump back to the top";
+      }
     } else sync = now === desired ? 'in-sync' : 'pending';
     if (sync === 'pending') detail = 'the topology differs from what is applied (natchain plan shows how)';
     // Shadowing makes rules that look right dead; a gateway that is not what the topology says makes the whole view moot.

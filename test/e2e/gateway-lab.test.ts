@@ -76,7 +76,6 @@ for (const backend of ['iptables', 'nftables'] as Backend[]) {
         ['internet', '203.0.113.200', '203.0.113.200', true],
       ]);
       const after = counts();
-      if (backend === 'nftables') return; // nft DNAT counters arrive with the renderer's `counter` (paths)
       // gw-a's DNAT saw both connections (from gw-b and from the internet client), gw-b's the one from site-b.
       expect(after.get('gw-a/ssh-12')! - before.get('gw-a/ssh-12')!).to.equal(2);
       expect(after.get('gw-b/ssh-12')! - before.get('gw-b/ssh-12')!).to.equal(1);
@@ -137,9 +136,28 @@ for (const backend of ['iptables', 'nftables'] as Backend[]) {
       expect(dead.code).to.equal(1);
       expect((dead.json.results as Json[]).find((x) => x.source === 'internet').ok).to.equal(false);
       if (backend === 'nftables') await sh(f.lab, 'gw-a', 'nft delete table inet shadow');
-      else await sh(f.lab, 'gw-a', 'iptables -t nat -D PREROUTING -i eth0 -p tcp --dport 22012 -j ACCEPT');
+      else {
+        // apply moves natchain's jump back to the top of PREROUTING and says so; the admin's rule stays.
+        const ap = cli(['apply', file, ...ssh(), '--yes'], env);
+        expect(ap.code, ap.stdout + ap.stderr).to.equal(0);
+        expect(ap.stdout).to.contain("gw-a: moved natchain's jump back to the top of PREROUTING (1 rule was ahead of it)");
+        const pre = (await sh(f.lab, 'gw-a', 'iptables-save -t nat')).split('\n').filter((l) => l.startsWith('-A PREROUTING'));
+        expect(pre[0]).to.equal('-A PREROUTING -m comment --comment natchain -j NATCHAIN-PREROUTING');
+        expect(pre).to.include('-A PREROUTING -i eth0 -p tcp -m tcp --dport 22012 -j ACCEPT');
+      }
       expect(cli(['status', file, ...ssh()], env).code).to.equal(0);
       expect(cli(['lab', 'test', f.lab.name, '--topology', file], env).code).to.equal(0);
+      if (backend === 'iptables') {
+        // A rule ahead that cannot catch the forward: not shadowing; status names it as a moved jump, apply puts it back.
+        await sh(f.lab, 'gw-a', 'iptables -t nat -D PREROUTING -i eth0 -p tcp --dport 22012 -j ACCEPT && iptables -t nat -I PREROUTING 1 -i docker0 -j RETURN');
+        const st2 = cli(['status', file, ...ssh(), '--json'], env);
+        const a2 = (st2.json.gateways as Json[]).find((g) => g.gateway === 'gw-a');
+        expect(a2).to.deep.include({ sync: 'drifted', shadowed: [] });
+        expect(a2.detail).to.contain("another rule was put ahead of natchain's jump");
+        expect(cli(['apply', file, ...ssh(), '--yes'], env).code).to.equal(0);
+        await sh(f.lab, 'gw-a', 'iptables -t nat -D PREROUTING -i docker0 -j RETURN');
+        expect(cli(['status', file, ...ssh()], env).code).to.equal(0);
+      }
     });
   });
 }

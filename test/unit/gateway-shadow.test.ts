@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { findShadows, formatShadow } from '../../src/gateway/shadow.js';
+import { findShadows, formatShadow, jumpMoves, onlyJumpsMoved } from '../../src/gateway/shadow.js';
 import { solve } from '../../src/solve/index.js';
 import { example } from '../support/topo.js';
 
@@ -68,5 +68,19 @@ describe('gateway shadowing: nftables', () => {
     const later = ruleset.replace('"prio": -200', '"prio": 0').replace('"prio": -50', '"prio": 10').replace('"prio":-200', '"prio":0').replace('"prio":-50', '"prio":10');
     expect(findShadows(nftA, intents['gw-a']!, '', later)).to.deep.equal([]);
     expect(findShadows(nftA, intents['gw-a']!, '', '{oops')[0]!.reason).to.contain('cannot tell');
+  });
+});
+
+describe('gateway shadowing: jumps moved back', () => {
+  const before = '*nat\n# jump PREROUTING -> NATCHAIN-PREROUTING is not first: 1 rule ahead\n-A NATCHAIN-PREROUTING x\n';
+  const after = '*nat\n-A NATCHAIN-PREROUTING x\n';
+  it('apply names each jump it moved to the top', () => {
+    expect(jumpMoves(before, after)).to.deep.equal(["moved natchain's jump back to the top of PREROUTING (1 rule was ahead of it)"]);
+    expect(jumpMoves(after, after)).to.deep.equal([]);
+  });
+  it('a difference only in jump position is told from a change of natchain rules', () => {
+    expect(onlyJumpsMoved(after, before)).to.equal(true);
+    expect(onlyJumpsMoved(after, before.replace('x', 'y'))).to.equal(false);
+    expect(onlyJumpsMoved(after, after)).to.equal(false);
   });
 });

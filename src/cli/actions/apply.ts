@@ -1,3 +1,4 @@
+import { jumpMoves } from '../../gateway/shadow.js';
 import { changeToIntents } from '../../rollout/owned.js';
 import { loadProject, writeLock } from '../io.js';
 import { runTxCommand } from '../remote.js';
@@ -18,9 +19,11 @@ export async function run(file: string, o: TxCliOptions & { testFault?: string }
     },
     async (r) => {
       if (r.outcome !== 'committed' && r.outcome !== 'noop') return [];
-      if (!p.lockChanged) return [];
+      // Shadowing repaired (docs/rollout.md): say which jumps went back to the front.
+      const notes = r.plan.filter((g) => g.changed).flatMap((g) => jumpMoves(g.before, g.after).map((m) => `${g.gateway}: ${m}`));
+      if (!p.lockChanged) return notes;
       await writeLock(p.lockFile, p.solution.lock);
-      return [`wrote ${p.lockFile} (hop ports now in use; commit it beside the topology)`];
+      return [...notes, `wrote ${p.lockFile} (hop ports now in use; commit it beside the topology)`];
     },
   );
 }
