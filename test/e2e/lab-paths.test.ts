@@ -53,6 +53,14 @@ describe('lab paths: VPN before internet, client addresses kept, allow-lists (hu
     expect(hq?.reply, hq?.line).to.include({ src: '10.10.0.20', dst: client.address });
   });
 
+  it('snat: always: the server sees gw-hq\'s LAN address; snat: never (accepted: the VPN routes branch-1): the client\'s', async () => {
+    const client = clientFor(f.lab, chain('erp-always', 'branch-1'));
+    const always = await labProbe(f.lab, client.name, { proto: 'tcp', address: '10.10.0.20', port: 444, timeoutMs: 3000 });
+    expect(always.ok && always.fields, JSON.stringify(always)).to.include({ host: 'server-erp', port: '444', peer: '10.10.0.1' });
+    const never = await labProbe(f.lab, clientFor(f.lab, chain('erp-never', 'branch-1')).name, { proto: 'tcp', address: '10.10.0.20', port: 445, timeoutMs: 3000 });
+    expect(never.ok && never.fields, JSON.stringify(never)).to.include({ host: 'server-erp', port: '445', peer: client.address });
+  });
+
   for (const [forward, address, port, gateway, backend] of [
     ['web-hq', '192.0.2.10', 80, 'gw-hq', 'nftables'],
     ['web-b2', '192.0.2.31', 8080, 'gw-branch-2', 'iptables'],
