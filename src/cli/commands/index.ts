@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerApply } from './apply.js';
+import { registerCompletion } from './completion.js';
 import { registerDiff } from './diff.js';
 import { registerForward } from './forward.js';
 import { registerGraph } from './graph.js';
@@ -17,4 +18,4 @@ import { registerValidate } from './validate.js';
 import { registerWizard } from './wizard.js';
 
 /** Every command, in the order `--help` lists them. Each module adds one command (or a group) to the program. */
-export const commands: Array<(program: Command) => void> = [registerInit, registerWizard, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus, registerProbe];
+export const commands: Array<(program: Command) => void> = [registerInit, registerWizard, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus, registerProbe, registerCompletion];
