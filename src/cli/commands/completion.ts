@@ -14,10 +14,10 @@ export function registerCompletion(program: Command): void {
 Completes commands, options, fixed option values, file names, and the gateways and forwards
 of the topology given earlier on the line (--gateway, --forward, forward edit/rm...).
 
-Install:
-  bash:  echo 'eval "$(natchain completion bash)"' >> ~/.bashrc
-  zsh:   echo 'eval "$(natchain completion zsh)"' >> ~/.zshrc     (after compinit)
-  fish:  natchain completion fish > ~/.config/fish/completions/natchain.fish`,
+Examples (install):
+  echo 'eval "$(natchain completion bash)"' >> ~/.bashrc
+  echo 'eval "$(natchain completion zsh)"' >> ~/.zshrc      # after compinit
+  natchain completion fish > ~/.config/fish/completions/natchain.fish`,
     )
     .action(lazy(load, 'script'));
   // Hidden: what the scripts call at each TAB (kept fast: no topology validation, names read tolerantly).
