@@ -32,7 +32,7 @@ export class NetnsGateway {
   /** The argv that runs a command inside this gateway. */
   argv(command: string): string[] {
     const wrap =
-      `mount --make-rprivate / && mount --bind ${this.dir}/lib /var/lib/natchain && mount --bind ${this.dir}/run /run/natchain && exec sh -c "$0"`;
+      `mount --make-rprivate / && mkdir -p /var/lib/natchain /run/natchain && mount --bind ${this.dir}/lib /var/lib/natchain && mount --bind ${this.dir}/run /run/natchain && exec sh -c "$0"`;
     return ['ip', 'netns', 'exec', this.ns, 'unshare', '-m', 'sh', '-c', wrap, command];
   }
   /** Runs a command synchronously (for test set-up and assertions). */
@@ -87,6 +87,7 @@ export class NetnsGateway {
     rmSync(this.dir, { recursive: true, force: true });
     // The bind-mount targets made on the host: removed once nothing (no other test gateway, no lab)
     // can still be using them; rmdir of a mount point would detach it in other mount namespaces.
+    // (Each command makes them again before mounting: another run may remove them between our commands.)
     const others = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').some((l) => /^(natchain-rt-|nc-)/.test(l));
     if (!others) for (const d of ['/var/lib/natchain', '/run/natchain']) spawnSync('rmdir', [d]);
   }

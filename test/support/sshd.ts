@@ -242,7 +242,9 @@ export class SshLab {
           (f) => `mount --bind ${path.join(etc, f)} /etc/${f}`,
         )
       : [];
-    return ['mount -t tmpfs -o mode=755 tmpfs /run', 'mkdir -m 755 /run/sshd', ...binds, `exec ${SSHD} ${sshdArgs}`].join(' && ');
+    // A private, empty /root (as the lab's gateways have): root's shell start-up files on the host
+    // (e.g. a pyenv rehash behind a lock) must not run, slowly and in contention, in every exec.
+    return ['mount -t tmpfs -o mode=755 tmpfs /run', 'mkdir -m 755 /run/sshd', 'mount -t tmpfs -o mode=700 tmpfs /root', ...binds, `exec ${SSHD} ${sshdArgs}`].join(' && ');
   }
 
   private nsCommand(ns: string, sshdArgs: string): string[] {
