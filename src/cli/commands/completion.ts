@@ -14,7 +14,7 @@ export function registerCompletion(program: Command): void {
 Completes commands, options, fixed option values, file names, and the gateways and forwards
 of the topology given earlier on the line (--gateway, --forward, forward edit/rm...).
 
-Examples (install):
+Examples:
   echo 'eval "$(natchain completion bash)"' >> ~/.bashrc
   echo 'eval "$(natchain completion zsh)"' >> ~/.zshrc      # after compinit
   natchain completion fish > ~/.config/fish/completions/natchain.fish`,
