@@ -7,8 +7,9 @@ import { isTxId } from '../rollout/ids.js';
 import { Journal, stateDir } from '../rollout/journal.js';
 import { formatForwardChanges } from '../rollout/owned.js';
 import { plainProgress, ttyProgress } from '../rollout/progress.js';
-import { runTransaction, TransactionError, type GatewayPlan, type ProgressSink, type TransactionOptions, type TransactionReport } from '../rollout/transaction.js';
-import type { Topology } from '../topology/types.js';
+import { runTransaction, TransactionError, type GatewayPlan, type GatewayRead, type ProgressSink, type TransactionOptions, type TransactionReport } from '../rollout/transaction.js';
+import type { Gateway, Topology } from '../topology/types.js';
+import { checkFacts } from '../gateway/facts.js';
 import { connect, SshPool, type ConnectOptions, type Connector } from '../transport/index.js';
 import { diffRulesets } from '../plan/index.js';
 import { c, makeChalk, printJson, table } from './output.js';
@@ -103,6 +104,7 @@ export async function runTxCommand(
       enableIpForward: Boolean(o.enableIpForward),
       ...(o.breakLock ? { breakLock: o.breakLock } : {}),
       confirm: showPlan,
+      guard: factsGuard,
       progress,
       faults,
       signal: ctl.signal,
@@ -128,6 +130,13 @@ export async function runTxCommand(
     process.stdout.write(`${c.green('committed')} transaction ${report.tx} in ${(report.elapsedMs / 1000).toFixed(1)}s\n`);
   }
   for (const n of notes) process.stdout.write(n + '\n');
+}
+
+/** Refuses a gateway the transaction changes whose facts contradict the topology (src/gateway/facts.ts). */
+export function factsGuard(gateway: Gateway, read: GatewayRead): void {
+  if (!read.changed) return;
+  const m = checkFacts(gateway, read.facts).mismatches;
+  if (m.length) throw new Error(m.map((x) => x.message.replace(`${gateway.name}: `, '')).join('; '));
 }
 
 /** The report as JSON (canonical states left out: `natchain plan --json` has diffs). */

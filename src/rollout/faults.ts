@@ -4,7 +4,7 @@
 //   disconnect:<gateway>  after applying, that gateway's script kills its own sshd: the management connection dies
 //                         (natchain reconnects to roll it back)
 //   isolate:<gateway>     as disconnect, and every new connection natchain tries to it fails: its timer must revert it
-//   pause:<phase>:<ms>    natchain prints "natchain-test: paused before <phase>" on stderr and waits (phase: stage, apply, verify, commit)
+//   pause:<phase>:<ms>    natchain prints "natchain-test: paused before <phase>" on stderr and waits (phase: prepare, apply, verify, commit)
 // Never active unless the variable is set, AND NATCHAIN_TEST_FAULTS_ENABLE=1 is set too: `disconnect` kills
 // sshd on the gateway, so a stray NATCHAIN_TEST_FAULT (or --test-fault) alone is refused, never obeyed.
 import { UsageError } from '../errors.js';

@@ -1,7 +1,9 @@
-// The local journal: one append-only JSON-lines file, each record fsynced before natchain goes on,
-// so that after a crash `natchain recover` knows every transaction's plan, snapshots and how far
-// each gateway got.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+// The local journal: one append-only JSON-lines file. Records are grouped and written with one
+// fsync per phase barrier (begin, plan, applied, decision, end: see docs/rollout.md for why that
+// is enough for recover), keep only natchain's own state, and the file is compacted when it grows
+// (the last JOURNAL_KEEP transactions and every unfinished one stay). The gateways, not the
+// journal, are the truth `recover` acts on; the journal says which transactions to look at.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { nameTable, toNameTable } from '../names.js';
@@ -10,33 +12,35 @@ import type { Backend } from '../topology/types.js';
 /** The phases a gateway goes through in a transaction, as journaled. */
 export type GatewayPhase =
   | 'connected'
+  | 'unchanged'
+  | 'unreachable'
   | 'locked'
   | 'staged'
   | 'applied'
+  | 'armed'
   | 'verified'
   | 'committed'
   | 'rolled-back'
   | 'reverted-by-timer'
   | 'released'
+  | 'superseded'
   | 'failed'
   | 'unknown';
 
-/** How a transaction ended. */
-export type Outcome = 'committed' | 'rolled-back' | 'aborted' | 'noop' | 'inconsistent';
+/** How a transaction ended ('armed': applied and left for `natchain confirm`). */
+export type Outcome = 'committed' | 'rolled-back' | 'aborted' | 'noop' | 'inconsistent' | 'armed' | 'superseded';
 
-/** What a transaction does to one gateway, journaled before anything is changed. */
+/** What a transaction does to one gateway, journaled before anything is changed (natchain's own state only). */
 export interface JournalGatewayPlan {
   backend: Backend;
-  /** The owned state read at lock time (raw dump). */
+  /** natchain's owned state read at prepare (its chains and jumps, or its table): what an undo restores. */
   snapshot: string;
-  /** Loaded text, expected canonical state after it, and the revert text the timer holds. */
-  text: string;
-  expected: string;
-  revert: string;
+  /** Hash of the canonical state the transaction leaves (owned.ts stateHash). */
+  expectedHash: string;
   /** net.ipv4.ip_forward before the transaction, and whether natchain turns it on. */
   ipForward: string;
   enableIpForward: boolean;
-  /** Whether the transaction changes this gateway (unchanged ones are released after the plan). */
+  /** Whether the transaction changes this gateway. */
   changed: boolean;
 }
 
@@ -46,10 +50,11 @@ export type JournalRecord =
       type: 'begin';
       tx: string;
       time: string;
-      kind: 'apply' | 'rollback';
+      kind: TxKind;
       owner: string;
       /** Absolute path of the topology, so `recover` can reach the gateways again. */
       topology: string;
+      topologyHash?: string;
       sshConfig?: string;
       gateways: string[];
       confirmTimeoutSec: number;
@@ -58,10 +63,22 @@ export type JournalRecord =
     }
   | { type: 'plan'; tx: string; time: string; gateways: Record<string, JournalGatewayPlan> }
   | { type: 'phase'; tx: string; time: string; gateway: string; phase: GatewayPhase; detail?: string }
-  /** The owned state read back right after the load (raw dump): what `rollback --to` restores. */
+  /** Each armed gateway's dead-man deadline (gateway clock, epoch seconds). */
+  | { type: 'armed'; tx: string; time: string; deadlines: Record<string, number> }
+  /** The owned state read back right after the load: what `rollback --to` restores. */
   | { type: 'readback'; tx: string; time: string; gateway: string; dump: string }
+  /** Written and fsynced before the first commit is sent: recover finishes this decision. */
+  | { type: 'decision'; tx: string; time: string; decision: 'commit' }
   | { type: 'end'; tx: string; time: string; outcome: Outcome; states: Record<string, GatewayPhase>; error?: string; lockFile?: string }
-  | { type: 'recovered'; tx: string; time: string; outcome: Outcome; states: Record<string, GatewayPhase>; actions: string[] };
+  | { type: 'recovered'; tx: string; time: string; outcome: Outcome; states: Record<string, GatewayPhase>; found?: Record<string, string>; actions: string[] };
+
+/** What a transaction does. */
+export type TxKind = 'apply' | 'rollback' | 'roll-forward';
+
+/** Transactions kept when the journal is compacted (plus every unfinished one). */
+export const JOURNAL_KEEP = 200;
+/** The size from which the journal is compacted (at the start of a transaction). */
+export const JOURNAL_COMPACT_BYTES = 1 << 20;
 
 /** The state directory: --state-dir, else $NATCHAIN_STATE_DIR, else $XDG_STATE_HOME/natchain, else ~/.local/state/natchain. */
 export function stateDir(override?: string): string {
@@ -71,32 +88,70 @@ export function stateDir(override?: string): string {
   return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'state'), 'natchain');
 }
 
-/** Appends fsynced records to `<stateDir>/journal.jsonl` and reads them back. */
+/** Appends records to `<stateDir>/journal.jsonl` (grouped: `flush` writes and fsyncs) and reads them back. */
 export class Journal {
   readonly file: string;
+  private pending: string[] = [];
+  /** fsyncs done by this object (for tests and benchmarks). */
+  syncs = 0;
   constructor(dir: string) {
     this.file = join(dir, 'journal.jsonl');
   }
 
-  /** Appends one record and fsyncs it (and the directory when the file is new). */
+  /** Queues one record; nothing reaches the disk before `flush`. */
   append(record: JournalRecord): void {
+    this.pending.push(JSON.stringify(record) + '\n');
+  }
+
+  /** Writes the queued records in one write and fsyncs them (and the directory when the file is new): a phase barrier. */
+  flush(): void {
+    if (this.pending.length === 0) return;
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     const fresh = !existsSync(this.file);
     const fd = openSync(this.file, 'a', 0o600);
     try {
-      writeSync(fd, JSON.stringify(record) + '\n');
+      writeSync(fd, this.pending.join(''));
+      fsyncSync(fd);
+      this.syncs++;
+    } finally {
+      closeSync(fd);
+    }
+    this.pending = [];
+    if (fresh) syncDir(dirname(this.file));
+  }
+
+  /** Appends one record and flushes at once. */
+  write(record: JournalRecord): void {
+    this.append(record);
+    this.flush();
+  }
+
+  /** When the file is over JOURNAL_COMPACT_BYTES: rewrites it with the last `keep` transactions and every unfinished one (atomically: temp file, fsync, rename). */
+  compact(keep = JOURNAL_KEEP, limit = JOURNAL_COMPACT_BYTES): boolean {
+    let size = 0;
+    try {
+      size = statSync(this.file).size;
+    } catch {
+      return false;
+    }
+    if (size <= limit) return false;
+    const all = this.transactions();
+    const done = all.filter((h) => outcomeOf(h) !== undefined);
+    const kept = new Set([...done.slice(-keep), ...all.filter((h) => outcomeOf(h) === undefined)].map((h) => h.tx));
+    const lines = this.records()
+      .filter((r) => kept.has(r.tx))
+      .map((r) => JSON.stringify(r) + '\n');
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, lines.join(''));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    if (fresh) {
-      const dfd = openSync(dirname(this.file), 'r');
-      try {
-        fsyncSync(dfd);
-      } finally {
-        closeSync(dfd);
-      }
-    }
+    renameSync(tmp, this.file);
+    syncDir(dirname(this.file));
+    return true;
   }
 
   /** Every record, in order; a torn last line (crash mid-write) is skipped. */
@@ -125,7 +180,7 @@ export class Journal {
     for (const r of this.records()) {
       let h = byTx.get(r.tx);
       if (!h) {
-        h = { tx: r.tx, phases: nameTable(), readback: nameTable(), records: [] };
+        h = { tx: r.tx, phases: nameTable(), readback: nameTable(), deadlines: nameTable(), records: [] };
         byTx.set(r.tx, h);
       }
       h.records.push(r);
@@ -133,6 +188,8 @@ export class Journal {
       else if (r.type === 'plan') h.plan = r;
       else if (r.type === 'phase') (h.phases[r.gateway] ??= []).push(r.phase);
       else if (r.type === 'readback') h.readback[r.gateway] = r.dump;
+      else if (r.type === 'armed') Object.assign(h.deadlines, r.deadlines);
+      else if (r.type === 'decision') h.decision = r.decision;
       else if (r.type === 'end') h.end = r;
       else if (r.type === 'recovered') h.recovered = r;
     }
@@ -144,7 +201,17 @@ export class Journal {
 function withNameTables(r: JournalRecord): JournalRecord {
   if (r.type === 'plan') return { ...r, gateways: toNameTable(r.gateways) };
   if (r.type === 'end' || r.type === 'recovered') return { ...r, states: toNameTable(r.states) };
+  if (r.type === 'armed') return { ...r, deadlines: toNameTable(r.deadlines) };
   return r;
+}
+
+function syncDir(dir: string): void {
+  const dfd = openSync(dir, 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
 }
 
 /** One transaction as the journal tells it. */
@@ -156,10 +223,13 @@ export interface TxHistory {
   recovered?: Extract<JournalRecord, { type: 'recovered' }>;
   phases: Record<string, GatewayPhase[]>;
   readback: Record<string, string>;
+  /** Dead-man deadlines per armed gateway (epoch seconds, gateway clock). */
+  deadlines: Record<string, number>;
+  decision?: 'commit';
   records: JournalRecord[];
 }
 
 /** The outcome a transaction finally had (after recovery, if any); undefined while unfinished. */
 export function outcomeOf(h: TxHistory): Outcome | undefined {
-  return h.recovered?.outcome ?? (h.end && h.end.outcome !== 'inconsistent' ? h.end.outcome : undefined);
+  return h.recovered?.outcome ?? (h.end && h.end.outcome !== 'inconsistent' && h.end.outcome !== 'armed' ? h.end.outcome : undefined);
 }

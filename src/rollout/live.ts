@@ -145,7 +145,7 @@ export async function planLive(
       continue;
     }
     const before = canonicalOf(g.backend, l.live);
-    const after = changeToIntents(g, intents[g.name] ?? [], l.live).expected;
+    const after = changeToIntents(g, intents[g.name] ?? []).expected;
     olds.push({ gateway: g.name, backend: g.backend, text: before });
     news.push({ gateway: g.name, backend: g.backend, text: after });
     const found = findingsOf(g, intents[g.name] ?? [], l);
@@ -212,7 +212,7 @@ export async function statusLive(
     const l = live.get(g.name)!;
     if (l instanceof Error) return { gateway: g.name, backend: g.backend, sync: 'unreachable', mismatches: [], shadowed: [], armed: [], detail: withoutGateway(g.name, l.message) };
     const now = canonicalOf(g.backend, l.live);
-    const desired = changeToIntents(g, intents[g.name] ?? [], l.live).expected;
+    const desired = changeToIntents(g, intents[g.name] ?? []).expected;
     let sync: GatewayStatus['sync'];
     let detail: string | undefined;
     // An armed transaction (applied, not committed yet) explains a difference: not a change by hand.

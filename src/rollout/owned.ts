@@ -9,28 +9,31 @@ import {
   jumpSpec,
   NATCHAIN_CHAINS,
   parseIptablesSave,
-  renderIptablesRestore,
   renderNftables,
   renderNftablesRestore,
-  renderRuleset,
   type IptablesState,
 } from '../render/index.js';
+import { createHash } from 'node:crypto';
+import { iptablesTemplate } from './template.js';
 import type { Intent } from '../solve/types.js';
 import type { Backend, Gateway } from '../topology/types.js';
 
-/** One change to make on a gateway: the text to load, the canonical state it must leave, and how to undo it. */
+/** What a transaction makes of one gateway, known before its state is read (so it travels with the first exec). */
 export interface Change {
-  /** Loaded with `iptables-restore --noflush` or `nft -f`. */
+  /** The template the gateway resolves against its own snapshot and loads (template.ts). */
   text: string;
   /** Canonical owned state after the load (compared with the read-back). */
   expected: string;
-  /** Loaded by a rollback or the dead-man timer: puts back the snapshot's owned state. */
-  revert: string;
 }
 
-/** The canonical text of natchain's owned state in a dump (`iptables-save -t nat; -t filter` or `nft list table ip natchain`). */
+/** The canonical text of natchain's owned state in a dump (`iptables-save` or `nft list table ip natchain`). */
 export function canonicalOf(backend: Backend, dump: string): string {
   return backend === 'iptables' ? canonicalIptables(parseIptablesSave(dump)) : canonicalNftables(dump);
+}
+
+/** A short stable hash of a canonical state: the gateway keeps it beside each commit, so an unchanged gateway is known in one exec. */
+export function stateHash(canonical: string): string {
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 
 /** The state an iptables load of `target` leaves: its chains, and exactly one canonical jump to each chain it keeps. */
@@ -42,28 +45,41 @@ function afterLoad(target: IptablesState): IptablesState {
   return out;
 }
 
-/** The change that makes a gateway hold the rules for `intents`, given the snapshot just read from it. */
-export function changeToIntents(gateway: Gateway, intents: readonly Intent[], snapshot: string): Change {
+/** The change that makes a gateway hold the rules for `intents`. */
+export function changeToIntents(gateway: Gateway, intents: readonly Intent[]): Change {
   if (gateway.backend === 'iptables') {
-    const live = parseIptablesSave(snapshot);
-    const text = renderRuleset(gateway, intents, { presentJumps: live.jumps, ...(live.ahead ? { rulesAhead: live.ahead } : {}) });
-    const after = afterLoad(iptablesDesiredState(gateway, intents));
-    return { text, expected: canonicalIptables(after), revert: renderIptablesRestore(live, after) };
+    const target = iptablesDesiredState(gateway, intents);
+    return { text: iptablesTemplate(target), expected: canonicalIptables(afterLoad(target)) };
   }
   const text = renderNftables(gateway, intents);
-  return { text, expected: canonicalNftables(text), revert: renderNftablesRestore(snapshot) };
+  return { text, expected: canonicalNftables(text) };
 }
 
-/** The change that puts back an earlier dump's owned state (rollback), given the snapshot just read. */
-export function changeToDump(backend: Backend, target: string, snapshot: string): Change {
+/** The change that puts back an earlier dump's owned state (rollback, roll-forward). */
+export function changeToDump(backend: Backend, target: string): Change {
   if (backend === 'iptables') {
-    const live = parseIptablesSave(snapshot);
     const want = parseIptablesSave(target);
-    const after = afterLoad(want);
-    return { text: renderIptablesRestore(want, live), expected: canonicalIptables(after), revert: renderIptablesRestore(live, after) };
+    return { text: iptablesTemplate(want), expected: canonicalIptables(afterLoad(want)) };
   }
-  const text = renderNftablesRestore(target);
-  return { text, expected: canonicalNftables(target), revert: renderNftablesRestore(snapshot) };
+  return { text: renderNftablesRestore(target), expected: canonicalNftables(target) };
+}
+
+/** The template the dead-man timer and a rollback load to put a snapshot back (resolved against the state at that moment). */
+export function revertOf(backend: Backend, snapshot: string): string {
+  return changeToDump(backend, snapshot).text;
+}
+
+/** natchain's own part of a dump (iptables: its chains and jumps in nat and filter; nft: the table is all its own): what the journal keeps. */
+export function ownedDump(backend: Backend, dump: string): string {
+  if (backend === 'nftables') return dump;
+  const out: string[] = [];
+  let table = '';
+  for (const line of dump.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    if (table !== 'nat' && table !== 'filter') continue;
+    if (line.startsWith('*') || line === 'COMMIT' || line.includes('NATCHAIN-')) out.push(line);
+  }
+  return out.length ? out.join('\n') + '\n' : '';
 }
 
 /** Forwards named by natchain's rule comments in a canonical state, each with its lines (for plan summaries). */

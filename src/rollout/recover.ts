@@ -1,20 +1,30 @@
-// `natchain recover`: finds transactions a crash interrupted (a journal with no end) and brings every
-// gateway of each to one consistent state: committed if every changed gateway had verified and
-// is still armed, else rolled back (the dead-man timers may already have done it).
+// `natchain recover`: finds transactions a crash interrupted (a journal with no end) and brings
+// every gateway of each to one consistent state. The gateways are the truth: recover reads each
+// one's own record of the transaction (state, claim, commit record, history, live rules) and
+//   - never touches a transaction that a later one superseded on any gateway (a later commit or
+//     transaction there, or live rules that are no longer what it left): outcome "superseded";
+//   - finishes a commit decision: the decision was journaled, or a gateway committed, or every
+//     changed gateway is still armed with a verified read-back. Armed gateways are committed;
+//     gateways whose timer already reverted them are rolled FORWARD as a new transaction;
+//   - otherwise rolls every gateway back (undoing one that had committed).
 import pLimit from 'p-limit';
 import { NatchainError } from '../errors.js';
 import type { Gateway, Topology } from '../topology/types.js';
-import type { ConnectOptions, Connector } from '../transport/types.js';
+import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
 import { PhaseError, runPhase } from './exec.js';
+import { readFaults } from './faults.js';
 import { ownerIdentity } from './ids.js';
 import { Journal, outcomeOf, type GatewayPhase, type Outcome, type TxHistory } from './journal.js';
+import { canonicalOf, changeToDump, stateHash } from './owned.js';
+import type { Sections } from './remote.js';
+import { runTransaction, silentProgress, TransactionError, type ProgressSink } from './transaction.js';
 
 /** What recover did for one gateway. */
 export interface RecoveredGateway {
   gateway: string;
-  /** The gateway's record of the transaction before recovery (armed, applied, reverted, committed...). */
+  /** The gateway's record of the transaction before recovery (armed, applied, reverted, committed, none...). */
   found: string;
-  action: 'none' | 'committed' | 'rolled-back' | 'released' | 'unreachable';
+  action: 'none' | 'committed' | 'rolled-back' | 'rolled-forward' | 'released' | 'unreachable';
   state: GatewayPhase;
   detail?: string;
 }
@@ -25,12 +35,19 @@ export interface RecoveredTx {
   kind: string;
   started: string;
   outcome: Outcome;
+  /** The transaction that rolled reverted gateways forward, when one ran. */
+  rollForward?: string;
   gateways: RecoveredGateway[];
 }
 
-/** The transactions of the journal that never ended (or ended inconsistent) and were not recovered since. */
-export function unfinished(journal: Journal): TxHistory[] {
-  return journal.transactions().filter((h) => outcomeOf(h) === undefined);
+/** The transactions of the journal that never ended (or ended inconsistent, or armed past their deadline) and were not recovered since. */
+export function unfinished(journal: Journal, nowSec = Date.now() / 1000): TxHistory[] {
+  return journal.transactions().filter((h) => {
+    if (outcomeOf(h) !== undefined) return false;
+    // Left armed for `natchain confirm`: not interrupted while its deadline is ahead.
+    if (h.end?.outcome === 'armed') return Object.values(h.deadlines).every((d) => d + 5 < nowSec);
+    return true;
+  });
 }
 
 /** True when the natchain that runs a transaction is still alive on this host (recover must not race it). */
@@ -56,9 +73,14 @@ export interface RecoverOptions {
   connect: (h: TxHistory) => ConnectOptions;
   /** Opens one transaction's connections (a pool: jump hosts shared); `close` ends them all. */
   sessions: (opts: ConnectOptions) => { connector: Connector; close(): Promise<void> };
+  /** Opens a NEW connection (for a roll-forward transaction's lock-out proof and commit). Default: the pool's connector. */
+  fresh?: Connector;
   concurrency: number;
   /** Only this transaction. */
   only?: string;
+  progress?: ProgressSink;
+  /** Dead-man timeout of a roll-forward transaction. */
+  confirmTimeoutSec?: number;
 }
 
 /** Brings every interrupted transaction to a consistent state. */
@@ -74,96 +96,220 @@ export async function recover(o: RecoverOptions): Promise<RecoveredTx[]> {
   return out;
 }
 
+/** One gateway's record of a transaction, as `inspect` shows it. */
+export interface GatewayTxRecord {
+  gateway: Gateway;
+  state: string;
+  claim: string;
+  prev: string;
+  last: string;
+  live: string;
+  applied?: string;
+  snapshot?: string;
+  /** Transactions in the gateway's history after this one. */
+  later: string[];
+  lockedBy?: string;
+}
+
+/** Reads a transaction's record from one gateway (one exec). */
+export async function readTxRecord(session: GatewaySession, gateway: Gateway, tx: string): Promise<GatewayTxRecord> {
+  const sec: Sections = await runPhase(session, gateway.backend, tx, 'inspect', []);
+  const t = (n: string) => (sec.get(n) ?? '').trim();
+  // Only a later commit (or undo) replaces what this transaction did; a later abort put things back as they were.
+  const lines = (sec.get('history') ?? '').split('\n').map((l) => l.split('\t'));
+  const at = lines.map((w) => w[0]).lastIndexOf(tx);
+  // No line of its own yet (still armed, or killed before the end): what came after it by id (ids sort by time).
+  const after = at >= 0 ? lines.slice(at + 1) : lines.filter((w) => (w[0] ?? '') > tx);
+  const history = after.flatMap((w) => (w[0] && ['committed', 'undone'].includes(w[4] ?? '') ? [w[0]] : []));
+  const r: GatewayTxRecord = {
+    gateway,
+    state: sec.has('txstate') ? t('txstate') || 'none' : 'none',
+    claim: t('txclaim'),
+    prev: t('txprev'),
+    last: t('last'),
+    live: sec.get('live') ?? '',
+    later: history.filter((x) => x !== tx),
+  };
+  if (sec.has('txapplied')) r.applied = sec.get('txapplied')!;
+  if (sec.has('txsnapshot')) r.snapshot = sec.get('txsnapshot')!;
+  const lock = t('lock').split('\n')[0];
+  if (lock && lock !== tx) r.lockedBy = lock;
+  return r;
+}
+
+/** Why a gateway's record shows that a later transaction (or a hand) replaced what `tx` did there; undefined when it did not. */
+export function supersededBy(r: GatewayTxRecord, tx: string): string | undefined {
+  if (r.later.length) return `transaction ${r.later[r.later.length - 1]} ran here since`;
+  if (r.lockedBy) return `transaction ${r.lockedBy} holds the lock here`;
+  const b = r.gateway.backend;
+  if (r.state === 'committed') {
+    if (r.last !== tx) return `the commit record names ${r.last || 'nothing'}, not ${tx}`;
+    if (r.applied !== undefined && canonicalOf(b, r.live) !== canonicalOf(b, r.applied)) return `its live rules are no longer what ${tx} left`;
+  }
+  if (['reverted', 'rolled-back'].includes(r.state)) {
+    if (r.last !== r.prev) return `the commit record names ${r.last || 'nothing'}, not ${r.prev || 'nothing'} as before ${tx}`;
+    if (r.snapshot !== undefined && canonicalOf(b, r.live) !== canonicalOf(b, r.snapshot)) return `its live rules are no longer what they were before ${tx}`;
+  }
+  return undefined;
+}
+
+const ARMED = (r: GatewayTxRecord) => ['armed', 'applied'].includes(r.state) && r.claim === '';
+
 async function recoverOne(h: TxHistory, o: RecoverOptions): Promise<RecoveredTx> {
   const topology = await o.topologyOf(h);
   const opts = o.connect(h);
   const pool = o.sessions(opts);
   const names = h.begin!.gateways;
   const limit = pLimit(Math.max(1, o.concurrency));
-  const sessions = new Map<string, Awaited<ReturnType<Connector>>>();
-  const found = new Map<string, string>();
+  const sessions = new Map<string, GatewaySession>();
+  const records = new Map<string, GatewayTxRecord>();
   const errors = new Map<string, string>();
   const gatewayOf = (n: string): Gateway | undefined => topology.gateways.find((g) => g.name === n);
+  const each = (fn: (n: string) => Promise<void>) => Promise.all(names.map((n) => limit(() => fn(n))));
   try {
     // Look first, everywhere: the decision needs every gateway's record of the transaction.
-    await Promise.all(
-      names.map((n) =>
-        limit(async () => {
-          const g = gatewayOf(n);
-          if (!g) return void errors.set(n, `gateway ${n} is no longer in ${topology.file}`);
+    await each(async (n) => {
+      const g = gatewayOf(n);
+      if (!g) return void errors.set(n, `gateway ${n} is no longer in ${topology.file}`);
+      try {
+        const s = await pool.connector(topology, g, opts);
+        sessions.set(n, s);
+        records.set(n, await readTxRecord(s, g, h.tx));
+      } catch (e) {
+        errors.set(n, e instanceof PhaseError ? e.reason : (e as Error).message);
+      }
+    });
+    const results = new Map<string, RecoveredGateway>();
+    const found = (n: string) => records.get(n)?.state ?? 'unknown';
+    for (const [n, why] of errors) results.set(n, { gateway: n, found: 'unknown', action: 'unreachable', state: 'unknown', detail: why });
+    const superseded = [...records.values()].flatMap((r) => {
+      const why = supersededBy(r, h.tx);
+      return why ? [{ r, why }] : [];
+    });
+    let rollForward: string | undefined;
+    if (superseded.length) {
+      // Never recover a superseded transaction: a later one (or a hand) owns these gateways now.
+      for (const r of records.values()) {
+        const s = superseded.find((x) => x.r === r);
+        results.set(r.gateway.name, { gateway: r.gateway.name, found: r.state, action: 'none', state: 'superseded', detail: s ? s.why : `left alone: ${h.tx} was superseded on ${superseded[0]!.r.gateway.name}` });
+      }
+    } else if (errors.size === 0 && decidedCommit(h, records)) {
+      const forward: GatewayTxRecord[] = [];
+      await each(async (n) => {
+        const r = records.get(n)!;
+        if (r.state === 'committed') return void results.set(n, { gateway: n, found: r.state, action: 'none', state: 'committed' });
+        if (ARMED(r)) {
           try {
-            const s = await pool.connector(topology, g, opts);
-            sessions.set(n, s);
-            const sec = await runPhase(s, g.backend, h.tx, 'inspect', []);
-            found.set(n, sec.has('txstate') ? sec.get('txstate')!.trim() : 'none');
+            await runPhase(sessions.get(n)!, r.gateway.backend, h.tx, 'commit', []);
+            results.set(n, { gateway: n, found: r.state, action: 'committed', state: 'committed', detail: 'the decision was commit: finished it' });
           } catch (e) {
-            errors.set(n, e instanceof PhaseError ? e.reason : (e as Error).message);
+            results.set(n, { gateway: n, found: r.state, action: 'unreachable', state: 'unknown', detail: e instanceof PhaseError ? e.reason : (e as Error).message });
           }
-        }),
-      ),
-    );
-    const changed = names.filter((n) => h.plan?.gateways[n]?.changed ?? true);
-    const verifiedAll = h.plan !== undefined && changed.every((n) => (h.phases[n] ?? []).includes('verified'));
-    const canCommit =
-      errors.size === 0 && verifiedAll && changed.every((n) => ['applied', 'committed'].includes(found.get(n) ?? '')) && changed.some((n) => found.get(n) === 'applied');
-    const allCommitted = errors.size === 0 && changed.length > 0 && changed.every((n) => found.get(n) === 'committed');
-    const results: RecoveredGateway[] = [];
-    await Promise.all(
-      names.map((n) =>
-        limit(async () => {
-          const f = found.get(n) ?? 'unknown';
-          const g = gatewayOf(n);
-          const s = sessions.get(n);
-          if (!g || !s || errors.has(n)) {
-            results.push({ gateway: n, found: f, action: 'unreachable', state: 'unknown', detail: errors.get(n) ?? 'not reached' });
-            return;
-          }
-          try {
-            const isChanged = changed.includes(n);
-            if (isChanged && (allCommitted || (canCommit && f === 'committed'))) {
-              results.push({ gateway: n, found: f, action: 'none', state: 'committed' });
-            } else if (isChanged && canCommit) {
-              await runPhase(s, g.backend, h.tx, 'commit', []);
-              results.push({ gateway: n, found: f, action: 'committed', state: 'committed', detail: 'every gateway had verified: finished the commit' });
-            } else {
-              // Roll back: undo even a gateway that committed, so all end where they began.
-              const sec = await runPhase(s, g.backend, h.tx, 'abort', [1]);
-              const st = (sec.get('state') ?? '').trim();
-              const state: GatewayPhase = st === 'reverted' ? 'reverted-by-timer' : st === 'rolled-back' ? 'rolled-back' : st === 'revert-failed' ? 'failed' : 'released';
-              const action = f === st || st === 'reverted' || st === 'aborted' || st === 'none' ? 'none' : st === 'rolled-back' ? 'rolled-back' : 'released';
-              const detail =
-                st === 'reverted'
-                  ? 'its dead-man timer had restored the snapshot'
-                  : st === 'rolled-back'
-                    ? 'restored the snapshot'
-                    : st === 'none'
-                      ? 'the transaction never reached this gateway'
-                      : 'nothing had been changed; lock released';
-              results.push({ gateway: n, found: f, action, state, detail });
-            }
-          } catch (e) {
-            results.push({ gateway: n, found: f, action: 'unreachable', state: 'unknown', detail: e instanceof PhaseError ? e.reason : (e as Error).message });
-          }
-        }),
-      ),
-    );
-    results.sort((a, b) => names.indexOf(a.gateway) - names.indexOf(b.gateway));
-    const consistent = results.every((r) => r.state !== 'unknown' && r.state !== 'failed');
-    const outcome: Outcome = !consistent ? 'inconsistent' : results.some((r) => r.state === 'committed') ? 'committed' : 'rolled-back';
-    const rec: RecoveredTx = { tx: h.tx, kind: h.begin!.kind, started: h.begin!.time, outcome, gateways: results };
+          return;
+        }
+        if (['reverted', 'rolled-back'].includes(r.state) && r.applied !== undefined) return void forward.push(r);
+        results.set(n, { gateway: n, found: r.state, action: 'none', state: r.state === 'none' ? 'unchanged' : 'released', detail: r.state === 'none' ? 'the transaction changed nothing here' : undefined });
+      });
+      if (forward.length) rollForward = await rollForwardGateways(h, forward, topology, opts, pool.connector, o, results);
+    } else {
+      await each(async (n) => {
+        if (errors.has(n)) return;
+        results.set(n, await rollBackOne(sessions.get(n)!, records.get(n)!, h.tx));
+      });
+    }
+    const list = names.map((n) => results.get(n) ?? { gateway: n, found: found(n), action: 'none' as const, state: 'unknown' as const });
+    const consistent = list.every((r) => r.state !== 'unknown' && r.state !== 'failed');
+    const outcome: Outcome = superseded.length ? 'superseded' : !consistent ? 'inconsistent' : list.some((r) => r.state === 'committed') ? 'committed' : 'rolled-back';
+    const rec: RecoveredTx = { tx: h.tx, kind: h.begin!.kind, started: h.begin!.time, outcome, gateways: list, ...(rollForward ? { rollForward } : {}) };
     if (consistent) {
-      o.journal.append({
+      o.journal.write({
         type: 'recovered',
         tx: h.tx,
         time: new Date().toISOString(),
         outcome,
-        states: Object.fromEntries(results.map((r) => [r.gateway, r.state])),
-        actions: results.map((r) => `${r.gateway}: ${r.action}${r.detail ? ` (${r.detail})` : ''}`),
+        states: Object.fromEntries(list.map((r) => [r.gateway, r.state])),
+        found: Object.fromEntries(list.map((r) => [r.gateway, r.found])),
+        actions: list.map((r) => `${r.gateway}: ${r.action}${r.detail ? ` (${r.detail})` : ''}`),
       });
     }
     return rec;
   } finally {
     await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
     await pool.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The commit decision: journaled before the first commit was sent; or a gateway committed (only
+ * a decision sends a commit); or every changed gateway is still armed with a read-back equal to
+ * what was sent (recover's own new connection to each is the lock-out proof).
+ */
+function decidedCommit(h: TxHistory, records: Map<string, GatewayTxRecord>): boolean {
+  if (h.decision === 'commit') return true;
+  const all = [...records.values()];
+  if (all.some((r) => r.state === 'committed')) return true;
+  const changed = all.filter((r) => r.state !== 'none');
+  return (
+    changed.length > 0 &&
+    changed.every((r) => {
+      const plan = h.plan?.gateways[r.gateway.name];
+      return ARMED(r) && r.applied !== undefined && plan !== undefined && stateHash(canonicalOf(r.gateway.backend, r.applied)) === plan.expectedHash;
+    })
+  );
+}
+
+async function rollBackOne(s: GatewaySession, r: GatewayTxRecord, tx: string): Promise<RecoveredGateway> {
+  const n = r.gateway.name;
+  try {
+    const sec = await runPhase(s, r.gateway.backend, tx, 'abort', [1]);
+    const st = (sec.get('state') ?? '').trim();
+    const state: GatewayPhase = st === 'reverted' ? 'reverted-by-timer' : st === 'rolled-back' ? 'rolled-back' : st === 'revert-failed' ? 'failed' : st === 'none' ? 'unchanged' : 'released';
+    const action = r.state === st || st === 'reverted' || st === 'aborted' || st === 'none' ? 'none' : st === 'rolled-back' ? 'rolled-back' : 'released';
+    const detail =
+      st === 'reverted' ? 'its dead-man timer had restored the snapshot' : st === 'rolled-back' ? 'restored the snapshot' : st === 'none' ? 'the transaction never reached this gateway' : 'nothing had been changed; lock released';
+    return { gateway: n, found: r.state, action, state, detail };
+  } catch (e) {
+    return { gateway: n, found: r.state, action: 'unreachable', state: 'unknown', detail: e instanceof PhaseError ? e.reason : (e as Error).message };
+  }
+}
+
+/** The decision was commit but these gateways' timers reverted them: a new transaction puts back what the interrupted one had loaded. */
+async function rollForwardGateways(
+  h: TxHistory,
+  forward: GatewayTxRecord[],
+  topology: Topology,
+  connect: ConnectOptions,
+  connector: Connector,
+  o: RecoverOptions,
+  results: Map<string, RecoveredGateway>,
+): Promise<string | undefined> {
+  const dumps = new Map(forward.map((r) => [r.gateway.name, r.applied!]));
+  try {
+    const rep = await runTransaction({
+      kind: 'roll-forward',
+      topology,
+      gateways: forward.map((r) => r.gateway.name),
+      target: (g) => changeToDump(g.backend, dumps.get(g.name)!),
+      needsForwarding: () => false,
+      connector,
+      fresh: o.fresh ?? connector,
+      connect,
+      journal: o.journal,
+      concurrency: o.concurrency,
+      confirmTimeoutSec: o.confirmTimeoutSec ?? 60,
+      enableIpForward: false,
+      progress: o.progress ?? silentProgress,
+      faults: readFaults('', false),
+      rollbackOf: h.tx,
+      ...(h.begin!.topologyHash ? { topologyHash: h.begin!.topologyHash } : {}),
+    });
+    for (const r of forward) {
+      results.set(r.gateway.name, { gateway: r.gateway.name, found: r.state, action: 'rolled-forward', state: 'committed', detail: `its timer had reverted it; transaction ${rep.tx} put back what ${h.tx} loaded` });
+    }
+    return rep.tx;
+  } catch (e) {
+    const why = e instanceof TransactionError ? e.message : (e as Error).message;
+    for (const r of forward) results.set(r.gateway.name, { gateway: r.gateway.name, found: r.state, action: 'none', state: 'unknown', detail: `rolling forward failed: ${why}` });
+    return e instanceof TransactionError ? e.report.tx : undefined;
   }
 }

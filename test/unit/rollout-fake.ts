@@ -1,5 +1,5 @@
 // A scripted fake gateway session for transaction unit tests: no SSH, no netfilter. Each exec is
-// recognised by its remote phase (begin, stage, apply, commit, abort, inspect) and answered by the
+// recognised by its remote phase (prepare, apply, commit, abort, inspect) and answered by the
 // test's script, in the framed section format the real scripts print.
 import { NatchainError } from '../../src/errors.js';
 import type { RemoteOp } from '../../src/rollout/remote.js';
@@ -21,9 +21,8 @@ export type FakeAnswer = { sections: Record<string, string>; code?: number } | {
 export function opOf(command: string): RemoteOp {
   if (command.includes('UNDO=$1')) return 'abort';
   if (command.includes('SECS=$1; FWD=$2; FAULT=$3')) return 'apply';
-  if (command.includes('OWNER=$1; BRK=$2')) return 'begin';
-  if (command.includes('the staged ruleset did not arrive')) return 'stage';
-  if (command.includes('"$T/committing"')) return 'commit';
+  if (command.includes('OWNER=$1; BRK=$2')) return 'prepare';
+  if (command.includes('if claim commit; then')) return 'commit';
   if (command.includes('sec live')) return 'inspect';
   throw new Error(`fake session: unknown phase in ${command.slice(0, 80)}`);
 }

@@ -12,7 +12,7 @@ import { frame, parseArmed, parseLockInfo, parseSections, remoteCall, type Remot
 import { rollbackTarget } from '../../src/rollout/rollback.js';
 import { example } from '../support/topo.js';
 
-const OPS: RemoteOp[] = ['begin', 'stage', 'apply', 'commit', 'abort', 'inspect'];
+const OPS: RemoteOp[] = ['prepare', 'apply', 'commit', 'abort', 'inspect'];
 
 describe('rollout: remote scripts', () => {
   const nonce = 'a'.repeat(16);
@@ -20,7 +20,7 @@ describe('rollout: remote scripts', () => {
 
   it('every template is valid POSIX sh (dash -n)', () => {
     for (const op of OPS) {
-      const args = op === 'begin' ? ['root@host:1', '-'] : op === 'apply' ? [60, 0, '-'] : op === 'stage' ? ['-'] : op === 'abort' ? [0] : [];
+      const args = op === 'prepare' ? ['root@host:1', '-', 'abc', 0, 1, '-'] : op === 'apply' ? [60, 0, '-'] : op === 'abort' ? [0] : [];
       const call = remoteCall(op, nonce, 'iptables', tx, args);
       const m = /^sh -c '([\s\S]*)' natchain /.exec(call.command);
       expect(m, op).to.not.equal(null);
@@ -33,8 +33,8 @@ describe('rollout: remote scripts', () => {
   it('refuses every argument that is not of its exact shape (hostile values never reach a shell)', () => {
     const hostile = ["x'; rm -rf /; '", '$(reboot)', '`id`', 'a b', 'a\nb', ''];
     for (const h of hostile) {
-      expect(() => remoteCall('begin', nonce, 'iptables', tx, [h, '-']), h).to.throw();
-      expect(() => remoteCall('stage', nonce, 'iptables', tx, [h]), h).to.throw();
+      expect(() => remoteCall('prepare', nonce, 'iptables', tx, [h, '-', 'abc', 0, 0, '-']), h).to.throw();
+      expect(() => remoteCall('prepare', nonce, 'iptables', tx, ['root@host:1', h, 'abc', 0, 0, '-']), h).to.throw();
       expect(() => remoteCall('commit', nonce, 'iptables', h, []), h).to.throw();
       expect(() => remoteCall('commit', h, 'iptables', tx, []), h).to.throw();
     }
@@ -43,7 +43,7 @@ describe('rollout: remote scripts', () => {
     expect(() => remoteCall('commit', nonce, 'pf' as never, tx, [])).to.throw();
     // Refused with a stable code the CLI knows (not a plain Error, which it would report as a crash).
     try {
-      remoteCall('begin', nonce, 'iptables', tx, ['$(reboot)', '-']);
+      remoteCall('prepare', nonce, 'iptables', tx, ['$(reboot)', '-', 'abc', 0, 0, '-']);
       expect.fail('not refused');
     } catch (e) {
       expect(e).to.be.instanceOf(NatchainError);
@@ -195,6 +195,7 @@ describe('rollout: journal', () => {
     j.append({ type: 'phase', tx: 'T1', time: t, gateway: 'gw-a', phase: 'locked' });
     j.append({ type: 'end', tx: 'T1', time: t, outcome: 'committed', states: { 'gw-a': 'committed' } });
     j.append({ type: 'begin', tx: 'T2', time: t, kind: 'apply', owner: 'a@b:1', topology: '/t.yaml', gateways: ['gw-a'], confirmTimeoutSec: 60 });
+    j.flush();
     appendFileSync(j.file, '{"type":"phase","tx":"T2"');
     const txs = j.transactions();
     expect(txs.map((h) => h.tx)).to.deep.equal(['T1', 'T2']);
@@ -207,7 +208,7 @@ describe('rollout: journal', () => {
     const j = new Journal(dir);
     const t = '2026-01-01T00:00:00Z';
     const topology = example('seed-vpn');
-    const plan = (snapshot: string, changed: boolean) => ({ backend: 'iptables' as const, snapshot, text: '', expected: '', revert: '', ipForward: '1', enableIpForward: false, changed });
+    const plan = (snapshot: string, changed: boolean) => ({ backend: 'iptables' as const, snapshot, expectedHash: '', ipForward: '1', enableIpForward: false, changed });
     for (const [tx, snap, rb] of [
       ['T1', 'S0', 'R1'],
       ['T2', 'R1', 'R2'],
@@ -217,6 +218,7 @@ describe('rollout: journal', () => {
       j.append({ type: 'readback', tx, time: t, gateway: 'gw-a', dump: rb });
       j.append({ type: 'end', tx, time: t, outcome: 'committed', states: {} });
     }
+    j.flush();
     const undo = rollbackTarget(j, topology);
     expect(undo.tx).to.equal('T2');
     expect([...undo.dumps.entries()]).to.deep.equal([['gw-a', { backend: 'iptables', dump: 'R1' }]]);

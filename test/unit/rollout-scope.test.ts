@@ -9,7 +9,7 @@ import type { Topology } from '../../src/topology/index.js';
 /** Desired canonical state per gateway of a topology. */
 function desiredOf(t: Topology): { desired: Map<string, string>; chains: ReturnType<typeof solve>['chains'] } {
   const s = solve(t);
-  return { desired: new Map(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? [], '').expected])), chains: s.chains };
+  return { desired: new Map(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? []).expected])), chains: s.chains };
 }
 
 /** hub-vpn with a subset of its forwards (the others removed from the YAML). */
@@ -88,13 +88,13 @@ forwards:
   });
 
   it('components: gateways sharing changed forwards are closed transitively', () => {
-    const empty = new Map(names.map((g) => [g, live(changeToIntents(all.gateways.find((x) => x.name === g)!, [], '').expected)]));
+    const empty = new Map(names.map((g) => [g, live(changeToIntents(all.gateways.find((x) => x.name === g)!, []).expected)]));
     const s = computeScope({ gateways: names, chains: full.chains, desired: full.desired, known: empty });
     expect(s.components).to.deep.equal([names]);
   });
 
   it('--limit widens to whole components and says why; a pattern matching nothing is refused', () => {
-    const empty = new Map(names.map((g) => [g, live(changeToIntents(all.gateways.find((x) => x.name === g)!, [], '').expected)]));
+    const empty = new Map(names.map((g) => [g, live(changeToIntents(all.gateways.find((x) => x.name === g)!, []).expected)]));
     const s = computeScope({ gateways: names, chains: full.chains, desired: full.desired, known: empty });
     const forwards = all.forwards.map((f) => f.name);
     const r = limitScope(s, names, forwards, ['gw-hq']);

@@ -30,9 +30,8 @@ describe('rollout: transaction against fake gateways', () => {
   /** A gateway that does everything right, unless `override` answers first. */
   const healthy = (call: FakeCall): FakeAnswer => {
     switch (call.op) {
-      case 'begin':
-        return { sections: { snapshot: '', forward: '1\n', last: '', now: '1\n' } };
-      case 'stage':
+      case 'prepare':
+        return { sections: { snapshot: '', forward: '1\n', last: '', now: '1\n', staged: '' } };
       case 'commit':
         return { sections: { ok: '' } };
       case 'apply':
@@ -50,7 +49,7 @@ describe('rollout: transaction against fake gateways', () => {
     const o: TransactionOptions = {
       kind: 'apply',
       topology,
-      target: () => ({ text: LOADED, expected: canonicalOf('nftables', LOADED), revert: '' }),
+      target: () => ({ text: LOADED, expected: canonicalOf('nftables', LOADED)}),
       needsForwarding: () => false,
       connector,
       fresh: fresh ?? connector,
@@ -65,18 +64,18 @@ describe('rollout: transaction against fake gateways', () => {
     return { calls, o };
   }
 
-  it('the fake is sound: a clean transaction commits in 4 execs per gateway', async () => {
+  it('the fake is sound: a clean transaction commits in 3 execs per gateway, the commit over a new connection', async () => {
     expect(canonicalOf('nftables', LOADED)).to.not.equal(canonicalOf('nftables', ''));
     const { calls, o } = setup(() => undefined);
     const r = await runTransaction(o);
     expect(r.outcome).to.equal('committed');
-    expect(calls.filter((c) => c.gateway === 'gw-a').map((c) => c.op)).to.deep.equal(['begin', 'stage', 'apply', 'commit']);
+    expect(calls.filter((c) => c.gateway === 'gw-a').map((c) => c.op)).to.deep.equal(['prepare', 'apply', 'commit']);
   });
 
   it('nothing reports progress while the confirmation prompt is up (unchanged gateways are released before it)', async () => {
     const { calls, o } = setup(() => undefined);
     // gw-a is already as desired: only gw-b changes.
-    o.target = (g) => (g.name === 'gw-a' ? { text: '', expected: canonicalOf('nftables', ''), revert: '' } : { text: LOADED, expected: canonicalOf('nftables', LOADED), revert: '' });
+    o.target = (g) => (g.name === 'gw-a' ? { text: '', expected: canonicalOf('nftables', '')} : { text: LOADED, expected: canonicalOf('nftables', LOADED)});
     const events: string[] = [];
     let prompting = false;
     o.progress = {
@@ -94,11 +93,12 @@ describe('rollout: transaction against fake gateways', () => {
     expect(r.outcome).to.equal('committed');
     expect(events.filter((e) => e.startsWith('DURING'))).to.deep.equal([]);
     expect(events).to.include('gw-a release done');
-    expect(calls.filter((c) => c.gateway === 'gw-a').map((c) => c.op)).to.deep.equal(['begin', 'abort']);
+    expect(r.gateways.find((g) => g.gateway === 'gw-a')).to.include({ state: 'unchanged', roundTrips: 2 });
+    expect(calls.filter((c) => c.gateway === 'gw-a').map((c) => c.op)).to.deep.equal(['prepare', 'abort']);
   });
 
   it('a lock whose answer was lost (timeout) is released by the abort too', async () => {
-    const { calls, o } = setup((c) => (c.gateway === 'gw-b' && c.op === 'begin' ? { timeout: 'no answer within 120 s' } : undefined));
+    const { calls, o } = setup((c) => (c.gateway === 'gw-b' && c.op === 'prepare' ? { timeout: 'no answer within 120 s' } : undefined));
     const err = await runTransaction(o).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(TransactionError);
     const aborts = calls.filter((c) => c.op === 'abort').map((c) => c.gateway).sort();
@@ -109,7 +109,7 @@ describe('rollout: transaction against fake gateways', () => {
   });
 
   it('a lock whose answer was lost and that cannot be released is inconsistent (recover picks it up)', async () => {
-    const { o } = setup((c) => (c.gateway === 'gw-b' && (c.op === 'begin' || c.op === 'abort') ? { lose: 'connection reset' } : undefined), async (_t, g) => {
+    const { o } = setup((c) => (c.gateway === 'gw-b' && (c.op === 'prepare' || c.op === 'abort') ? { lose: 'connection reset' } : undefined), async (_t, g) => {
       throw new NatchainError('SSH', `${g.name}: no route`);
     });
     const err = (await runTransaction(o).catch((e: unknown) => e)) as TransactionError;
@@ -120,7 +120,7 @@ describe('rollout: transaction against fake gateways', () => {
 
   it('a clean lock refusal releases only the gateways that locked', async () => {
     const { calls, o } = setup((c) =>
-      c.gateway === 'gw-b' && c.op === 'begin' ? { sections: { held: '20260101T120000Z-a1b2c3\nroot@ops:1\n1\n', now: '5\n' }, code: 4 } : undefined,
+      c.gateway === 'gw-b' && c.op === 'prepare' ? { sections: { held: '20260101T120000Z-a1b2c3\nroot@ops:1\n1\n', now: '5\n' }, code: 4 } : undefined,
     );
     const err = (await runTransaction(o).catch((e: unknown) => e)) as TransactionError;
     expect(err.code).to.equal('LOCKED');
@@ -129,11 +129,11 @@ describe('rollout: transaction against fake gateways', () => {
 
   it('a commit whose connection died and that cannot be reached again is inconsistent, not rolled back', async () => {
     const { o } = setup(
-      (c) => (c.gateway === 'gw-b' && c.op === 'commit' ? { lose: 'connection reset' } : undefined),
+      (c) => (c.gateway === 'gw-b' && (c.op === 'commit' || c.op === 'abort') ? { lose: 'connection reset' } : undefined),
       async (_t, g) => {
         // The verify probe gets in; after the commit's connection died, gw-b is unreachable.
         if (g.name === 'gw-b' && committing) throw new NatchainError('SSH', `${g.name}: no route`);
-        return new FakeSession(g.name, () => ({ sections: {} }), []);
+        return new FakeSession(g.name, (c) => (c.gateway === 'gw-b' && c.op === 'commit' ? { lose: 'connection reset' } : healthy(c)), []);
       },
     );
     let committing = false;
@@ -160,6 +160,7 @@ describe('rollout: recover against fake gateways', () => {
     const tx = '20260101T120000Z-abcdef';
     const topology = example('seed-vpn');
     journal.append({ type: 'begin', tx, time: '2026-01-01T12:00:00Z', kind: 'apply', owner: 'a@elsewhere:1', topology: topology.file, gateways: ['gw-a', 'gw-b'], confirmTimeoutSec: 60 });
+    journal.flush();
     const calls: FakeCall[] = [];
     let asked = 0;
     let opened = 0;

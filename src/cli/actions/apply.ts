@@ -14,7 +14,7 @@ export async function run(file: string, o: TxCliOptions & { testFault?: string }
     'apply',
     p.topology,
     {
-      target: (g, snapshot) => changeToIntents(g, intents[g.name] ?? [], snapshot),
+      target: (g) => changeToIntents(g, intents[g.name] ?? []),
       needsForwarding: (g) => (intents[g.name] ?? []).length > 0,
     },
     async (r) => {

@@ -12,7 +12,7 @@ export async function run(file: string, o: TxCliOptions & { to?: string }): Prom
   await runTxCommand(o, 'rollback', p.topology, {
     gateways: [...target.dumps.keys()],
     rollbackOf: target.tx,
-    target: (g, snapshot) => changeToDump(g.backend, target.dumps.get(g.name)!.dump, snapshot),
+    target: (g) => changeToDump(g.backend, target.dumps.get(g.name)!.dump),
     needsForwarding: () => false,
   });
 }

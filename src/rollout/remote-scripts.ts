@@ -1,0 +1,422 @@
+/**
+ * The shell text of the remote half of the transaction (POSIX sh, run by dash or any sh).
+ * remote.ts builds the call (arguments checked and quoted); this file is only the scripts.
+ *
+ * Three execs change a gateway: `prepare` (lock + snapshot + stage + check), `apply` (arm +
+ * load + read back) and `commit` (over a new connection). `abort` rolls back, `inspect` reads.
+ * Cost rules (issue 12): shell builtins wherever possible, one iptables-save / nft list per
+ * read, no polling: the dead-man timer hands its pid back through a pipe (a command
+ * substitution returns when the timer closes its stdout), and the clock is read from /proc.
+ *
+ * Gateway-side state:
+ *   /run/natchain/lock/owner   the lock (atomic mkdir): tx id, owner, time (gateway clock)
+ *   /var/lib/natchain/<tx>/    snapshot, new, revert, meta, hash, prev, state, claim, armed,
+ *                              deadline, timer.pid, applied, forward.old, fired
+ *   /var/lib/natchain/last     the committed transaction whose state the gateway holds
+ *   /var/lib/natchain/history  one line per finished transaction (bounded): see HISTORY_FIELDS
+ */
+
+/** String.raw, but `\${` becomes `${` (shell parameter expansions inside a template literal). */
+function sh(strings: TemplateStringsArray, ...values: unknown[]): string {
+  return String.raw(strings, ...values).replace(/\\\$\{/g, '${');
+}
+
+/** How many history lines (and so transaction directories) a gateway keeps; pruned when twice as many. */
+export const HISTORY_KEEP = 50;
+
+/** Shell functions every phase shares. $1..$3 are nonce, backend, tx; the phase's own arguments follow. */
+export const COMMON = sh`
+set -u
+umask 077
+D=/var/lib/natchain
+R=/run/natchain
+L=$R/lock
+N=$1; B=$2; TX=$3; shift 3
+T=$D/$TX
+sec() { printf '\n@@natchain:%s:%s\n' "$N" "$1"; }
+die() { sec error; printf '%s\n' "$*"; sec end; exit 3; }
+# NOW: epoch seconds from /proc (boot time + uptime), without starting date(1).
+epoch() {
+  read -r NOW _ < /proc/uptime; NOW=\${NOW%.*}
+  while read -r k v; do if [ "$k" = btime ]; then NOW=$((NOW + v)); return 0; fi; done < /proc/stat
+}
+# V: the first line of a file ('' when absent).
+rd() { V=; if [ -r "$1" ]; then IFS= read -r V < "$1" || :; fi; }
+holder() { rd "$L/owner"; HOLDER=$V; }
+unlock() { holder; if [ "$HOLDER" = "$TX" ]; then rm -rf "$L"; fi; }
+setstate() { printf '%s\n' "$1" > "$T/state"; }
+# A failed write: say whether the file system is full (df only runs on this error path).
+nowrite() {
+  A=$(df -Pk "$D" 2>/dev/null | awk 'NR == 2 { print $4 }')
+  case $A in ''|*[!0-9]*) ;; *) if [ "$A" -lt 64 ]; then die "no space left on $D ($A KiB free); nothing was changed"; fi ;; esac
+  die "cannot write $1; nothing was changed"
+}
+put() { printf '%s\n' "$2" > "$1" 2>/dev/null || nowrite "$1"; }
+dump() {
+  case $B in
+  iptables) iptables-save ;;
+  nftables)
+    if out=$(nft list table ip natchain 2>&1); then printf '%s\n' "$out"
+    else case $out in *'No such file or directory'*) ;; *) printf '%s\n' "$out" >&2; return 1 ;; esac; fi ;;
+  esac
+}
+check() {
+  case $B in
+  iptables) iptables-restore --noflush --test < "$1" ;;
+  nftables) nft -c -f "$1" ;;
+  esac
+}
+load() {
+  case $B in
+  iptables) iptables-restore --noflush < "$1" ;;
+  nftables) nft -f "$1" ;;
+  esac
+}
+# Resolves a template (stdin) against a dump of the gateway (file $1): iptables jump, declare and
+# remove lines depend on what is there now; nft text passes through.
+resolve() { awk -v b="$B" -v snap="$1" "$RESOLVE_AWK"; }
+# True when two dumps hold the same natchain state (iptables: NATCHAIN lines per table, counters
+# left out; nft: the whole table, counters left out).
+same() { awk -v b="$B" "$SAME_AWK" "$1" "$2"; }
+# Exactly one of commit, abort and the timer decides an armed transaction: the first to create
+# $T/claim (noclobber: O_EXCL) wins; the file says who.
+claim() { set -C; if printf '%s\n' "$1" 2>/dev/null > "$T/claim"; then set +C; return 0; fi; set +C; return 1; }
+restore_forward() { rd "$T/forward.old"; if [ -n "$V" ]; then printf '%s\n' "$V" > /proc/sys/net/ipv4/ip_forward; fi; }
+# Puts the snapshot back: the revert template resolved against the state now, loaded atomically.
+revert() {
+  if [ "$B" = iptables ]; then
+    now=$(dump) || return 1
+    printf '%s\n' "$now" > "$T/revert.now" || return 1
+    resolve "$T/revert.now" < "$T/revert" > "$T/revert.load" || return 1
+    load "$T/revert.load" || return 1
+  else
+    load "$T/revert" || return 1
+  fi
+  restore_forward
+}
+stop_timer() { rd "$T/timer.pid"; case $V in ''|*[!0-9]*) ;; *) kill -TERM -"$V" 2>/dev/null || kill -TERM "$V" 2>/dev/null || : ;; esac; }
+lockinfo() {
+  if [ -r "$L/owner" ]; then while IFS= read -r l; do printf '%s\n' "$l"; done < "$L/owner"; fi
+  holder
+  if [ -n "$HOLDER" ] && [ -e "$D/$HOLDER/armed" ]; then rd "$D/$HOLDER/deadline"; printf 'armed %s\n' "$V"; fi
+}
+# One line per finished transaction: tx, time, owner, kind, outcome, topology hash (tab-separated).
+history() {
+  epoch; meta kind; k=$V; meta owner; o=$V; meta topology; h=$V
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$TX" "$NOW" "\${o:--}" "\${k:--}" "$1" "\${h:--}" >> "$D/history" 2>/dev/null || :
+}
+# V: one key of $T/meta (key=value lines natchain wrote at prepare).
+meta() { V=; if [ -r "$T/meta" ]; then while IFS= read -r l; do case $l in "$1="*) V=\${l#*=}; return 0 ;; esac; done < "$T/meta"; fi; }
+# Sets the commit record to $1 (or removes it when $1 is empty: no earlier commit).
+setlast() {
+  if [ -n "$1" ]; then printf '%s\n' "$1" > "$D/last.tmp" && mv -f "$D/last.tmp" "$D/last"; else rm -f "$D/last"; fi
+}
+`;
+
+/** awk: resolve a template against a dump (see template.ts for the directives). */
+export const RESOLVE_AWK = sh`
+BEGIN {
+  t = ""
+  while ((getline l < snap) > 0) {
+    if (l ~ /^\*/) { t = substr(l, 2); continue }
+    if (l ~ /^:NATCHAIN-/) { split(substr(l, 2), w, " "); have[t, w[1]] = 1; continue }
+    if (l ~ /^-A /) {
+      split(l, w, " ")
+      if (w[2] ~ /^NATCHAIN-/) { have[t, w[2]] = 1; continue }
+      if (match(l, / -[jg] NATCHAIN-[A-Z]+( |$)/)) {
+        c = substr(l, RSTART + 4, RLENGTH - 4); sub(/ $/, "", c)
+        k = t SUBSEP w[2] SUBSEP c
+        nj[k]++; jump[k, nj[k]] = substr(l, 5 + length(w[2]))
+        have[t, c] = 1; jumped[t, w[2]] = 1
+      } else if (!((t, w[2]) in jumped)) ahead[t, w[2]]++
+
+    }
+  }
+  close(snap)
+  t = ""
+}
+b != "iptables" { print; next }
+/^\*/ { t = substr($0, 2); buf = $0; touched = 0; next }
+/^COMMIT$/ { if (touched) { print buf; print "COMMIT" }; buf = ""; t = ""; next }
+/^@declare / { if ($3 == 1 || have[t, $2]) emit(":" $2 " - [0:0]"); next }
+/^@drop / {
+  k = t SUBSEP $2 SUBSEP $3; keep[k] = 0
+  spec = $0; sub(/^@drop [^ ]+ [^ ]+ [01] /, "", spec)
+  # Keep the jump only when it is the built-in chain's first rule and exactly natchain's: a foreign
+  # rule ahead of it could catch a forward's packets first (the renderer's rule, render/iptables.ts).
+  for (i = 1; i <= nj[k]; i++) {
+    if ($4 == 1 && i == 1 && jump[k, i] == spec && !ahead[t, $2]) { keep[k] = i; continue }
+    emit("-D " $2 " " jump[k, i])
+  }
+  next
+}
+/^@insert / {
+  k = t SUBSEP $2 SUBSEP $3
+  spec = $0; sub(/^@insert [^ ]+ [^ ]+ /, "", spec)
+  if (!keep[k]) emit("-I " $2 " 1 " spec)
+  next
+}
+/^@remove / { if (have[t, $2]) emit("-X " $2); next }
+t != "" { emit($0); next }
+{ print }
+function emit(s) { buf = buf "\n" s; touched = 1 }
+`;
+
+/** awk: exit 0 when two dumps hold the same natchain state. */
+export const SAME_AWK = sh`
+FNR == 1 { t = "" }
+{
+  l = $0
+  if (b == "iptables") {
+    if (l ~ /^\*/) { t = l; next }
+    if (l !~ /NATCHAIN-/) next
+    gsub(/\[[0-9]+:[0-9]+\]/, "", l)
+    l = t " " l
+  } else gsub(/packets [0-9]+ bytes [0-9]+/, "", l)
+  s[FILENAME] = s[FILENAME] l "\n"
+}
+END { exit !(s[ARGV[1]] == s[ARGV[2]]) }
+`;
+
+/** awk: cut framed stdin into files of $T, one per section; prints "<1 if the end marker came> <bytes of section \`count\`>". */
+export const UNFRAME_AWK = sh`
+index($0, m) == 1 {
+  if (out != "") close(out)
+  n = substr($0, length(m) + 1); out = ""
+  if (n == "end") { ended = 1; next }
+  out = dir "/" n; printf "" > out
+  next
+}
+out == "" { next }
+{ if (n == count) bytes += length($0) + 1; print > out }
+END { if (out != "") close(out); printf "%d %d\n", ended, bytes }
+`;
+
+/** The dead-man timer (run detached by apply, after COMMON): hands back its pid, sleeps, then reverts unless commit or abort claimed the transaction first. */
+export const TIMER = sh`
+printf '%s\n' "$$"
+exec > /dev/null 2>&1
+sleep "$1"
+if claim timer; then
+  rm -f "$T/armed"
+  if revert > "$T/timer.log" 2>&1; then setstate reverted; o=reverted; else setstate revert-failed; o=revert-failed; fi
+  epoch; printf '%s\n' "$NOW" > "$T/fired"
+  history "$o"
+  unlock
+fi
+`;
+
+/** The phases (bodies run after COMMON). */
+export const BODIES = {
+  // Exec 1: lock + snapshot + (unchanged: release and stop) + stage + check.
+  // Args: owner, lock to break ("-"), hash of the desired state, desired is empty (0|1),
+  // needs ip_forward (0|1), fault ("-" | "check"). Stdin: sections meta, new, end.
+  prepare: sh`
+OWNER=$1; BRK=$2; WANT=$3; EMPTY=$4; NEEDFWD=$5; FAULT=$6
+epoch
+if [ ! -d "$R" ] || [ ! -d "$D" ]; then mkdir -p "$R" "$D" 2>/dev/null || die "cannot create $R and $D"; fi
+if ! mkdir "$L" 2>/dev/null; then
+  holder
+  if [ -d "$L" ] && [ "$HOLDER" != "$TX" ]; then
+    if [ "$BRK" = - ] || [ "$HOLDER" != "$BRK" ] || [ -e "$D/$HOLDER/armed" ]; then
+      sec held; lockinfo; sec now; printf '%s\n' "$NOW"; sec end; exit 4
+    fi
+    sec broke; lockinfo
+    if [ -d "$D/$HOLDER" ]; then printf 'aborted\n' > "$D/$HOLDER/state"; fi
+  elif [ ! -d "$L" ]; then
+    err=$(mkdir "$L" 2>&1) || die "cannot take natchain's lock $L ($err); nothing was changed"
+  fi
+fi
+printf '%s\n%s\n%s\n' "$TX" "$OWNER" "$NOW" > "$L/owner" 2>/dev/null || { rm -rf "$L"; die "cannot write natchain's lock $L/owner; nothing was changed"; }
+if ! snap=$(dump 2> "$L/err"); then rd "$L/err"; rm -rf "$L"; die "reading natchain's state failed: $V"; fi
+rd /proc/sys/net/ipv4/ip_forward; FWD=$V
+rd "$D/last"; LAST=$V
+sec snapshot; printf '%s\n' "$snap"
+sec forward; printf '%s\n' "$FWD"
+sec last; printf '%s\n' "$LAST"
+sec now; printf '%s\n' "$NOW"
+sec facts; facts
+# Unchanged: the gateway's last commit had this desired state and nothing changed since, or
+# natchain never committed here, holds nothing and nothing is wanted. One exec, lock released.
+if [ "$NEEDFWD" = 0 ] || [ "$FWD" = 1 ]; then
+  U=0
+  if [ -n "$LAST" ]; then
+    rd "$D/$LAST/hash"
+    if [ "$V" = "$WANT" ] && printf '%s\n' "$snap" | same "$D/$LAST/applied" -; then U=1; fi
+  elif [ "$EMPTY" = 1 ] && printf '%s\n' "$snap" | same /dev/null -; then U=1; fi
+  if [ $U = 1 ]; then rm -rf "$L"; sec unchanged; sec end; exit 0; fi
+fi
+mkdir -p "$T" 2>/dev/null || { rm -rf "$L"; nowrite "$T"; }
+put "$T/snapshot" "$snap"
+put "$T/hash" "$WANT"
+put "$T/prev" "$LAST"
+set -- $(awk -v m="@@natchain:$N:" -v dir="$T" -v count=new "$UNFRAME_AWK")
+[ "\${1:-0}" = 1 ] || { setstate aborted; unlock; die "the staged ruleset did not arrive whole; nothing was changed"; }
+NEWB=\${2:-0}
+resolve "$T/snapshot" < "$T/new" > "$T/new.load" 2>/dev/null || { unlock; nowrite "$T/new.load"; }
+# Every byte written is checked: a full disk must never leave a short or empty ruleset staged.
+set -- $(wc -c "$T/snapshot" "$T/new" "$T/new.load" 2>/dev/null)
+if [ "\${1:-0}" != $((\${#snap} + 1)) ] || [ "\${3:-0}" != "$NEWB" ] || [ "\${5:-0}" -lt 1 ]; then unlock; nowrite "$T"; fi
+if [ "$FAULT" = check ]; then printf 'natchain-test-fault: refused on purpose\n' >> "$T/new.load"; fi
+if ! out=$(check "$T/new.load" 2>&1); then setstate check-failed; unlock; die "check failed: $out"; fi
+setstate staged 2>/dev/null || { unlock; nowrite "$T/state"; }
+sec staged
+sec end
+`,
+  // Exec 2: arm the timer + load + read back. Args: seconds, enable ip_forward (0|1), fault
+  // ("-", "apply", "disconnect"). Stdin: sections revert, end.
+  apply: sh`
+SECS=$1; FWD=$2; FAULT=$3
+holder; [ "$HOLDER" = "$TX" ] || die "natchain's lock on this gateway is no longer held by $TX"
+[ -s "$T/new.load" ] || die "nothing is staged for $TX"
+set -- $(awk -v m="@@natchain:$N:" -v dir="$T" -v count=revert "$UNFRAME_AWK")
+[ "\${1:-0}" = 1 ] || die "the revert text did not arrive whole; nothing was changed"
+RB=\${2:-0}; set -- $(wc -c < "$T/revert" 2>/dev/null)
+[ "\${1:-0}" = "$RB" ] && [ "$RB" -gt 0 ] || nowrite "$T/revert"
+epoch; DL=$((NOW + SECS))
+put "$T/deadline" "$DL"
+: > "$T/armed" 2>/dev/null || nowrite "$T/armed"
+TP=$(setsid sh -c "$TIMER_SH" natchain "$N" "$B" "$TX" "$SECS" < /dev/null 2> /dev/null &)
+case $TP in ''|*[!0-9]*) rm -f "$T/armed"; die "the dead-man timer did not start; nothing was changed" ;; esac
+put "$T/timer.pid" "$TP"
+setstate armed
+if [ "$FWD" = 1 ]; then
+  rd /proc/sys/net/ipv4/ip_forward; put "$T/forward.old" "$V"
+  if ! printf '1\n' > /proc/sys/net/ipv4/ip_forward; then
+    claim abort && { stop_timer; rm -f "$T/armed"; setstate rolled-back; history rolled-back; }
+    die "cannot enable net.ipv4.ip_forward (restored the snapshot)"
+  fi
+fi
+src=$T/new.load
+if [ "$FAULT" = apply ]; then { cat "$T/new.load"; printf 'natchain-test-fault: refused on purpose\n'; } > "$T/new.fault"; src=$T/new.fault; fi
+if ! out=$(load "$src" 2>&1); then
+  setstate apply-failed
+  if claim abort; then
+    stop_timer; rm -f "$T/armed"
+    if r=$(revert 2>&1); then r="restored the snapshot"; setstate rolled-back; history rolled-back; else r="restoring the snapshot failed too: $r"; setstate revert-failed; fi
+  else r="its dead-man timer restores the snapshot"; fi
+  die "$out" "($r)"
+fi
+setstate applied
+if ! rb=$(dump 2> "$T/err"); then rd "$T/err"; die "reading back failed: $V"; fi
+printf '%s\n' "$rb" > "$T/applied"
+sec readback; printf '%s\n' "$rb"
+sec deadline; printf '%s\n' "$DL"
+if [ "$FAULT" = disconnect ]; then
+  p=$PPID
+  while [ "$p" -gt 1 ]; do
+    rd /proc/$p/comm; case $V in sshd*) break ;; esac
+    q=1; while read -r k v; do if [ "$k" = PPid: ]; then q=$v; break; fi; done < /proc/$p/status; p=$q
+  done
+  if [ "$p" -gt 1 ]; then (sleep 0.3; kill -9 $p) < /dev/null > /dev/null 2>&1 & fi
+fi
+sec end
+`,
+  // Exec 3: commit = disarm + record + unlock + prune. Over a new connection.
+  commit: sh`
+[ -d "$T" ] || die "no transaction $TX on this gateway"
+if claim commit; then
+  stop_timer
+  rm -f "$T/armed"
+  setstate committed
+  setlast "$TX"
+  history committed
+  unlock
+  prune
+  sec ok; sec end; exit 0
+fi
+rd "$T/claim"; c=$V; rd "$T/state"; st=$V
+if [ "$c" = commit ]; then unlock; sec ok; sec end; exit 0; fi
+sec state; printf '%s\n' "$st"
+if [ "$c" = timer ]; then die "not armed any more (state: $st): the dead-man timer already fired"; fi
+die "not armed any more (state: $st): the transaction was rolled back"
+`,
+  // Rolls this gateway back to its snapshot (idempotent). Args: also undo a committed gateway (0|1).
+  abort: sh`
+UNDO=$1
+# No record of $TX (its prepare may have been cut short after taking the lock): release a lock it holds.
+[ -d "$T" ] || { unlock; sec state; printf 'none\n'; sec end; exit 0; }
+if claim abort; then stop_timer; rm -f "$T/armed"; fi
+rd "$T/claim"; c=$V
+if [ "$c" = timer ]; then
+  i=0; while [ ! -e "$T/fired" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+rd "$T/state"; st=$V
+case $st in
+  armed|applied|apply-failed) todo=revert ;;
+  committed) if [ "$UNDO" = 1 ]; then todo=undo; else todo=none; fi ;;
+  *) todo=none ;;
+esac
+if [ $todo = undo ]; then
+  [ -d "$R" ] || mkdir -p "$R"
+  if ! mkdir "$L" 2>/dev/null; then holder; if [ "$HOLDER" != "$TX" ]; then sec held; lockinfo; die "cannot undo $TX: the lock is held by another transaction"; fi; fi
+  epoch; printf '%s\n%s\n%s\n' "$TX" undo "$NOW" > "$L/owner"
+fi
+if [ $todo != none ]; then
+  if out=$(revert 2>&1); then setstate rolled-back; else setstate revert-failed; unlock; die "restoring the snapshot failed: $out"; fi
+  rd "$D/last"
+  if [ "$V" = "$TX" ]; then rd "$T/prev"; setlast "$V"; fi
+  if [ $todo = undo ]; then history undone; else history rolled-back; fi
+elif [ "$st" = locked ] || [ "$st" = staged ] || [ "$st" = check-failed ]; then
+  setstate aborted; history aborted
+fi
+unlock
+sec state; rd "$T/state"; printf '%s\n' "$V"
+sec end
+`,
+  // Read-only look: live state, lock, armed timers, the commit record, history (and one transaction's records).
+  inspect: sh`
+epoch
+# Captured in a variable, never a file: a fixed temp file name is a symlink attack on a root shell.
+if ! live=$(dump 2>&1); then die "reading natchain's state failed: $live"; fi
+sec live; if [ -n "$live" ]; then printf '%s\n' "$live"; fi
+sec now; printf '%s\n' "$NOW"
+sec forward; rd /proc/sys/net/ipv4/ip_forward; printf '%s\n' "$V"
+sec lock; lockinfo
+sec armed
+for f in "$D"/*/armed; do
+  [ -e "$f" ] || continue
+  d=\${f%/armed}
+  rd "$d/deadline"; printf '%s %s\n' "\${d##*/}" "$V"
+done
+rd "$D/last"; last=$V
+sec last; printf '%s\n' "$last"
+if [ -n "$last" ] && [ -f "$D/$last/applied" ]; then sec committed; cat "$D/$last/applied"; fi
+if [ "$TX" != none ] && [ -d "$T" ]; then
+  sec txstate; rd "$T/state"; printf '%s\n' "$V"
+  sec txclaim; rd "$T/claim"; printf '%s\n' "$V"
+  sec txprev; rd "$T/prev"; printf '%s\n' "$V"
+  sec txdeadline; rd "$T/deadline"; printf '%s\n' "$V"
+  if [ -r "$T/meta" ]; then sec txmeta; cat "$T/meta"; fi
+  if [ -f "$T/applied" ]; then sec txapplied; cat "$T/applied"; fi
+  if [ -f "$T/snapshot" ]; then sec txsnapshot; cat "$T/snapshot"; fi
+fi
+if [ -r "$D/history" ]; then sec history; cat "$D/history"; fi
+# The gateway's facts, the foreign ruleset (nftables) and natchain's DNAT counters (src/gateway/).
+sec facts; facts
+sec ruleset; ruleset
+sec counters; counters
+sec end
+`,
+} as const;
+
+/** Keeps the history and the transaction directories bounded (run by commit, after the record is written). */
+export const PRUNE = sh`
+prune() {
+  [ -r "$D/history" ] || return 0
+  n=0; while IFS= read -r l; do n=$((n + 1)); done < "$D/history"
+  KEEP=${HISTORY_KEEP}
+  [ $n -gt $((KEEP * 2)) ] || return 0
+  rd "$D/last"; keep1=$V; rd "$D/$V/prev"; keep2=$V
+  i=0; old=
+  while IFS= read -r l; do
+    i=$((i + 1))
+    if [ $i -le $((n - KEEP)) ]; then
+      t=\${l%%	*}
+      case $t in *[!0-9A-Za-z-]*|'') continue ;; esac
+      if [ "$t" != "$keep1" ] && [ "$t" != "$keep2" ] && [ ! -e "$D/$t/armed" ]; then old="$old $D/$t"; fi
+    else printf '%s\n' "$l"; fi
+  done < "$D/history" > "$D/history.tmp" && mv -f "$D/history.tmp" "$D/history"
+  if [ -n "$old" ]; then rm -rf $old; fi
+}
+`;

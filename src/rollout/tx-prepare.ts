@@ -1,0 +1,204 @@
+// The transaction's first phases: connect every gateway, then exec 1 (prepare: lock + snapshot +
+// stage + check, or "unchanged" and no lock), then the local plan.
+import { NatchainError, withGateway, withoutGateway } from '../errors.js';
+import { PhaseError } from './exec.js';
+import { frame, parseLockInfo, type LockHolder } from './remote.js';
+import { canonicalOf, forwardChanges, ownedDump, stateHash } from './owned.js';
+import type { JournalGatewayPlan } from './journal.js';
+import { rollbackGateways } from './tx-abort.js';
+import { lostConnection, reasonOf, Stop, watch, type Gw, type TxRun } from './tx-run.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opens every gateway's management connection. An unreachable gateway in scope stops the transaction before anything is touched; one out of scope is only reported. */
+export async function connectAll(run: TxRun): Promise<void> {
+  const errors: string[] = [];
+  let first: unknown;
+  await run.each(run.gws, async (gw) => {
+    try {
+      gw.session = watch(await run.step(gw, 'connect', () => run.o.connector(run.o.topology, gw.gateway, run.o.connect)));
+      gw.state = 'connected';
+      if (gw.scope === 'out') Object.assign(gw, { state: 'unchanged', detail: 'not in this change' });
+    } catch (e) {
+      gw.state = 'unreachable';
+      const why = withoutGateway(gw.gateway.name, (e as Error).message);
+      if (gw.scope === 'out') {
+        gw.detail = `unreachable (not in this change): ${why}`;
+        return;
+      }
+      first ??= e;
+      errors.push(withGateway(gw.gateway.name, why));
+      gw.detail = why;
+    }
+  });
+  if (errors.length === 0) return;
+  await run.closeAll();
+  const base = first instanceof NatchainError ? first : undefined;
+  const n = errors.length;
+  throw new NatchainError(base?.code ?? 'SSH', `cannot reach ${n} gateway${n === 1 ? '' : 's'} in this change; nothing was changed`, errors, { cause: first });
+}
+
+/** Journals the start of the transaction (a barrier: flushed before any gateway is locked). */
+export function journalBegin(run: TxRun): void {
+  const o = run.o;
+  o.journal.compact();
+  o.journal.append({
+    type: 'begin',
+    tx: run.tx,
+    time: new Date().toISOString(),
+    kind: o.kind,
+    owner: run.owner.text,
+    topology: o.topology.file,
+    ...(o.topologyHash ? { topologyHash: o.topologyHash } : {}),
+    ...(o.connect.sshConfigFile ? { sshConfig: o.connect.sshConfigFile } : {}),
+    gateways: run.inScope.map((g) => g.gateway.name),
+    confirmTimeoutSec: o.confirmTimeoutSec,
+    ...(o.rollbackOf ? { target: o.rollbackOf } : {}),
+  });
+  o.journal.flush();
+}
+
+/** Exec 1 on every gateway in scope, waiting up to --lock-timeout for another transaction's lock. */
+export async function prepareAll(run: TxRun): Promise<void> {
+  await run.pause('prepare');
+  for (const gw of run.inScope) gw.change = targetOf(run, gw);
+  const until = Date.now() + (run.o.lockTimeoutSec ?? 0) * 1000;
+  for (let attempt = 0; ; attempt++) {
+    const holders = await prepareOnce(run, run.inScope.filter((g) => !g.locked && g.state !== 'unchanged'));
+    if (holders.length === 0) break;
+    const h = holders[0]!;
+    if (Date.now() < until && !run.failure) {
+      // Give every lock back while waiting: two operators waiting on each other never deadlock.
+      run.o.progress.note(`${h.gateway} is locked by transaction ${h.holder.tx} of ${h.holder.owner}; waiting (--lock-timeout)`);
+      await rollbackGateways(run, run.inScope.filter((g) => g.locked || g.lockUnknown));
+      for (const g of run.inScope) if (g.state === 'released') g.state = 'connected';
+      await sleep(Math.min(2000, 250 * 2 ** Math.min(attempt, 3)) + Math.floor(Math.random() * 250));
+      continue;
+    }
+    const first = h.holder;
+    const hint = first.armedUntil === undefined ? ` (if that natchain is dead: natchain recover, or --break-lock ${first.tx})` : ' (its dead-man timer will release it)';
+    throw new Stop(`${h.gateway} is locked by transaction ${first.tx} of ${first.owner}, taken ${first.ageSec}s ago${hint}; nothing was changed`, 'LOCKED');
+  }
+  const f = run.failure;
+  if (f) throw new Stop(`${f.gateway}: ${f.phase} failed: ${f.reason}; nothing was changed`, 'REMOTE');
+}
+
+function targetOf(run: TxRun, gw: Gw) {
+  try {
+    return run.o.target(gw.gateway);
+  } catch (e) {
+    run.fail(gw, 'plan', (e as Error).message);
+    throw new Stop(`cannot ${run.o.kind}: ${gw.gateway.name}: ${(e as Error).message}; nothing was changed`, 'REMOTE', []);
+  }
+}
+
+async function prepareOnce(run: TxRun, list: Gw[]): Promise<Array<{ gateway: string; holder: LockHolder }>> {
+  const holders: Array<{ gateway: string; holder: LockHolder }> = [];
+  await run.each(list, async (gw) => {
+    try {
+      await prepareOne(run, gw, false);
+      // The gateway's record says unchanged, but natchain's own reading disagrees (a record edited by
+      // hand?): prepare again, this time without the shortcut.
+      if (gw.saidUnchanged && canonicalOf(gw.gateway.backend, gw.snapshot!) !== gw.change!.expected) await prepareOne(run, gw, true);
+    } catch (e) {
+      if (e instanceof PhaseError && e.holder) holders.push({ gateway: gw.gateway.name, holder: e.holder });
+      else if (lostConnection(e)) gw.lockUnknown = true;
+      gw.detail = reasonOf(e);
+      if (!(e instanceof PhaseError && e.holder)) run.fail(gw, gw.detail.startsWith('check failed: ') ? 'check' : 'prepare', gw.detail);
+    }
+  });
+  return holders;
+}
+
+async function prepareOne(run: TxRun, gw: Gw, force: boolean): Promise<void> {
+  const o = run.o;
+  const change = gw.change!;
+  const empty = change.expected === canonicalOf(gw.gateway.backend, '');
+  const needFwd = o.needsForwarding(gw.gateway);
+  const meta = [`kind=${o.kind}`, `owner=${run.owner.text}`, `topology=${o.topologyHash ?? '-'}`, `members=${run.inScope.map((g) => g.gateway.name).join(' ')}`].join('\n');
+  const sec = await run.step(gw, 'prepare', () =>
+    run.exec(
+      gw,
+      gw.session!,
+      'prepare',
+      [run.owner.text, o.breakLock ?? '-', force ? 'force' : stateHash(change.expected), empty ? 1 : 0, needFwd ? 1 : 0, o.faults.remote('check', gw.gateway.name) ? 'check' : '-'],
+      (nonce) => frame(nonce, { meta, new: change.text, end: '' }),
+    ),
+  );
+  gw.snapshot = sec.get('snapshot') ?? '';
+  if (sec.has('facts')) gw.facts = sec.get('facts')!;
+  gw.ipForward = (sec.get('forward') ?? '').trim();
+  gw.lastTx = (sec.get('last') ?? '').trim() || undefined;
+  if (sec.has('unchanged')) {
+    gw.saidUnchanged = true;
+    gw.state = 'unchanged';
+    return;
+  }
+  gw.saidUnchanged = false;
+  gw.locked = true;
+  gw.lockUnknown = false;
+  const broke = parseLockInfo(sec.get('broke'), 0);
+  run.mark(gw, 'staged', broke ? `broke the lock of ${broke.tx} (${broke.owner})` : undefined);
+}
+
+/** The local plan: what changes where (from each snapshot), ip_forward refusals; journaled (a barrier) before anything changes. */
+export function planAll(run: TxRun): void {
+  const o = run.o;
+  const errors: string[] = [];
+  for (const gw of run.inScope) {
+    const before = canonicalOf(gw.gateway.backend, gw.snapshot ?? '');
+    const after = gw.change!.expected;
+    const wantsForwarding = o.needsForwarding(gw.gateway) && gw.ipForward !== '1';
+    if (wantsForwarding && !o.enableIpForward) {
+      errors.push(`${gw.gateway.name}: net.ipv4.ip_forward is ${gw.ipForward || '?'}, so its forwards cannot work; pass --enable-ip-forward to turn it on (the old value is restored on rollback)`);
+    }
+    gw.plan = {
+      gateway: gw.gateway.name,
+      backend: gw.gateway.backend,
+      changed: before !== after || (wantsForwarding && o.enableIpForward),
+      before,
+      after,
+      forwards: forwardChanges(before, after),
+      ipForward: gw.ipForward ?? '',
+      enableIpForward: wantsForwarding && o.enableIpForward,
+    };
+  }
+  for (const gw of run.inScope) {
+    try {
+      o.guard?.(gw.gateway, { snapshot: gw.snapshot ?? '', changed: gw.plan!.changed, ...(gw.facts !== undefined ? { facts: gw.facts } : {}) });
+    } catch (e) {
+      errors.push(withGateway(gw.gateway.name, (e as Error).message));
+    }
+  }
+  o.journal.append({
+    type: 'plan',
+    tx: run.tx,
+    time: new Date().toISOString(),
+    gateways: Object.fromEntries(
+      run.inScope.map((g): [string, JournalGatewayPlan] => [
+        g.gateway.name,
+        {
+          backend: g.gateway.backend,
+          snapshot: ownedDump(g.gateway.backend, g.snapshot ?? ''),
+          expectedHash: stateHash(g.plan!.after),
+          ipForward: g.ipForward ?? '',
+          enableIpForward: g.plan!.enableIpForward,
+          changed: g.plan!.changed,
+        },
+      ]),
+    ),
+  });
+  o.journal.flush();
+  if (errors.length) {
+    run.fail(run.inScope.find((g) => errors[0]!.startsWith(`${g.gateway.name}:`)), 'plan', errors[0]!.split(': ').slice(1).join(': '));
+    throw new Stop(`cannot ${o.kind}: ${errors.join('; ')}; nothing was changed`, 'REMOTE');
+  }
+}
+
+/** Gateways that locked but need nothing are released at once (their second and last exec), before any prompt. */
+export async function releaseUnchanged(run: TxRun): Promise<void> {
+  const idle = run.inScope.filter((g) => !g.plan!.changed && g.locked);
+  if (idle.length === 0) return;
+  await rollbackGateways(run, idle);
+  for (const g of idle) if (g.state === 'released') g.state = 'unchanged';
+}
