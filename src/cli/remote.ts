@@ -1,5 +1,7 @@
 // What every command that reaches gateways shares when it runs: the connectors, and running a
 // transaction from the CLI (confirmation, progress, summary, JSON, exit code). Their options are in options.ts.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { confirm as askYesNo, password } from '@inquirer/prompts';
 import { UsageError } from '../errors.js';
 import { readFaults } from '../rollout/faults.js';
@@ -105,6 +107,7 @@ export async function runTxCommand(
       ...(o.breakLock ? { breakLock: o.breakLock } : {}),
       confirm: showPlan,
       guard: factsGuard,
+      ...topologyHashOf(topology),
       progress,
       faults,
       signal: ctl.signal,
@@ -130,6 +133,15 @@ export async function runTxCommand(
     process.stdout.write(`${c.green('committed')} transaction ${report.tx} in ${(report.elapsedMs / 1000).toFixed(1)}s\n`);
   }
   for (const n of notes) process.stdout.write(n + '\n');
+}
+
+/** A hash of the topology file's bytes (kept in the journal and in every gateway's history); none when it cannot be read. */
+export function topologyHashOf(topology: Topology): { topologyHash?: string } {
+  try {
+    return { topologyHash: createHash('sha256').update(readFileSync(topology.file)).digest('hex').slice(0, 16) };
+  } catch {
+    return {};
+  }
 }
 
 /** Refuses a gateway the transaction changes whose facts contradict the topology (src/gateway/facts.ts). */

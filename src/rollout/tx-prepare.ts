@@ -1,5 +1,6 @@
 // The transaction's first phases: connect every gateway, then exec 1 (prepare: lock + snapshot +
 // stage + check, or "unchanged" and no lock), then the local plan.
+import { resolve } from 'node:path';
 import { NatchainError, withGateway, withoutGateway } from '../errors.js';
 import { PhaseError } from './exec.js';
 import { frame, parseLockInfo, type LockHolder } from './remote.js';
@@ -48,7 +49,7 @@ export function journalBegin(run: TxRun): void {
     time: new Date().toISOString(),
     kind: o.kind,
     owner: run.owner.text,
-    topology: o.topology.file,
+    topology: resolve(o.topology.file),
     ...(o.topologyHash ? { topologyHash: o.topologyHash } : {}),
     ...(o.connect.sshConfigFile ? { sshConfig: o.connect.sshConfigFile } : {}),
     gateways: run.inScope.map((g) => g.gateway.name),

@@ -1,7 +1,14 @@
+import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { labExec, labUp, type Lab } from '../../src/lab/index.js';
+import { iptablesForeign, nftablesForeign } from '../../src/render/index.js';
+import { Journal, type TxHistory } from '../../src/rollout/journal.js';
+import { canonicalOf, changeToIntents } from '../../src/rollout/owned.js';
+import { solve } from '../../src/solve/index.js';
+import { parseTopology, type Backend, type Topology } from '../../src/topology/index.js';
 import type { ExecOptions, ExecResult, GatewaySession } from '../../src/transport/types.js';
 
 /** True when this process may build network namespaces (root, `ip` and the netfilter tools present). */
@@ -90,5 +97,137 @@ export class NetnsGateway {
     // (Each command makes them again before mounting: another run may remove them between our commands.)
     const others = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').some((l) => /^(natchain-rt-|nc-)/.test(l));
     if (!others) for (const d of ['/var/lib/natchain', '/run/natchain']) spawnSync('rmdir', [d]);
+  }
+}
+
+// ---- the lab world of the rollout lab tests (rollout-lab, rollout-faults) --------------------
+
+const MAIN = join(process.cwd(), 'src/cli/main.ts');
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One transaction as the local journal of a test's state directory tells it. */
+export function journaled(env: { NATCHAIN_STATE_DIR: string }, tx: string): TxHistory {
+  const h = new Journal(env.NATCHAIN_STATE_DIR).transactions().find((x) => x.tx === tx);
+  if (!h) throw new Error(`transaction ${tx} is not in the journal`);
+  return h;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  json?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Runs the natchain CLI (a child process, like a user would). */
+export function cli(args: string[], env: Record<string, string>, onStderr?: (chunk: string, pid: number) => void): Promise<CliResult> & { pid: number } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    onStderr?.(String(d), child.pid!);
+  });
+  const p = new Promise<CliResult>((resolve) =>
+    child.on('close', (code) => {
+      const r: CliResult = { code, stdout, stderr };
+      try {
+        r.json = JSON.parse(stdout);
+      } catch {
+        // not JSON
+      }
+      resolve(r);
+    }),
+  ) as Promise<CliResult> & { pid: number };
+  p.pid = child.pid!;
+  return p;
+}
+
+/** Rules natchain never made, on every gateway: a custom chain, MASQUERADE, a Docker-like chain, an nft table of another name. */
+export const FOREIGN = `
+iptables -t nat -N DOCKER
+iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+iptables -t nat -A DOCKER -i docker0 -j RETURN
+iptables -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+iptables -N ADMIN-FWD
+iptables -A ADMIN-FWD -m conntrack --ctstate INVALID -j DROP
+iptables -A FORWARD -j ADMIN-FWD
+nft -f - <<'EOF'
+table inet admin {
+  set trusted { type ipv4_addr; elements = { 192.0.2.1 } }
+  chain input { type filter hook input priority 0; policy accept; ip saddr @trusted tcp dport 2222 accept; }
+}
+EOF
+`;
+
+/** Writes a copy of an example topology using one backend on every gateway. */
+export function topologyFile(dir: string, example: string, backend: Backend, edit: (s: string) => string = (s) => s): string {
+  let text = readFileSync(`topologies/${example}.yaml`, 'utf8').replace(/^defaults:\n  backend: \w+\n/m, '');
+  text = text.replace(/^version: 1\n/m, `version: 1\ndefaults:\n  backend: ${backend}\n`);
+  const file = join(dir, `${example}-${Math.random().toString(36).slice(2, 8)}.yaml`);
+  writeFileSync(file, edit(text));
+  return file;
+}
+
+/** One lab and what every assertion about it needs. */
+export class LabWorld {
+  lab!: Lab;
+  baseline = new Map<string, string>();
+  constructor(
+    readonly backend: Backend,
+    readonly topology: Topology,
+  ) {}
+  async sh(gw: string, script: string): Promise<string> {
+    const r = await labExec(this.lab, gw, ['sh', '-c', script]);
+    if (r.code !== 0) throw new Error(`${gw}: ${script}: ${r.stderr}`);
+    return r.stdout;
+  }
+  async dump(gw: string): Promise<string> {
+    return this.sh(gw, this.backend === 'iptables' ? 'iptables-save -t nat; iptables-save -t filter' : 'if nft list tables ip | grep -qx "table ip natchain"; then nft list table ip natchain; fi');
+  }
+  async owned(gw: string): Promise<string> {
+    return canonicalOf(this.backend, await this.dump(gw));
+  }
+  async foreign(gw: string): Promise<string> {
+    const ipt = iptablesForeign(await this.sh(gw, 'iptables-save'));
+    // -s: stateless (no counters, which traffic through iptables-nft's chains moves).
+    const nft = this.backend === 'nftables' ? nftablesForeign(await this.sh(gw, 'nft -s list ruleset')) : await this.sh(gw, 'nft -s list table inet admin');
+    return `${ipt}\n${nft}`;
+  }
+  /** The owned state a topology file asks for, per gateway. */
+  desired(file: string): Record<string, string> {
+    const t = parseTopology(readFileSync(file, 'utf8'), file);
+    const s = solve(t);
+    return Object.fromEntries(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? []).expected]));
+  }
+  empty(): Record<string, string> {
+    return Object.fromEntries(this.topology.gateways.map((g) => [g.name, canonicalOf(this.backend, '')]));
+  }
+  async up(name: string): Promise<void> {
+    this.lab = await labUp(this.topology, { name });
+    for (const g of this.topology.gateways) {
+      await this.sh(g.name, FOREIGN);
+      this.baseline.set(g.name, await this.foreign(g.name));
+    }
+  }
+  /** Every gateway: owned state as expected, foreign rules untouched, no lock, no armed timer. */
+  async expectAll(expected: Record<string, string>, why: string): Promise<void> {
+    for (const g of this.topology.gateways) {
+      expect(await this.owned(g.name), `${why}: ${g.name} owned state`).to.equal(expected[g.name]);
+      expect(await this.foreign(g.name), `${why}: ${g.name} foreign rules`).to.equal(this.baseline.get(g.name));
+      expect(await this.sh(g.name, 'ls /run/natchain'), `${why}: ${g.name} lock`).to.equal('');
+      expect(await this.sh(g.name, 'ls /var/lib/natchain/*/armed 2>/dev/null || true'), `${why}: ${g.name} timer`).to.equal('');
+    }
+  }
+  /** Polls until every gateway holds `expected` (the dead-man timers at work). */
+  async waitAll(expected: Record<string, string>, ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (;;) {
+      let ok = true;
+      for (const g of this.topology.gateways) if ((await this.owned(g.name)) !== expected[g.name]) ok = false;
+      if (ok || Date.now() > until) return;
+      await sleep(500);
+    }
   }
 }
