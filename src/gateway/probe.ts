@@ -149,7 +149,7 @@ function judgeHop(g: Gateway, solution: Solution, chain: Chain, hop: Hop, last: 
 
 /** natchain's rules for the forward on the gateway, as the topology wants them. */
 function rulesStep(g: Gateway, intents: Solution['intents'][string], l: LiveGateway, forward: string): ProbeStep {
-  const want = forwardsIn(changeToIntents(g, intents, l.live).expected).get(forward) ?? [];
+  const want = forwardsIn(changeToIntents(g, intents).expected).get(forward) ?? [];
   const have = forwardsIn(canonicalOf(g.backend, l.live)).get(forward) ?? [];
   if (!have.length) return { check: 'rules', ok: false, detail: `natchain's rules for ${forward} are not on ${g.name} (natchain apply puts them there)` };
   if (have.join('\n') !== want.join('\n')) return { check: 'rules', ok: false, detail: `natchain's rules for ${forward} on ${g.name} differ from the topology (natchain plan shows how)` };

@@ -114,11 +114,14 @@ export class SimGateway {
 
   private phase(op: string, out: Out, tx: string, args: string[], stdin: string): number {
     switch (op) {
-      case 'begin':
-        return this.begin(out, tx, args[0]!, args[1]!);
-      case 'stage':
-        return this.stage(out, tx, args[0]!, stdin, out.nonce);
+      case 'prepare': {
+        // The engine's exec 1 (lock + snapshot + stage + check); the revert text now comes with apply.
+        // TODO(perf): the "unchanged" shortcut and iptables templates (src/rollout/template.ts) are not modelled.
+        const code = this.begin(out, tx, args[0]!, args[1]!, false);
+        return code !== 0 ? code : this.stage(out, tx, args[5]!, stdin, out.nonce);
+      }
       case 'apply':
+        this.held(tx).revert = unframe(stdin, out.nonce).get('revert');
         return this.apply(out, tx, Number(args[0]), args[1] === '1', args[2]!);
       case 'commit':
         return this.commit(out, tx);
@@ -141,7 +144,7 @@ export class SimGateway {
     if (this.lock?.tx === tx) this.lock = undefined;
   }
 
-  private begin(out: Out, tx: string, owner: string, brk: string): number {
+  private begin(out: Out, tx: string, owner: string, brk: string, end = true): number {
     const t = now();
     if (this.lock) {
       const h = this.lock.tx;
@@ -169,7 +172,7 @@ export class SimGateway {
     if (this.last) out.line(this.last);
     out.sec('now');
     out.line(String(t));
-    out.sec('end');
+    if (end) out.sec('end');
     return 0;
   }
 
@@ -181,9 +184,8 @@ export class SimGateway {
   private stage(out: Out, tx: string, fault: string, stdin: string, nonce: string): number {
     const d = this.held(tx);
     const parts = unframe(stdin, nonce);
-    if (parts.get('new') === undefined || parts.get('revert') === undefined) throw new Die('the staged ruleset did not arrive');
+    if (parts.get('new') === undefined) throw new Die('the staged ruleset did not arrive');
     d.next = parts.get('new')!;
-    d.revert = parts.get('revert')!;
     if (fault === 'check') d.next += 'natchain-test-fault: refused on purpose\n';
     const err = this.load(d.next, true);
     if (err) {
@@ -191,7 +193,7 @@ export class SimGateway {
       throw new Die(err);
     }
     d.state = 'staged';
-    out.sec('ok');
+    out.sec('staged');
     out.sec('end');
     return 0;
   }

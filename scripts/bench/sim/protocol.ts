@@ -47,8 +47,7 @@ export function shellWords(s: string): string[] {
 // A well-formed call of every phase, to learn each phase's script from natchain itself.
 const SAMPLE_TX = '20260101T000000Z-000000';
 const SAMPLES: Record<RemoteOp, Array<string | number>> = {
-  begin: ['sim@sim:1', '-'],
-  stage: ['-'],
+  prepare: ['sim@sim:1', '-', '0', 0, 0, '-'],
   apply: [60, 0, '-'],
   commit: [],
   abort: [0],
