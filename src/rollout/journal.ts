@@ -128,6 +128,7 @@ export class Journal {
 
   /** When the file is over JOURNAL_COMPACT_BYTES: rewrites it with the last `keep` transactions and every unfinished one (atomically: temp file, fsync, rename). */
   compact(keep = JOURNAL_KEEP, limit = JOURNAL_COMPACT_BYTES): boolean {
+    this.flush();
     let size = 0;
     try {
       size = statSync(this.file).size;
@@ -154,14 +155,15 @@ export class Journal {
     return true;
   }
 
-  /** Every record, in order; a torn last line (crash mid-write) is skipped. */
+  /** Every record, in order (those still queued by this object too); a torn last line (crash mid-write) is skipped. */
   records(): JournalRecord[] {
-    let text: string;
+    let text = '';
     try {
       text = readFileSync(this.file, 'utf8');
     } catch {
-      return [];
+      // no journal yet
     }
+    if (this.pending.length) text += (text && !text.endsWith('\n') ? '\n' : '') + this.pending.join('');
     const out: JournalRecord[] = [];
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
