@@ -107,8 +107,17 @@ function styleOf(text: string, forwards: YAMLMap | null, top: YAMLMap): { step: 
   return { step, flowBody: bodies.length > 0 && bodies.every((b) => b.flow) };
 }
 
+/** Lines natchain inserted end like the file's own: in a CRLF file, every lone `\n` becomes `\r\n`. */
+function sameNewlines(original: string, out: string): string {
+  return original.includes('\r\n') ? out.replace(/(?<!\r)\n/g, '\r\n') : out;
+}
+
 /** Adds forwards (in order) after the existing ones; creates the `forwards` section when there is none. */
 export function addForwards(text: string, specs: ForwardSpec[]): string {
+  return sameNewlines(text, addForwardsLf(text, specs));
+}
+
+function addForwardsLf(text: string, specs: ForwardSpec[]): string {
   const { top } = parse(text);
   const pair = pairOf(top, 'forwards');
   const map = pair && isMap(pair.value) ? pair.value : null;
@@ -192,6 +201,10 @@ function fromData(v: unknown): unknown {
  * such as `ports` or `description`), their comments and their style stay as they are.
  */
 export function editForward(text: string, name: string, spec: ForwardSpec): string {
+  return sameNewlines(text, editForwardLf(text, name, spec));
+}
+
+function editForwardLf(text: string, name: string, spec: ForwardSpec): string {
   const { doc, map, pair, body } = forwardPair(text, name);
   if (spec.name !== name && pairOf(map, spec.name)) throw new NatchainError('USAGE', `a forward named "${spec.name}" already exists`);
   const old = body.toJS(doc) as Record<string, unknown>;

@@ -164,7 +164,7 @@ export function forwardSummaries(c: Compiled): ForwardSummary[] {
     const net = chains.find((ch) => ch.source.kind === 'network');
     return {
       name: f.name,
-      from: f.from.map(formatSource),
+      from: f.from.map(describeSource),
       to: ep(f.to),
       proto: f.protos.length === 2 ? 'both' : f.protos[0]!,
       exposure: net ? ep(net.dial) : null,

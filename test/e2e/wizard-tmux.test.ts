@@ -190,6 +190,23 @@ describe('wizard: add, edit, remove in a real terminal, applied to lab gateways,
     expect(await t.exitCode()).to.equal(0);
   };
 
+  it('a file that does not exist: the wizard offers discovery, reads the lab gateways, goes on with the proposal', async () => {
+    const t = new Terminal([process.execPath, MAIN, 'wizard', 'found.yaml', '-F', f.lab.sshConfig], { cwd: dir });
+    terms.push(t);
+    await t.waitFor(/found\.yaml does not exist\. Create it\?/);
+    t.keys('Down', 'Enter');
+    await t.waitFor(/Gateways to read/);
+    t.type('gw-a gw-b');
+    t.keys('Enter');
+    await t.waitFor(/found\.yaml: 0 forwards\. What now\?/, 60_000);
+    const found = compile(readFileSync(join(dir, 'found.yaml'), 'utf8'), 'found.yaml').topology;
+    expect(found.gateways.map((g) => g.interfaces.map((i) => `${g.name} ${i.name} ${i.address}/${i.prefix}`)).flat().sort()).to.deep.equal(
+      f.topology.gateways.flatMap((g) => g.interfaces.map((i) => `${g.name} ${i.name} ${i.address}/${i.prefix}`)).sort(),
+    );
+    t.keys('Escape');
+    expect(await t.exitCode()).to.equal(130);
+  });
+
   it('before anything: no traffic from site-a to the server', async () => {
     expect((await probe(8080)).ok).to.equal(false);
   });

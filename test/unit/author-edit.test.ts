@@ -193,6 +193,16 @@ describe('author: the YAML editor keeps every other byte', () => {
     expect(changed(KITCHEN, out)).to.deep.equal({ removed: '12', added: 'build' });
   });
 
+  it('a CRLF file stays CRLF: inserted lines end with \\r\\n, the rest is unchanged', () => {
+    const crlf = KITCHEN.replace(/\n/g, '\r\n');
+    const added = addForwards(crlf, [SPEC]);
+    expect(added).to.equal(addForwards(KITCHEN, [SPEC]).replace(/\n/g, '\r\n'));
+    const edited = editForward(added, 'web', { name: 'web', from: ['internet'], to: '10.0.1.80:80', proto: 'udp', expose: '203.0.113.1:8080' });
+    expect(edited.replace(/\r\n/g, '')).to.not.contain('\n');
+    expect(removeForward(added, 'db-5432')).to.equal(crlf);
+    valid(edited);
+  });
+
   it('an anchor another forward uses is never removed or changed under it', () => {
     // ssh-12's "from" defines &b, which "back" uses.
     expect(() => removeForward(KITCHEN, 'ssh-12')).to.throw(/anchor &b/);
