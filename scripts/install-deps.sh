@@ -6,12 +6,13 @@ cd "$(dirname "$0")/.."
 
 # program -> Debian package that provides it (the lab's list, src/lab/preflight.ts LAB_PROGRAMS,
 # plus what the tests use: graphviz for `natchain graph --format svg`, sudo for the transport tests,
-# tmux to drive the wizard in a real terminal, bash/zsh/fish for shell completion in the real shells)
+# tmux to drive the wizard in a real terminal, bash/zsh/fish for shell completion in the real shells,
+# groff and man to check the manual page)
 declare -A PKG=(
   [ip]=iproute2 [ss]=iproute2 [nsenter]=util-linux [unshare]=util-linux [setsid]=util-linux
   [mount]=mount [umount]=mount [sshd]=openssh-server [ssh]=openssh-client [ssh-keygen]=openssh-client
   [socat]=socat [iptables]=iptables [nft]=nftables [conntrack]=conntrack [awk]=mawk
-  [dot]=graphviz [sudo]=sudo [timeout]=coreutils [tmux]=tmux [zsh]=zsh [fish]=fish
+  [dot]=graphviz [sudo]=sudo [timeout]=coreutils [tmux]=tmux [zsh]=zsh [fish]=fish [groff]=groff-base [man]=man-db
 )
 missing=()
 for prog in "${!PKG[@]}"; do
