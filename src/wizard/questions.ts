@@ -10,6 +10,8 @@ export interface Context {
   base: Base;
   before: Compiled;
   l: Lookups;
+  /** Whether compiling the whole topology is quick enough to do on every keystroke (else: at the review). */
+  liveCompile: boolean;
 }
 
 /** The answers so far (a spec in the making). */
@@ -33,6 +35,7 @@ export function problemsOf(ctx: Context, a: Answers, editing?: string): { field:
 /** A verdict from the field's own check, then from compiling the forward with the answer in it. */
 function verdictOf(ctx: Context, own: string | null, a: Answers, field: SpecField, editing: string | undefined, hint?: string): Verdict {
   if (own) return { error: own };
+  if (!ctx.liveCompile) return hint ? { hint } : {};
   const p = problemsOf(ctx, a, editing).find((x) => x.field === field || x.field === null);
   return p ? { error: p.message } : hint ? { hint } : {};
 }

@@ -36,8 +36,10 @@ export async function runWizard(file: string, io: WizardIo): Promise<void> {
     compileBase(await io.readForEdit(file));
     for (;;) {
       const target = await io.readForEdit(file);
+      const t0 = performance.now();
       const before = compileBase(target);
-      const ctx: Context = { base: target, before, l: lookupsOf(before.topology) };
+      // A big topology takes too long to compile per keystroke: its answers are then compiled at the review.
+      const ctx: Context = { base: target, before, l: lookupsOf(before.topology), liveCompile: performance.now() - t0 < 150 };
       const n = before.topology.forwards.length;
       const action = await ask.select(`${file}: ${n} forward${n === 1 ? '' : 's'}. What now?`, [
         { name: 'Add a forward', value: 'add' },
