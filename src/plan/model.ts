@@ -1,6 +1,6 @@
 import type { Pos } from '../errors.js';
 import type { Attachment, Topology } from '../topology/types.js';
-import { formatCidr, formatPorts, formatSource } from '../topology/types.js';
+import { describeSource, formatCidr, formatPorts } from '../topology/types.js';
 import type { EntityKind, FieldChange, ModelChange } from './types.js';
 
 /** An entity reduced to named, formatted fields: what "changed" means is "a field's text differs". */
@@ -25,7 +25,8 @@ function flatten(t: Topology): Flat[] {
     for (const c of s.subnets) out.push({ kind: 'subnet', name: formatCidr(c), pos: s.pos, fields: { site: s.name } });
   }
   for (const n of t.networks) {
-    out.push({ kind: 'network', name: n.name, pos: n.pos, fields: { public: String(n.public), subnet: n.subnet ? formatCidr(n.subnet) : null } });
+    const routes = n.routes.length ? setText(n.routes.map(formatCidr)) : null;
+    out.push({ kind: 'network', name: n.name, pos: n.pos, fields: { public: String(n.public), subnet: n.subnet ? formatCidr(n.subnet) : null, routes } });
   }
   for (const g of t.gateways) {
     out.push({
@@ -51,12 +52,15 @@ function flatten(t: Topology): Flat[] {
       name: f.name,
       pos: f.pos,
       fields: {
-        from: setText(f.from.map(formatSource)),
+        from: setText(f.from.map(describeSource)),
         to: `${f.to.address}:${formatPorts(f.to.ports)}`,
         proto: setText(f.protos),
         expose: f.expose ? (f.expose.ports ? `${f.expose.address}:${formatPorts(f.expose.ports)}` : f.expose.address) : null,
         hairpin: String(f.hairpin),
         ports: Object.keys(f.pins).length ? setText(Object.entries(f.pins).map(([gw, p]) => `${gw}=${p}`)) : null,
+        // Order matters in via; snat shown when it is not the default.
+        via: f.via.length ? f.via.join(', ') : null,
+        snat: f.snat === 'auto' ? null : f.snat,
       },
     });
   }

@@ -116,6 +116,19 @@ describe('diff engine: model changes', () => {
   });
 });
 
+describe('diff engine: path, address and allow-list fields', () => {
+  it('shows allow-lists, via, snat and network routes as model changes', () => {
+    let b = edit(MESH, '    from: [internet, a]', '    from: [{ internet: [203.0.113.0/24] }, a]\n    via: [backbone]\n    snat: always');
+    b = edit(b, '    subnet: 10.250.0.0/24\n', '    subnet: 10.250.0.0/24\n    routes: [a]\n');
+    const d = diff(MESH, b);
+    const fields = Object.fromEntries(d.model.map((x) => [`${x.kind} ${x.name}`, x.fields.map((f) => `${f.field}: ${f.old} -> ${f.new}`)]));
+    expect(fields).to.deep.equal({
+      'network backbone': ['routes: null -> 10.1.0.0/24'],
+      'forward web': ['from: a, internet -> a, internet [203.0.113.0/24]', 'via: null -> backbone', 'snat: null -> always'],
+    });
+  });
+});
+
 describe('diff engine: chain changes', () => {
   it('shows chains that moved only because something else changed (a link removed), with the forward marked unchanged', () => {
     const b = edit(MESH, GW_A_ETH0, '');
