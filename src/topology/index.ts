@@ -62,12 +62,12 @@ export function checkTopology(text: string, file: string): { topology: Topology;
 // Top-level maps of named entities: where the entity's name is in a path, and its schema. A shape
 // error in an optional field of an entity leaves out that field; in a required one (or in the
 // name), the entity. Any other shape error leaves out the one field it is in (defaults.backend).
-const ENTITIES: Record<string, { depth: number; schema: z.ZodObject }> = Object.assign(Object.create(null) as Record<string, never>, {
-  sites: { depth: 1, schema: RawSite },
-  networks: { depth: 1, schema: RawNetwork },
-  gateways: { depth: 1, schema: RawGateway },
-  forwards: { depth: 1, schema: RawForward },
-  lab: { depth: 2, schema: RawLabHost },
+const ENTITIES: Record<string, { map: string[]; depth: number; schema: z.ZodObject }> = Object.assign(Object.create(null) as Record<string, never>, {
+  sites: { map: ['sites'], depth: 1, schema: RawSite },
+  networks: { map: ['networks'], depth: 1, schema: RawNetwork },
+  gateways: { map: ['gateways'], depth: 1, schema: RawGateway },
+  forwards: { map: ['forwards'], depth: 1, schema: RawForward },
+  lab: { map: ['lab', 'hosts'], depth: 2, schema: RawLabHost },
 });
 
 /** Paths of the objects in `data` that have an own key `__proto__` (deepest last). */
@@ -112,7 +112,8 @@ function withoutBroken(data: unknown, issues: readonly ShapeIssue[], leftOut: { 
 function cutPoint(path: string[]): { path: string[]; entity: boolean } | undefined {
   if (path.length === 0) return undefined;
   const e = ENTITIES[path[0]!];
-  if (!e) return { path: path.slice(0, 2), entity: false };
+  // Not inside a map of entities (`lab` itself, `lab.colour`): the field goes.
+  if (!e || path.length < e.depth || e.map.some((m, i) => path[i] !== m)) return { path: path.slice(0, 2), entity: false };
   if (path.length <= e.depth + 1) return { path: path.slice(0, e.depth + 1), entity: true };
   const field = path[e.depth + 1]!;
   const fieldSchema = Object.hasOwn(e.schema.shape, field) ? (e.schema.shape[field] as z.ZodType) : undefined;
