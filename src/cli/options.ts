@@ -24,7 +24,7 @@ export function addRemoteOptions(cmd: Command): Command {
   return cmd
     .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config (the lab writes one; also $NATCHAIN_SSH_CONFIG, config files)')
     .option('--accept-new', 'record host keys of gateways never seen before (a changed key is always refused)')
-    .option('--concurrency <n>', 'gateways worked on at once (also $NATCHAIN_CONCURRENCY, config files)', '8')
+    .option('--concurrency <n>', 'gateways worked on, and connections open, at once (also $NATCHAIN_CONCURRENCY, config files)', '32')
     .option('--state-dir <dir>', 'where the journal lives (default $NATCHAIN_STATE_DIR, config files, $XDG_STATE_HOME/natchain, ~/.local/state/natchain)')
     .option('--json', 'print one JSON document on stdout');
 }

@@ -22,6 +22,8 @@ export function connectOptionsOf(o: RemoteOptions): ConnectOptions {
   const opts: ConnectOptions = {};
   if (o.sshConfig) opts.sshConfigFile = o.sshConfig;
   if (o.acceptNew) opts.acceptNew = true;
+  // --concurrency bounds open connections as well as work (memory stays flat on large fleets).
+  opts.maxConnections = concurrencyOf(o);
   if (process.stdin.isTTY && process.stderr.isTTY) {
     opts.askPassphrase = (keyFile) => password({ message: `passphrase for ${keyFile}:` }, { output: process.stderr });
   }
@@ -31,7 +33,7 @@ export function connectOptionsOf(o: RemoteOptions): ConnectOptions {
 
 /** --concurrency as a positive integer. */
 export function concurrencyOf(o: RemoteOptions): number {
-  const n = Number(o.concurrency ?? 8);
+  const n = Number(o.concurrency ?? 32);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--concurrency must be a whole number from 1 to 256, not "${o.concurrency}"`);
   return n;
 }

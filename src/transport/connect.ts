@@ -146,7 +146,15 @@ class Connection implements ConnectionHandle {
   // Per connection, not per session: sessions sharing a connection share sshd's MaxSessions.
   readonly limit = pLimit(MAX_PARALLEL_EXECS);
   dead: NatchainError | undefined;
+  /** Closed by the pool to make room (see SshPool): its sessions reconnect on their next exec. */
+  evicted = false;
   hostKey = '';
+  /** Counts against the pool's maxConnections (connections opened only as jump hosts do not). */
+  slot = false;
+  /** Execs running or queued on it, and connections jumping through it: it is busy while either is non-zero. */
+  inflight = 0;
+  children = 0;
+  lastUsed = Date.now();
   private refs = 0;
   private readonly deathListeners = new Set<(err: NatchainError) => void>();
   private resolveClosed!: () => void;
@@ -158,6 +166,7 @@ class Connection implements ConnectionHandle {
   constructor(
     readonly target: SshTarget,
     private readonly forget: () => void,
+    private readonly idle: () => void,
   ) {}
 
   acquire(): void {
@@ -166,6 +175,21 @@ class Connection implements ConnectionHandle {
 
   release(): void {
     if (--this.refs <= 0) this.end();
+  }
+
+  /** Marks an exec started (+1) or finished (-1); the pool hears when the connection turns idle. */
+  busy(delta: 1 | -1): void {
+    this.inflight += delta;
+    this.lastUsed = Date.now();
+    if (this.inflight === 0) this.idle();
+  }
+
+  /** Ends an idle connection to make room for another: its sessions are not told it died. */
+  evict(): void {
+    this.evicted = true;
+    this.deathListeners.clear();
+    this.forget(); // at once: a session reconnecting must not be handed this connection again
+    this.end();
   }
 
   end(): void {
@@ -196,7 +220,11 @@ class Connection implements ConnectionHandle {
       this.forget();
       for (const fn of [...this.deathListeners]) fn(this.dead);
       this.deathListeners.clear();
-      this.parent?.release();
+      if (this.parent) {
+        this.parent.children--;
+        this.parent.release();
+        if (this.parent.children === 0) this.parent.idle();
+      }
       this.resolveClosed();
     });
   }
@@ -205,28 +233,88 @@ class Connection implements ConnectionHandle {
 /**
  * Connections for one run: one per gateway (and per ProxyJump host), shared by every session and
  * by every gateway that jumps through it. closeAll() ends them all.
+ *
+ * With `maxConnections`, at most that many gateway connections are open at once (jump hosts come
+ * on top: they are shared): opening one more first closes the least recently used idle one, whose
+ * sessions reconnect (a new handshake, the same host-key check) on their next exec; when none is
+ * idle, the opening waits for one. Memory and sockets then stay bounded however large the fleet.
  */
 export class SshPool {
   private readonly conns = new Map<string, Promise<Connection>>();
   private readonly live = new Set<Connection>();
   private readonly env: SshContext;
   private readonly warned = new Set<string>();
+  private readonly max: number;
+  private slots = 0;
+  private waiters: Array<() => void> = [];
 
   constructor(readonly opts: ConnectOptions = {}) {
     this.env = contextOf(opts);
+    this.max = Math.max(1, opts.maxConnections ?? Infinity);
   }
 
   /** Opens (or reuses) the connection to a gateway and returns a session on it. */
   async connect(topology: Topology, gateway: Gateway): Promise<GatewaySession> {
     const target = resolveGatewayTarget(topology, gateway, this.env);
-    const conn = await this.connection(target);
-    conn.acquire();
-    return new SshSession(conn, {
-      gateway: gateway.name,
-      user: target.user,
-      hostKey: conn.hostKey,
-      commandTimeoutMs: this.opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-    });
+    const open = async (): Promise<Connection> => {
+      const conn = await this.connection(target, true);
+      conn.acquire();
+      return conn;
+    };
+    const conn = await open();
+    return new SshSession(
+      conn,
+      {
+        gateway: gateway.name,
+        user: target.user,
+        hostKey: conn.hostKey,
+        commandTimeoutMs: this.opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      },
+      undefined,
+      open,
+    );
+  }
+
+  /** Open gateway connections (those counted against maxConnections). */
+  get openConnections(): number {
+    return this.slots;
+  }
+
+  // Waits until a gateway connection may open: a free slot, or an idle connection closed for it.
+  private async takeSlot(): Promise<void> {
+    while (this.slots >= this.max) {
+      const victim = this.idleVictim();
+      if (victim) this.freeSlot(victim, true);
+      else await new Promise<void>((r) => this.waiters.push(r));
+    }
+    this.slots++;
+  }
+
+  private idleVictim(): Connection | undefined {
+    let best: Connection | undefined;
+    for (const c of this.live) {
+      if (!c.slot || c.inflight > 0 || c.children > 0 || c.evicted) continue;
+      if (!best || c.lastUsed < best.lastUsed) best = c;
+    }
+    return best;
+  }
+
+  private freeSlot(c: Connection, evict: boolean): void {
+    if (c.slot) {
+      c.slot = false;
+      this.slots--;
+    }
+    if (evict) {
+      this.live.delete(c);
+      c.evict();
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
   }
 
   /** Ends every connection of the pool and waits until they are closed. */
@@ -240,11 +328,11 @@ export class SshPool {
     await Promise.all(pending.map((p) => (p.status === 'fulfilled' ? p.value.closed : undefined)));
   }
 
-  private connection(target: SshTarget): Promise<Connection> {
+  private connection(target: SshTarget, slot = false): Promise<Connection> {
     let p = this.conns.get(target.key);
     if (!p) {
       const box: { p?: Promise<Connection> } = {};
-      p = this.open(target, box);
+      p = this.open(target, box, slot);
       box.p = p;
       this.conns.set(target.key, p);
       // A failed attempt stays cached: every gateway behind it fails with the same error, once.
@@ -257,7 +345,22 @@ export class SshPool {
     this.opts.onNotice?.(target.label, message);
   }
 
-  private async open(target: SshTarget, self: { p?: Promise<Connection> }): Promise<Connection> {
+  private async open(target: SshTarget, self: { p?: Promise<Connection> }, slot: boolean): Promise<Connection> {
+    if (slot) await this.takeSlot();
+    try {
+      const conn = await this.handshake(target, self);
+      conn.slot = slot;
+      return conn;
+    } catch (e) {
+      if (slot) {
+        this.slots--;
+        this.wake();
+      }
+      throw e;
+    }
+  }
+
+  private async handshake(target: SshTarget, self: { p?: Promise<Connection> }): Promise<Connection> {
     const cfg = target.config;
     for (const w of cfg.warnings) {
       if (!this.warned.has(w)) {
@@ -312,11 +415,13 @@ export class SshPool {
         throw new NatchainError(inner.code, `${target.label}: cannot reach it through ${through.label}: ${inner.message}`, inner.details, { cause: inner });
       }
       parent.acquire();
+      parent.children++;
       // The jump host's own connection had its own budget; this hop's starts now.
       deadline = Date.now() + timeoutMs;
       try {
         sock = await forwardOut(parent, target, timeoutMs);
       } catch (e) {
+        parent.children--;
         parent.release();
         throw e;
       }
@@ -325,10 +430,15 @@ export class SshPool {
     }
 
     // On death the pool forgets the connection, so a later connect() opens a fresh one.
-    const conn: Connection = new Connection(target, () => {
-      this.live.delete(conn);
-      if (this.conns.get(target.key) === self.p) this.conns.delete(target.key);
-    });
+    const conn: Connection = new Connection(
+      target,
+      () => {
+        this.live.delete(conn);
+        if (this.conns.get(target.key) === self.p) this.conns.delete(target.key);
+        this.freeSlot(conn, false);
+      },
+      () => this.wake(),
+    );
     conn.parent = parent;
     conn.sock = sock;
     let hostKeyError: NatchainError | undefined;
@@ -419,7 +529,10 @@ export class SshPool {
         void proxyExit.then(() => {
           sock?.destroy();
           client.destroy();
-          parent?.release();
+          if (parent) {
+            parent.children--;
+            parent.release();
+          }
           reject(this.connectError(target, err, hostKeyError, sock, plan, agentSocket, timeoutMs));
         });
       };

@@ -79,9 +79,13 @@ export interface ConnectionHandle {
   readonly client: Client;
   /** Set once the connection is gone; every later exec fails with it. */
   readonly dead: NatchainError | undefined;
+  /** Closed by its pool to make room (not a failure): the session reopens one on its next exec. */
+  readonly evicted: boolean;
   /** Bounds the channels open at once on this connection. */
   readonly limit: LimitFunction;
   onDeath(fn: (err: NatchainError) => void): () => void;
+  /** An exec starts (+1) or ends (-1): a busy connection is never closed to make room. */
+  busy(delta: 1 | -1): void;
   release(): void;
 }
 
@@ -103,22 +107,29 @@ export class SshSession implements GatewaySession {
   private isClosed = false;
   private resolveClosed!: () => void;
   private readonly inflight = new Set<(err: NatchainError) => void>();
-  private readonly offDeath: () => void;
+  private offDeath: () => void;
+  private reopening: Promise<ConnectionHandle> | undefined;
 
   constructor(
-    private readonly conn: ConnectionHandle,
+    private conn: ConnectionHandle,
     private readonly settings: SessionSettings,
     private readonly onClose?: () => Promise<void>,
+    /** Opens a new connection when the pool closed this one to make room. */
+    private readonly reopen?: () => Promise<ConnectionHandle>,
   ) {
     this.gateway = settings.gateway;
     this.user = settings.user;
     this.hostKey = settings.hostKey;
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.offDeath = conn.onDeath((err) => {
+    this.offDeath = this.listen(conn);
+    if (conn.dead && !conn.evicted) this.resolveClosed();
+  }
+
+  private listen(conn: ConnectionHandle): () => void {
+    return conn.onDeath((err) => {
       for (const reject of [...this.inflight]) reject(err);
       this.resolveClosed();
     });
-    if (conn.dead) this.resolveClosed();
   }
 
   get execCount(): number {
@@ -126,24 +137,51 @@ export class SshSession implements GatewaySession {
   }
 
   /** Runs a command (wrapped for the login user); rejects on transport failure, timeout, or sudo's refusal. */
-  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.count++;
     const refuse = this.refusal();
-    if (refuse) return Promise.reject(refuse);
-    return this.conn.limit(() => {
-      // The connection may have died while this call waited for a channel slot.
-      const r = this.refusal();
-      if (r) return Promise.reject(r);
-      return this.run(command, opts);
-    });
+    if (refuse) throw refuse;
+    let conn = await this.connection();
+    // Closed to make room in the moment between (a pool runs on other tasks): reopen again.
+    for (let i = 0; conn.evicted && this.reopen && i < 3; i++) conn = await this.connection();
+    conn.busy(1);
+    try {
+      return await conn.limit(() => {
+        // The connection may have died while this call waited for a channel slot.
+        const r = this.refusal();
+        if (r) return Promise.reject(r);
+        return this.run(conn, command, opts);
+      });
+    } finally {
+      conn.busy(-1);
+    }
+  }
+
+  // The session's connection, reopened (once, shared by parallel execs) when the pool closed it to make room.
+  private async connection(): Promise<ConnectionHandle> {
+    if (!this.conn.evicted || !this.reopen) return this.conn;
+    this.reopening ??= this.reopen().then(
+      (c) => {
+        this.offDeath();
+        this.conn = c;
+        this.offDeath = this.listen(c);
+        this.reopening = undefined;
+        return c;
+      },
+      (e: unknown) => {
+        this.reopening = undefined;
+        throw e;
+      },
+    );
+    return this.reopening;
   }
 
   private refusal(): NatchainError | undefined {
     if (this.isClosed) return new NatchainError('SSH', `${this.gateway}: the session was closed`);
-    return this.conn.dead;
+    return this.conn.evicted ? undefined : this.conn.dead;
   }
 
-  private run(command: string, opts: ExecOptions): Promise<ExecResult> {
+  private run(conn: ConnectionHandle, command: string, opts: ExecOptions): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? this.settings.commandTimeoutMs;
     const wrapped = wrapCommand(command, this.user, timeoutMs > 0 ? timeoutMs / 1000 + REMOTE_DEADLINE_GRACE_S : undefined);
     return new Promise<ExecResult>((resolve, reject) => {
@@ -175,9 +213,16 @@ export class SshSession implements GatewaySession {
           }
         }, timeoutMs);
       }
+      let refused = 0;
       const onChannel = (err: Error | undefined, ch: ClientChannel): void => {
         if (err) {
-          finish(this.conn.dead ?? new NatchainError('SSH', `${this.gateway}: cannot open a channel: ${err.message}`));
+          // sshd frees a finished session a moment after its channel closed, so a new one can be
+          // refused for MaxSessions although fewer are open: retry briefly (within the deadline).
+          if (/open failed/.test(err.message) && !conn.dead && !settled && refused < 6) {
+            setTimeout(() => (settled ? undefined : open()), 10 * 2 ** refused++);
+            return;
+          }
+          finish(conn.dead ?? new NatchainError('SSH', `${this.gateway}: cannot open a channel: ${err.message}`));
           return;
         }
         channel = ch;
@@ -202,8 +247,8 @@ export class SshSession implements GatewaySession {
         });
         ch.on('close', () => {
           // A channel closed without exit status because the connection went away is a transport failure.
-          if (!sawExit && this.conn.dead) {
-            onDeath(this.conn.dead);
+          if (!sawExit && conn.dead) {
+            onDeath(conn.dead);
             return;
           }
           const result: ExecResult = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), code };
@@ -213,11 +258,14 @@ export class SshSession implements GatewaySession {
         if (opts.stdin !== undefined) ch.end(opts.stdin);
         else ch.end();
       };
-      try {
-        this.conn.client.exec(wrapped, onChannel);
-      } catch (e) {
-        finish(this.conn.dead ?? new NatchainError('SSH', `${this.gateway}: ${(e as Error).message}`));
-      }
+      const open = (): void => {
+        try {
+          conn.client.exec(wrapped, onChannel);
+        } catch (e) {
+          finish(conn.dead ?? new NatchainError('SSH', `${this.gateway}: ${(e as Error).message}`));
+        }
+      };
+      open();
     });
   }
 

@@ -53,6 +53,8 @@ export interface ConnectOptions {
   keepaliveIntervalMs?: number;
   /** Unanswered keepalives before the connection counts as dead (ServerAliveCountMax); default ssh_config's, else 3. */
   keepaliveCountMax?: number;
+  /** At most this many gateway connections open at once in a pool (idle ones are closed to make room, and reopened when used again); default: no limit. The CLI sets it to --concurrency. */
+  maxConnections?: number;
   /** Told about things the user should see but that are not errors: a host key recorded by acceptNew (file, line, hashed or plain), ignored ssh_config lines. Never given secrets. */
   onNotice?: (gateway: string, message: string) => void;
 }

@@ -26,8 +26,8 @@ export interface SimFleet {
   ports: Map<string, number>;
   /** `ssh-ed25519 AAAA...`: the host key every simulated gateway presents. */
   hostKeyPub: string;
-  /** SSH connections accepted, exec requests served, and commands not recognised. */
-  stats: { connections: number; execs: number; unknown: string[] };
+  /** SSH connections accepted (and the most open at once), exec requests served, and commands not recognised. */
+  stats: { connections: number; open: number; maxOpen: number; execs: number; unknown: string[] };
   close(): Promise<void>;
 }
 
@@ -36,7 +36,7 @@ export async function startSimFleet(specs: SimGatewaySpec[], clientPub: string):
   const host = utils.generateKeyPairSync('ed25519');
   const allowed = utils.parseKey(clientPub) as ParsedKey;
   if (allowed instanceof Error) throw allowed;
-  const stats: SimFleet['stats'] = { connections: 0, execs: 0, unknown: [] };
+  const stats: SimFleet['stats'] = { connections: 0, open: 0, maxOpen: 0, execs: 0, unknown: [] };
   const gateways = new Map(specs.map((s) => [s.name, new SimGateway(s.name, s.backend, s.interfaces)]));
   const byPort = new Map<number, SimGateway>();
   const live = new Set<net.Socket>();
@@ -98,8 +98,12 @@ export async function startSimFleet(specs: SimGatewaySpec[], clientPub: string):
   for (const gw of gateways.values()) {
     const l = net.createServer((sock) => {
       stats.connections++;
+      stats.maxOpen = Math.max(stats.maxOpen, ++stats.open);
       live.add(sock);
-      sock.on('close', () => live.delete(sock));
+      sock.on('close', () => {
+        stats.open--;
+        live.delete(sock);
+      });
       sock.on('error', () => undefined);
       server.injectSocket(sock);
     });
