@@ -77,7 +77,7 @@ function changedYaml(base: string): string {
 function loadTexts(yaml: string, file: string): { gateways: Gateway[]; texts: Map<string, string> } {
   const { topology, solution } = compile(yaml, file);
   const intents = solution.intents;
-  return { gateways: topology.gateways, texts: new Map(topology.gateways.map((g) => [g.name, changeToIntents(g, intents[g.name] ?? [], '').text])) };
+  return { gateways: topology.gateways, texts: new Map(topology.gateways.map((g) => [g.name, changeToIntents(g, intents[g.name] ?? []).text])) };
 }
 
 async function startBenchLab(n: number): Promise<BenchLab> {
