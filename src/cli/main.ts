@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { ioReason, NatchainError, TopologyError } from '../errors.js';
+import { escapeControl } from '../escape.js';
 import { ExitCode, exitCodeFor } from './exit.js';
 import { buildProgram } from './program.js';
 
@@ -29,13 +30,14 @@ async function report(e: unknown): Promise<number> {
     return e.exitCode ?? exitCodeFor(e.code);
   }
   if (e instanceof NatchainError) {
-    process.stderr.write(red(`natchain: ${e.message}`) + '\n');
-    for (const line of e.details) process.stderr.write(`  ${line}\n`);
+    // Messages quote input (names, paths, a gateway's answer): control characters are shown, not obeyed.
+    process.stderr.write(red(`natchain: ${escapeControl(e.message)}`) + '\n');
+    for (const line of e.details) process.stderr.write(`  ${escapeControl(line)}\n`);
     return e.exitCode ?? exitCodeFor(e.code);
   }
   if (isSystemError(e)) {
     // A file or process operation no command wrapped: still said in natchain's words, never Node's raw text.
-    process.stderr.write(red(`natchain: cannot ${SYSCALL_VERBS[e.syscall] ?? e.syscall} ${e.path ?? ''}`.trimEnd() + `: ${ioReason(e)}`) + '\n');
+    process.stderr.write(red(escapeControl(`natchain: cannot ${SYSCALL_VERBS[e.syscall] ?? e.syscall} ${e.path ?? ''}`.trimEnd() + `: ${ioReason(e)}`)) + '\n');
     return 1;
   }
   process.stderr.write(red('natchain: internal error (a bug; please report it with this trace)') + '\n');

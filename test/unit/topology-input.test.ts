@@ -6,6 +6,10 @@ import { TopologyError } from '../../src/errors.js';
 import { escapeControl, quote } from '../../src/escape.js';
 import { decodeText } from '../../src/topology/decode.js';
 import { MAX_DEPTH } from '../../src/topology/parse.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { natchain } from '../support/cli.js';
 import { errorsOf, topo, twoSites } from '../support/topo.js';
 
 /** The diagnostics of a text that must fail, as `line:col: message` (file name dropped). */
@@ -107,6 +111,24 @@ describe('bad input: control characters are escaped in every message (class 6)',
   it('escapes newlines, carriage returns, ANSI escapes and bidi overrides', () => {
     expect(escapeControl('a\nb\rc\u001b[31md\u202ee\u0000')).to.equal('a\\nb\\rc\\e[31md\\u202ee\\u0000');
     expect(quote('x"\n')).to.equal('"x\\"\\n"');
+  });
+
+  it('file names with control characters are escaped too, valid or not, found or not (compiled CLI)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natchain-esc-'));
+    try {
+      const hostile = join(dir, 'x\u001b[31mred\rz.yaml');
+      writeFileSync(hostile, 'sites: {}\ngateways: {}\nforwards: { f: 5 }\n');
+      const valid = join(dir, 'ok\u001b[1m.yaml');
+      writeFileSync(valid, 'sites: {}\ngateways: {}\n');
+      const r = natchain(['validate', hostile, valid, join(dir, 'missing\u001b[2J\nfake')]);
+      expect(r.code).to.equal(1);
+      expect(r.stdout + r.stderr).not.to.match(/[\u0000-\u0009\u000b-\u001f]/);
+      expect(r.stderr).to.contain('x\\e[31mred\\rz.yaml:3:16: forwards.f: expected a map, got 5');
+      expect(r.stdout).to.contain('valid ' + join(dir, 'ok\\e[1m.yaml'));
+      expect(r.stderr).to.contain('missing\\e[2J\\nfake');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a hostile name or value cannot forge a diagnostic line or recolour the terminal', () => {

@@ -1,4 +1,5 @@
 import { NatchainError, TopologyError } from '../../errors.js';
+import { escapeControl } from '../../escape.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, makeChalk, printJson } from '../output.js';
@@ -20,18 +21,18 @@ export async function run(files: string[], opts: { json?: boolean; strict?: bool
       if (opts.json) continue;
       printWarnings(warnings);
       process.stdout.write(
-        `${c.green('valid')} ${file}: ${counts.sites} sites, ${counts.networks} networks, ${counts.gateways} gateways, ${counts.forwards} forwards\n`,
+        `${c.green('valid')} ${escapeControl(file)}: ${counts.sites} sites, ${counts.networks} networks, ${counts.gateways} gateways, ${counts.forwards} forwards\n`,
       );
       if (p.lockChanged) {
-        process.stderr.write(`note: ${p.lockFile} is ${p.lockExists ? 'out of date' : 'missing'}; \`natchain lock ${file}\` records the hop ports\n`);
+        process.stderr.write(escapeControl(`note: ${p.lockFile} is ${p.lockExists ? 'out of date' : 'missing'}; \`natchain lock ${file}\` records the hop ports`) + '\n');
       }
     } catch (e) {
       if (!(e instanceof NatchainError)) throw e;
       const errors = e instanceof TopologyError ? e.diagnostics : [{ file, line: 0, col: 0, message: e.message }];
       results.push({ file, valid: false, errors, warnings: [] });
       if (opts.json) continue;
-      for (const line of e instanceof TopologyError ? e.details : [e.message.includes(file) ? e.message : `${file}: ${e.message}`]) process.stderr.write(line + '\n');
-      process.stderr.write(red(`invalid ${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}`) + '\n');
+      for (const line of e instanceof TopologyError ? e.details : [escapeControl(e.message.includes(file) ? e.message : `${file}: ${e.message}`)]) process.stderr.write(line + '\n');
+      process.stderr.write(red(`invalid ${escapeControl(file)}: ${errors.length} error${errors.length === 1 ? '' : 's'}`) + '\n');
     }
   }
   // One shape whatever the number of files: an array of results.
