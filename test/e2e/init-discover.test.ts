@@ -9,7 +9,7 @@ import { ipToInt } from '../../src/topology/addr.js';
 import type { Cidr, Topology } from '../../src/topology/index.js';
 import { natchain } from '../support/cli.js';
 import { example } from '../support/topo.js';
-import { useLab } from '../support/lab.js';
+import { labRun, useLab } from '../support/lab.js';
 
 /** The addresses a list of prefixes covers, as sorted [start, end] runs (a /23 equals two /24s). */
 function coverage(cs: Cidr[]): [number, number][] {
@@ -47,10 +47,26 @@ for (const name of ['seed-portforward', 'seed-vpn', 'three-hop', 'hub-vpn']) {
     before(() => (dir = mkdtempSync(join(tmpdir(), 'natchain-discover-'))));
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('reproduces the interfaces, addresses and sites (and networks: shared subnets, public addresses)', () => {
+    /** What discovery must leave as it was on every gateway: rules, addresses, routes, forwarding. */
+    const gatewayState = () =>
+      Promise.all(
+        f.topology.gateways.map(async (g) =>
+          [
+            await labRun(f.lab, g.name, ['iptables-save']),
+            await labRun(f.lab, g.name, ['nft', 'list', 'ruleset']),
+            await labRun(f.lab, g.name, ['ip', '-j', 'addr']),
+            await labRun(f.lab, g.name, ['ip', '-j', 'route']),
+            await labRun(f.lab, g.name, ['cat', '/proc/sys/net/ipv4/ip_forward']),
+          ].map((x) => x.replace(/^# (Generated|Completed) .*$/gm, '')),
+        ),
+      );
+
+    it('reproduces the interfaces, addresses and sites (and networks: shared subnets, public addresses), changing nothing on the gateways', async () => {
       const file = join(dir, `${name}.yaml`);
       const gws = f.topology.gateways.map((g) => g.name);
+      const before = await gatewayState();
       const r = natchain(['init', file, '--discover', ...gws, '-F', f.lab.sshConfig]);
+      expect(await gatewayState()).to.deep.equal(before);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.not.contain('CHECK: the proposal does not validate');
       const text = readFileSync(file, 'utf8');

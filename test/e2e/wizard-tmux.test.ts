@@ -96,7 +96,9 @@ describe('wizard: without a lab', function () {
     await t.waitFor(/saved .*inet\.yaml/);
     expect(readFileSync(file, 'utf8')).to.contain('  web-50:\n    from: [{ internet: [203.0.113.7] }]\n    to: 10.0.1.50:80\n    proto: tcp\n    expose: 143.89.135.171:80\n');
     t.keys('Enter');
-    await t.waitFor(/What now\?/);
+    await t.waitFor(/inet\.yaml: 2 forwards\. What now\?/);
+    t.keys('Down', 'Down', 'Down', 'Enter');
+    await t.waitFor(/web-50 {2}internet \[203\.0\.113\.7\/32\] -> 10\.0\.1\.50:80 tcp {2}exposed 143\.89\.135\.171:80\n {4}internet: gw-b/);
     t.keys('Escape');
     expect(await t.exitCode()).to.equal(130);
   });
