@@ -31,6 +31,13 @@ async function sh(lab: Lab, node: string, script: string): Promise<string> {
   return r.stdout;
 }
 
+/** Every gateway's whole netfilter state, counters left out (what "nothing changed anywhere" compares). */
+async function everything(lab: Lab): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const g of lab.gateways) out.set(g.name, (await sh(lab, g.name, 'iptables-save | grep -v "^#"; nft -s list ruleset')).replace(/\[\d+:\d+\]/g, ''));
+  return out;
+}
+
 for (const backend of ['iptables', 'nftables'] as Backend[]) {
   describe(`gateways in the lab: preflight, shadowing, counters, probe (${backend})`, function () {
     this.timeout(180_000);
@@ -158,6 +165,37 @@ for (const backend of ['iptables', 'nftables'] as Backend[]) {
         await sh(f.lab, 'gw-a', 'iptables -t nat -D PREROUTING -i docker0 -j RETURN');
         expect(cli(['status', file, ...ssh()], env).code).to.equal(0);
       }
+    });
+
+    it('preflight: a renamed interface or a wrong address refuses apply with a precise error, before anything changes anywhere; plan and status say the same', async () => {
+      // Every gateway would change: the forward moves to another public port.
+      const moved = write('moved.yaml', (s) => s.replace('expose: 198.51.100.180:22012', 'expose: 198.51.100.180:22013'));
+      const cases = [
+        { break: 'ip link set eth1 down && ip link set eth1 name lan0 && ip link set lan0 up', fix: 'ip link set lan0 down && ip link set lan0 name eth1 && ip link set eth1 up', message: 'gw-b: interface eth1 (10.0.1.2/24 in the topology) does not exist on the gateway; 10.0.1.2 is on lan0 (10.0.1.2/24)' },
+        { break: 'ip addr del 10.0.1.2/24 dev eth1 && ip addr add 10.0.9.2/24 dev eth1', fix: 'ip addr del 10.0.9.2/24 dev eth1 && ip addr add 10.0.1.2/24 dev eth1', message: 'gw-b: interface eth1 has 10.0.1.2/24 in the topology but 10.0.9.2/24 on the gateway' },
+      ];
+      const start = await everything(f.lab);
+      for (const c of cases) {
+        await sh(f.lab, 'gw-b', c.break);
+        try {
+          const before = await everything(f.lab);
+          const ap = cli(['apply', moved, ...ssh(), '--yes'], env);
+          expect(ap.code, ap.stdout + ap.stderr).to.not.equal(0);
+          expect(ap.stdout + ap.stderr).to.contain(c.message.replace(/^gw-b: /, ''));
+          expect(ap.stdout + ap.stderr).to.contain('nothing was changed');
+          expect(await everything(f.lab), 'nothing changed on any gateway').to.deep.equal(before);
+          const plan = cli(['plan', moved, ...ssh(), '--json'], env);
+          expect(plan.code).to.equal(1);
+          expect((plan.json.gateways as Json[]).find((g) => g.gateway === 'gw-b')).to.deep.include({ status: 'mismatch', mismatches: [c.message] });
+          const st = cli(['status', file, ...ssh(), '--json'], env);
+          expect(st.code).to.equal(1);
+          expect((st.json.gateways as Json[]).find((g) => g.gateway === 'gw-b')).to.deep.include({ sync: 'mismatch', mismatches: [c.message] });
+        } finally {
+          await sh(f.lab, 'gw-b', c.fix);
+        }
+      }
+      expect(cli(['status', file, ...ssh()], env).code).to.equal(0);
+      expect(await everything(f.lab), 'every gateway as the first apply left it').to.deep.equal(start);
     });
   });
 }
