@@ -1,20 +1,26 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
 import { ioReason, NatchainError, TopologyError } from '../errors.js';
 import { escapeControl } from '../escape.js';
 import { ExitCode, exitCodeFor } from './exit.js';
-import { buildProgram } from './program.js';
+import { version } from './version.js';
 
-// The one top-level error handler: every error is printed here and turned into an exit code.
-try {
-  await buildProgram().parseAsync(process.argv);
-} catch (e) {
-  process.exitCode = await report(e);
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  // Answered before commander and the command definitions load: what scripts call most often.
+  process.stdout.write(version() + '\n');
+} else {
+  // The one top-level error handler: every error is printed here and turned into an exit code.
+  try {
+    const { buildProgram } = await import('./program.js');
+    await buildProgram().parseAsync(process.argv);
+  } catch (e) {
+    process.exitCode = await report(e);
+  }
 }
 
 async function report(e: unknown): Promise<number> {
   if (e instanceof ExitCode) return e.code;
-  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 64;
+  if (isCommanderError(e)) return e.exitCode === 0 ? 0 : 64;
   // Loaded only on this path: colours (and a transaction's report) are not needed to start.
   const { makeChalk } = await import('./output.js');
   // --json promises one JSON document on stdout, failures included (the human text still goes to stderr).
@@ -65,4 +71,10 @@ const SYSCALL_VERBS: Record<string, string> = {
 
 function isSystemError(e: unknown): e is NodeJS.ErrnoException & { syscall: string } {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/** commander's own errors (usage, help, version) carry a `commander.*` code and the exit code it chose. */
+function isCommanderError(e: unknown): e is { exitCode: number } {
+  const code: unknown = (e as { code?: unknown } | undefined)?.code;
+  return e instanceof Error && typeof code === 'string' && code.startsWith('commander.');
 }

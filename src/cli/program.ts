@@ -1,11 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { commands } from './commands/index.js';
+import { version } from './version.js';
 
-/** natchain's version, read from its package.json (the one place it is written). */
-export function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
+export { version };
 
 /**
  * The whole command tree: every command's name, arguments, options and help, and nothing else

@@ -21,15 +21,21 @@ function loaded(args: string[]): string[] {
 // Start-up speed is measured in scripts/bench/startup.mjs (docs/benchmarks.md); this guards its cause:
 // a command's implementation is imported only when it runs (src/cli/lazy.ts).
 describe('cli: start-up loads only the command definitions', () => {
-  const definitionsOnly = (m: string) => m === 'commander' || m === 'errors.js' || m === 'escape.js' || m === 'suggest.js' || /^cli\/(main|program|lazy|options|choices|exit)\.js$/.test(m) || /^cli\/commands\/[\w-]+\.js$/.test(m);
+  const definitionsOnly = (m: string) => m === 'commander' || m === 'errors.js' || m === 'escape.js' || m === 'suggest.js' || /^cli\/(main|program|version|lazy|options|choices|exit)\.js$/.test(m) || /^cli\/commands\/[\w-]+\.js$/.test(m);
 
-  for (const args of [['--help'], ['--version'], ['validate', '--help'], ['apply', '--help'], ['lab', 'up', '--help']]) {
+  for (const args of [['--help'], ['validate', '--help'], ['apply', '--help'], ['lab', 'up', '--help']]) {
     it(`natchain ${args.join(' ')} loads no implementation and no library but commander`, () => {
       const mods = loaded(args);
       expect(mods).to.include('cli/program.js');
       expect(mods.filter((m) => !definitionsOnly(m))).to.deep.equal([]);
     });
   }
+
+  it('natchain --version is answered before commander and the definitions load', () => {
+    const mods = loaded(['--version']);
+    expect(mods).to.include('cli/version.js');
+    expect(mods.filter((m) => !/^(cli\/(main|exit|version)|errors|escape)\.js$/.test(m))).to.deep.equal([]);
+  });
 
   it('a command loads its implementation when it runs', () => {
     const mods = loaded(['validate', 'topologies/seed-vpn.yaml']);
