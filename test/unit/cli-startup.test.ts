@@ -18,7 +18,7 @@ function loaded(args: string[]): string[] {
   return [...new Set(names)];
 }
 
-// Start-up speed is measured in scripts/bench/startup.mjs (docs/benchmarks.md); this guards its cause:
+// Start-up speed is measured in scripts/bench/startup.sh (docs/benchmarks.md); this guards its cause:
 // a command's implementation is imported only when it runs (src/cli/lazy.ts).
 describe('cli: start-up loads only the command definitions', () => {
   const definitionsOnly = (m: string) => m === 'commander' || m === 'errors.js' || m === 'escape.js' || m === 'suggest.js' || /^cli\/(main|program|version|lazy|options|choices|exit)\.js$/.test(m) || /^cli\/commands\/[\w-]+\.js$/.test(m);
