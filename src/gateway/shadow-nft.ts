@@ -43,7 +43,8 @@ export function nftChains(json: string): NftChain[] {
   return [...chains.values()];
 }
 
-const SHADOWING = ['drop', 'reject', 'dnat', 'snat', 'masquerade', 'redirect', 'queue'];
+// `vmap`: a verdict map natchain does not evaluate; it may drop, so it counts as one that can.
+const SHADOWING = ['drop', 'reject', 'dnat', 'snat', 'masquerade', 'redirect', 'queue', 'vmap'];
 
 /** Foreign base chains that run before natchain's and can drop, reject or NAT a forward's packets. */
 export function nftShadows(gateway: string, rulesetJson: string, flows: readonly Flow[]): ShadowHit[] {

@@ -84,3 +84,19 @@ describe('gateway shadowing: jumps moved back', () => {
     expect(onlyJumpsMoved(after, after)).to.equal(false);
   });
 });
+
+describe('gateway shadowing: nftables verdict maps', () => {
+  it('a verdict map in an earlier chain that can match counts as shadowing; one keyed on another interface does not', () => {
+    const nftA = { ...gwA, backend: 'nftables' as const };
+    const doc = (iif: string) =>
+      JSON.stringify({
+        nftables: [
+          { chain: { family: 'ip', table: 'natchain', name: 'prerouting', type: 'nat', hook: 'prerouting', prio: -110, policy: 'accept' } },
+          { chain: { family: 'inet', table: 'fw', name: 'pre', type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' } },
+          { rule: { family: 'inet', table: 'fw', chain: 'pre', handle: 5, expr: [{ match: { op: '==', left: { meta: { key: 'iifname' } }, right: iif } }, { vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: { set: [] } } }] } },
+        ],
+      });
+    expect(findShadows(nftA, intents['gw-a']!, '', doc('eth0')).map((h) => h.rule)).to.deep.equal(['chain pre handle 5: meta iifname "eth0" vmap {"key":{"payload":{"protocol":"ip","field":"saddr"}},"data":{"set":[]}}']);
+    expect(findShadows(nftA, intents['gw-a']!, '', doc('wg0'))).to.deep.equal([]);
+  });
+});
