@@ -153,6 +153,8 @@ export interface ForwardSummary {
   exposure: string | null;
   /** Per source, the gateways in order. */
   chains: { source: string; gateways: string[]; dial: string }[];
+  /** The forward's `description`, as written (null when it has none). */
+  description: string | null;
 }
 
 /** Every forward of a solved topology, summarised. */
@@ -169,6 +171,7 @@ export function forwardSummaries(c: Compiled): ForwardSummary[] {
       proto: f.protos.length === 2 ? 'both' : f.protos[0]!,
       exposure: net ? ep(net.dial) : null,
       chains: chains.map((ch) => ({ source: formatSource(ch.source), gateways: ch.hops.map((h) => h.gateway), dial: ep(ch.dial) })),
+      description: f.description ?? null,
     };
   });
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repeatOptions } from '../../src/cli/options.js';
@@ -105,6 +105,23 @@ describe('cli: consistency across commands (compiled binary)', () => {
       expect(out, args.join(' ')).to.match(/gw-a/);
       expect(out, args.join(' ')).not.to.match(/(gw-[ab]): .*\1: /);
     }
+  });
+
+  it('descriptions are shown by solve and forward list, escaped', () => {
+    const t = join(dir, 'described.yaml');
+    const text = readFileSync('topologies/seed-vpn.yaml', 'utf8')
+      .replace('  ssh-12:\n', '  ssh-12:\n    description: "SSH to the build server\\nfor CI \\e[31mred"\n')
+      .replace('  gw-a:\n', '  gw-a:\n    description: HQ edge router\n');
+    writeFileSync(t, text);
+    const solve = natchain(['solve', t]);
+    expect(solve.code, solve.stderr).to.equal(0);
+    expect(solve.stdout).to.contain('forward ssh-12  tcp  -> 10.0.0.12:22\n  SSH to the build server for CI \\e[31mred\n');
+    expect(solve.stdout).to.match(/gw-a \(iptables\) +HQ edge router/);
+    const list = natchain(['forward', 'list', t]);
+    expect(list.stdout.split('\n')[0]).to.match(/DESCRIPTION$/);
+    expect(list.stdout).to.contain('SSH to the build server for CI \\e[31mred');
+    expect(list.stdout).not.to.contain('\x1b');
+    expect(JSON.parse(natchain(['forward', 'list', t, '--json']).stdout).forwards[0].description).to.equal('SSH to the build server\nfor CI \x1b[31mred');
   });
 
   it('lock and graph have --json', () => {

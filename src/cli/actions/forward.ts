@@ -4,6 +4,7 @@ import { readForEdit, saveAuthored, type EditTarget } from '../author-io.js';
 import { readText } from '../io.js';
 import { c, printJson, table } from '../output.js';
 import type { SpecOptions } from '../commands/forward.js';
+import { escapeControl } from '../../escape.js';
 
 /** The flag each field is set with, for messages. */
 const FLAG: Record<string, string> = { name: '<name>', from: '--from', allow: '--allow', to: '--to', proto: '--proto', expose: '--expose', hairpin: '--hairpin' };
@@ -70,8 +71,10 @@ export async function list(file: string, o: { json?: boolean }): Promise<void> {
   const rows = forwardSummaries(compileBase(t));
   if (o.json) return printJson({ file, forwards: rows });
   if (!rows.length) return void process.stdout.write(`no forwards in ${file}\n`);
-  const head = ['NAME', 'FROM', 'TO', 'PROTO', 'EXPOSED', 'CHAIN'].map((h) => c.bold(h));
-  process.stdout.write(table([head, ...rows.map((r) => [r.name, r.from.join(','), r.to, r.proto, r.exposure ?? '-', chainSummary(r)])]) + '\n');
+  const head = ['NAME', 'FROM', 'TO', 'PROTO', 'EXPOSED', 'CHAIN', 'DESCRIPTION'].map((h) => c.bold(h));
+  // A description is the user's free text: control characters escaped, one line, cut for the table.
+  const described = (r: { description: string | null }) => (r.description ? escapeControl(oneLine(r.description, 60)) : '');
+  process.stdout.write(table([head, ...rows.map((r) => [r.name, r.from.join(','), r.to, r.proto, r.exposure ?? '-', chainSummary(r), described(r)])]) + '\n');
 }
 
 /** Runs `natchain forward import`. */
@@ -112,4 +115,10 @@ async function run(file: string, editOf: (t: ReturnType<typeof compileBase>) => 
   if (o.json) return printJson({ file, action: a.edit.kind, dryRun: Boolean(o.dryRun), written, ...reportJson(a, d) });
   process.stdout.write(reviewLines(a, d, c).join('\n') + '\n');
   process.stdout.write((o.dryRun ? c.yellow('dry run: nothing was written') : `${c.green('wrote')} ${written.join(' and ')}`) + '\n');
+}
+
+/** Text on one line (runs of white space made one space), cut to `max` characters with "...". */
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? flat.slice(0, max - 3) + '...' : flat;
 }

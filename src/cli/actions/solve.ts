@@ -1,6 +1,7 @@
 import { unknownName } from '../choices.js';
 import type { Allocation, Chain } from '../../solve/types.js';
 import { formatCidr, formatPorts, formatSource } from '../../topology/types.js';
+import { escapeControl } from '../../escape.js';
 import { describeIntent } from '../describe.js';
 import { loadProject } from '../io.js';
 import { c, streamJson, table } from '../output.js';
@@ -37,6 +38,7 @@ export async function run(file: string, opts: { forward?: string; json?: boolean
     if (opts.forward && f.name !== opts.forward) continue;
     const head = `${c.bold('forward ' + f.name)}  ${f.protos.join('+')}  -> ${f.to.address}:${formatPorts(f.to.ports)}`;
     out.push(head);
+    if (f.description) out.push(`  ${c.dim(described(f.description))}`);
     for (const chain of chainsOf.get(f.name) ?? []) out.push(...chainLines(chain, networkLabel));
     const ports = (portsOf.get(f.name) ?? []).filter((a) => a.origin !== 'target');
     for (const a of ports) out.push(`  port ${a.gateway} ${a.address}:${formatPorts(a.ports)} (${a.origin === 'new' ? c.yellow(ORIGIN[a.origin]) : ORIGIN[a.origin]})`);
@@ -46,7 +48,7 @@ export async function run(file: string, opts: { forward?: string; json?: boolean
   for (const g of p.topology.gateways) {
     const is = intents[g.name] ?? [];
     if (opts.forward && is.length === 0) continue;
-    out.push(`  ${c.cyan(g.name)} (${g.backend})${is.length ? '' : c.dim('  nothing to do')}`);
+    out.push(`  ${c.cyan(g.name)} (${g.backend})${g.description ? c.dim(`  ${described(g.description)}`) : ''}${is.length ? '' : c.dim('  nothing to do')}`);
     const rows = is.flatMap((i) => describeIntent(i).map((d) => ['   ', colourKind(d.kind), d.text, c.dim(i.forward)]));
     if (rows.length) out.push(table(rows, 1));
   }
@@ -91,4 +93,9 @@ function colourKind(kind: string): string {
 
 function notes(): string[] {
   return ['every gateway on a chain must route: net.ipv4.ip_forward=1 (apply checks it)'];
+}
+
+/** A `description` as solve shows it: the user's text on one line, control characters escaped. */
+function described(text: string): string {
+  return escapeControl(text.replace(/\s+/g, ' ').trim());
 }
