@@ -8,6 +8,7 @@
 // Declaring `:NATCHAIN-X - [0:0]` under --noflush creates the chain or flushes it, so a load
 // replaces natchain's rules and nothing else. iptables-restore has no "insert if absent", so the
 // jumps are written only when the caller says they are missing (see `presentJumps`).
+import { toNameTable } from '../names.js';
 import type { Gateway } from '../topology/types.js';
 import type { Intent } from '../solve/types.js';
 import { COMMENT_PREFIX, Lines, RenderError, checkIntents, iptPorts } from './common.js';
@@ -449,16 +450,17 @@ interface Opt {
   values: string[];
 }
 
-const GENERIC: Record<string, string> = {
+// Lookup tables indexed by tokens of a gateway's iptables-save: no prototype, so a token `constructor` finds nothing.
+const GENERIC: Record<string, string> = toNameTable({
   '-s': '-s', '--source': '-s', '--src': '-s',
   '-d': '-d', '--destination': '-d', '--dst': '-d',
   '-i': '-i', '--in-interface': '-i',
   '-o': '-o', '--out-interface': '-o',
   '-p': '-p', '--protocol': '-p',
   '-f': '-f', '--fragment': '-f',
-};
+});
 const GENERIC_ORDER = ['-s', '-d', '-i', '-o', '-p', '-f'];
-const PROTO_NUMBERS: Record<string, string> = { all: '0', icmp: '1', tcp: '6', udp: '17', gre: '47', esp: '50', ah: '51', sctp: '132', udplite: '136' };
+const PROTO_NUMBERS: Record<string, string> = toNameTable({ all: '0', icmp: '1', tcp: '6', udp: '17', gre: '47', esp: '50', ah: '51', sctp: '132', udplite: '136' });
 
 function protoCanon(p: string): string {
   const l = p.toLowerCase();

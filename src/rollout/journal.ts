@@ -202,7 +202,8 @@ export class Journal {
 /** A record whose gateway-keyed tables are null-prototype objects (a gateway named `constructor` is just a key). */
 function withNameTables(r: JournalRecord): JournalRecord {
   if (r.type === 'plan') return { ...r, gateways: toNameTable(r.gateways) };
-  if (r.type === 'end' || r.type === 'recovered') return { ...r, states: toNameTable(r.states) };
+  if (r.type === 'end') return { ...r, states: toNameTable(r.states) };
+  if (r.type === 'recovered') return { ...r, states: toNameTable(r.states), ...(r.found ? { found: toNameTable(r.found) } : {}) };
   if (r.type === 'armed') return { ...r, deadlines: toNameTable(r.deadlines) };
   return r;
 }

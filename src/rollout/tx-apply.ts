@@ -1,5 +1,6 @@
 // Exec 2 (arm the dead-man timer + load + read back) on every changed gateway, then the
 // lock-out proof: a NEW connection to each (the commit will go over it).
+import { nameTable } from '../names.js';
 import { frame } from './remote.js';
 import { canonicalOf, ownedDump, revertOf } from './owned.js';
 import { PhaseError } from './exec.js';
@@ -11,7 +12,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function applyAll(run: TxRun): Promise<void> {
   await run.pause('apply');
   const o = run.o;
-  const deadlines: Record<string, number> = {};
+  const deadlines = nameTable<number>(); // keyed by gateway name: `constructor` is just a name
   await run.each(run.changed, async (gw) => {
     const name = gw.gateway.name;
     try {

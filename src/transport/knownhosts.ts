@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { NatchainError } from '../errors.js';
+import { toNameTable } from '../names.js';
 import { matchPatternList } from './sshconfig.js';
 
 // known_hosts(5) as OpenSSH reads it: plain and hashed (`|1|salt|hmac`) host fields, `[host]:port`
@@ -164,13 +165,14 @@ export function appendKnownHostEntry(file: string, name: string, key: Buffer, ha
 }
 
 // Which host-key algorithms a key type can be negotiated with (ssh-rsa keys sign with rsa-sha2-*).
-const ALGOS_BY_TYPE: Record<string, string[]> = {
+// No prototype: a key type read from known_hosts is looked up here.
+const ALGOS_BY_TYPE: Record<string, string[]> = toNameTable({
   'ssh-ed25519': ['ssh-ed25519'],
   'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
   'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
   'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
   'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-};
+});
 /** ssh2's default host-key algorithm order (ssh-dss is supported but not offered by default). */
 export const DEFAULT_HOST_KEY_ALGORITHMS = [
   'ssh-ed25519',

@@ -5,7 +5,9 @@ import { expect } from 'chai';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { normaliseIptablesRule } from '../../src/render/iptables.js';
 import { Journal } from '../../src/rollout/journal.js';
+import { parseKnownHosts, preferredHostKeyAlgorithms } from '../../src/transport/knownhosts.js';
 import { parseLock } from '../../src/solve/lock.js';
 import { natchain } from '../support/cli.js';
 
@@ -101,5 +103,16 @@ describe('names that are JavaScript object members, in the journal', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('names that are JavaScript object members, in fixed lookup tables fed by input', () => {
+  it("a gateway's foreign rule with protocol `constructor` is kept as written", () => {
+    expect(normaliseIptablesRule('-A FORWARD -p constructor -j ACCEPT')).to.contain('-p constructor');
+  });
+
+  it('a known_hosts key type `constructor` is no algorithm list', () => {
+    const entries = parseKnownHosts('gw constructor AAAA\n', 'known_hosts');
+    expect(() => preferredHostKeyAlgorithms(entries, 'gw')).not.to.throw();
   });
 });
