@@ -1,8 +1,8 @@
 // Reading a topology for an edit and writing the result: what the wizard and `natchain forward`
 // share. Nothing is written until the edit is complete and valid; then the topology and the lock
-// are each replaced atomically (temp file + rename), keeping the topology file's mode.
+// are each replaced atomically (temp file + rename), keeping the file's mode and owner.
 import { randomBytes } from 'node:crypto';
-import { chmod, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import type { Authored, Base } from '../author/index.js';
 import { formatLock, lockPathFor } from '../solve/index.js';
 import { readLock, readText } from './io.js';
@@ -20,13 +20,18 @@ export async function readForEdit(file: string): Promise<EditTarget> {
   return { text, file, lock, lockFile, lockExists: exists };
 }
 
-/** Replaces a file's content atomically, keeping its mode when it exists. */
-export async function replaceFile(file: string, content: string): Promise<void> {
+/** Replaces a file's content atomically, keeping its mode and owner when it exists (and a symlink pointing where it did). */
+export async function replaceFile(path: string, content: string): Promise<void> {
+  const file = await realpath(path).catch(() => path);
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const mode = await stat(file).then((s) => s.mode & 0o7777, () => undefined);
+  const st = await stat(file).catch(() => undefined);
   try {
     await writeFile(tmp, content);
-    if (mode !== undefined) await chmod(tmp, mode);
+    if (st) {
+      await chmod(tmp, st.mode & 0o7777);
+      // Only root can give a file away; anyone else keeps their own (the same owner anyway).
+      await chown(tmp, st.uid, st.gid).catch(() => undefined);
+    }
     await rename(tmp, file);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);

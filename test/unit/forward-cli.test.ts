@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../../src/compile.js';
@@ -43,6 +43,19 @@ describe('cli: natchain forward (compiled binary)', () => {
     const l = parseLock(readFileSync(lock, 'utf8'), lock);
     expect(Object.keys(l.ports['web-80']!)).to.deep.equal(['gw-b/143.89.135.171']);
     compile(text, topo, l);
+  });
+
+  it('writes through a symlink (the link stays) and keeps the file mode', () => {
+    const real = join(dir, 'real.yaml');
+    copyFileSync(topo, real);
+    chmodSync(real, 0o640);
+    rmSync(topo);
+    symlinkSync(real, topo);
+    const r = natchain(['forward', 'add', topo, 'web-80', '--from', 'site-a', '--to', '10.0.1.13:80']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(lstatSync(topo).isSymbolicLink()).to.equal(true);
+    expect(readFileSync(real, 'utf8')).to.contain('web-80:');
+    expect(statSync(real).mode & 0o777).to.equal(0o640);
   });
 
   it('--dry-run and --json write nothing; the JSON has chains, allocations, gateways', () => {
