@@ -1,6 +1,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { access } from 'node:fs/promises';
-import { NatchainError } from '../errors.js';
+import { ioReason, NatchainError } from '../errors.js';
 
 /** What a command returned. */
 export interface RunResult {
@@ -45,7 +45,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       if (e.code === 'ENOENT') reject(new NatchainError('ENVIRONMENT', `program not found: ${cmd}`, [`PATH=${sbinPath()}`]));
-      else reject(new NatchainError('LAB', `cannot run ${cmd}: ${e.message}`));
+      else reject(new NatchainError('LAB', `cannot run ${cmd}: ${ioReason(e)}`));
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);

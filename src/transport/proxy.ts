@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Duplex } from 'node:stream';
+import { ioReason } from '../errors.js';
 
 /**
  * A ProxyCommand's stdin/stdout as one Duplex for ssh2's `sock` option. It is destroyed as soon
@@ -34,7 +35,7 @@ export class ProxyCommandSocket extends Duplex {
       /* EPIPE when the command died: reported through 'exit' below */
     });
     child.on('error', (err) => {
-      this.stderrTail += `cannot run /bin/sh: ${err.message}`;
+      this.stderrTail += `cannot run /bin/sh: ${ioReason(err)}`;
       this.exited = true;
       this.resolveExit();
       this.destroy();

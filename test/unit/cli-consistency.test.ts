@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { repeatOptions } from '../../src/cli/options.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { natchain } from '../support/cli.js';
@@ -137,6 +138,21 @@ describe('cli: consistency across commands (compiled binary)', () => {
     const g = natchain(['graph', 'topologies/seed-vpn.yaml', '--json']);
     expect(g.code).to.equal(0);
     expect(JSON.parse(g.stdout)).to.deep.equal(JSON.parse(natchain(['graph', 'topologies/seed-vpn.yaml', '--format', 'json']).stdout));
+  });
+});
+
+describe('cli: --json on every reporting command', () => {
+  it('every command that reports has --json (not the wizard, lab exec, completion: they report nothing)', () => {
+    const missing: string[] = [];
+    const walk = (cmd: Command, path: string[]) => {
+      for (const sub of cmd.commands) {
+        const here = [...path, sub.name()];
+        if (sub.commands.length) walk(sub, here);
+        else if (!sub.options.some((o) => o.long === '--json')) missing.push(here.join(' '));
+      }
+    };
+    walk(buildProgram(), []);
+    expect(missing).to.deep.equal(['wizard', 'lab exec', 'completion', '__complete']);
   });
 });
 
