@@ -28,12 +28,14 @@ export function describeIssue(issue: ShapeIssue, data: unknown): { path: Path; m
   switch (issue.code) {
     case 'unrecognized_keys': {
       const keys = issue.keys ?? [];
-      return { path: [...path, keys[0] ?? ''], key: true, message: `${where}unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => quote(k)).join(', ')}` };
+      return { path: [...path, keys[0] ?? ''], key: true, message: `${where}unknown field${keys.length > 1 ? 's' : ''} ${keys.map(keyText).join(', ')}` };
     }
     case 'invalid_key': {
       const parent = path.slice(0, -1).map(String).join('.');
       const why = issue.issues?.find((i) => i.code === 'invalid_format' || i.code === 'custom')?.message ?? 'is not a valid name';
-      return { path, key: true, message: `${parent ? parent + ': ' : ''}name ${quote(path[path.length - 1])} ${why}` };
+      const name = path[path.length - 1];
+      if (name === COMPLEX_KEY) return { path, key: true, message: `${parent ? parent + ': ' : ''}a map used as a name: names are plain text` };
+      return { path, key: true, message: `${parent ? parent + ': ' : ''}name ${quote(name)} ${why}` };
     }
     case 'invalid_union': {
       // The alternative that got furthest says the most; when none did, list what was expected.
@@ -61,6 +63,13 @@ export function describeIssue(issue: ShapeIssue, data: unknown): { path: Path; m
       // invalid_format and custom carry natchain's own message (schema.ts, names.ts).
       return { path, key: false, message: `${where}${typeof value === 'string' ? quote(value) + ' ' : ''}${issue.message}` };
   }
+}
+
+// js-yaml turns a map used as a key (`? {a: 1}`) into this string.
+const COMPLEX_KEY = '[object Object]';
+
+function keyText(k: string): string {
+  return k === COMPLEX_KEY ? 'a map used as a key' : quote(k);
 }
 
 function boundText(issue: ShapeIssue, value: unknown): string {
