@@ -26,13 +26,16 @@ import { changeToIntents } from '../../src/rollout/owned.js';
 import type { Gateway } from '../../src/topology/types.js';
 import { generatedTopologyYaml } from '../lab-bench.js';
 import { runNatchain, type Cost } from './run-cli.js';
+import { resolveTemplate } from './sim/resolve.js';
 
 const RUN = randomBytes(2).toString('hex');
+const KEX = 'curve25519-sha256,curve25519-sha256@libssh.org';
 
 /** Runs `ssh -F cfg gw command` with `input` on stdin; resolves with its exit code. */
 function ssh(cfg: string, gw: string, command: string, input = ''): Promise<number> {
   return new Promise((resolve, reject) => {
-    const c = spawn('ssh', ['-F', cfg, '-o', 'BatchMode=yes', gw, command], { stdio: ['pipe', 'ignore', 'pipe'] });
+    // The key exchange ssh2 negotiates (OpenSSH would otherwise pick the costlier sntrup761x25519).
+    const c = spawn('ssh', ['-F', cfg, '-o', 'BatchMode=yes', '-o', `KexAlgorithms=${KEX}`, gw, command], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
     c.on('error', reject);
@@ -77,7 +80,10 @@ function changedYaml(base: string): string {
 function loadTexts(yaml: string, file: string): { gateways: Gateway[]; texts: Map<string, string> } {
   const { topology, solution } = compile(yaml, file);
   const intents = solution.intents;
-  return { gateways: topology.gateways, texts: new Map(topology.gateways.map((g) => [g.name, changeToIntents(g, intents[g.name] ?? []).text])) };
+  // natchain's iptables text is a template resolved on the gateway against its state: resolved
+  // here against a gateway without natchain's rules, which is what the floor loads onto.
+  const text = (g: Gateway) => resolveTemplate(g.backend, changeToIntents(g, intents[g.name] ?? []).text, '');
+  return { gateways: topology.gateways, texts: new Map(topology.gateways.map((g) => [g.name, text(g)])) };
 }
 
 async function startBenchLab(n: number): Promise<BenchLab> {

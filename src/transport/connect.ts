@@ -189,15 +189,18 @@ class Connection implements ConnectionHandle {
     this.evicted = true;
     this.deathListeners.clear();
     this.forget(); // at once: a session reconnecting must not be handed this connection again
-    this.end();
+    this.end(0);
   }
 
-  end(): void {
+  /** Sends SSH's disconnect and closes the socket after `graceMs` whether or not the server closes its side. */
+  end(graceMs = 2000): void {
     if (this.ending) return;
     this.ending = true;
     this.client.end();
-    // A server that does not answer our disconnect must not keep us waiting.
-    setTimeout(() => this.client.destroy(), 2000).unref();
+    // client.destroy() does nothing once end() ran (the socket is no longer writable): close the
+    // socket itself, or a server that never closes its side keeps it open.
+    const sock = (this.client as unknown as { _sock?: Duplex })._sock;
+    setTimeout(() => sock?.destroy(), graceMs).unref();
   }
 
   onDeath(fn: (err: NatchainError) => void): () => void {
@@ -244,13 +247,9 @@ export class SshPool {
   private readonly live = new Set<Connection>();
   private readonly env: SshContext;
   private readonly warned = new Set<string>();
-  private readonly max: number;
-  private slots = 0;
-  private waiters: Array<() => void> = [];
 
   constructor(readonly opts: ConnectOptions = {}) {
     this.env = contextOf(opts);
-    this.max = Math.max(1, opts.maxConnections ?? Infinity);
   }
 
   /** Opens (or reuses) the connection to a gateway and returns a session on it. */
@@ -275,46 +274,16 @@ export class SshPool {
     );
   }
 
-  /** Open gateway connections (those counted against maxConnections). */
+  /** Open gateway connections of the run (those counted against maxConnections), in every pool sharing these options. */
   get openConnections(): number {
-    return this.slots;
+    return this.env.budget.used;
   }
 
-  // Waits until a gateway connection may open: a free slot, or an idle connection closed for it.
-  private async takeSlot(): Promise<void> {
-    while (this.slots >= this.max) {
-      const victim = this.idleVictim();
-      if (victim) this.freeSlot(victim, true);
-      else await new Promise<void>((r) => this.waiters.push(r));
-    }
-    this.slots++;
-  }
-
-  private idleVictim(): Connection | undefined {
-    let best: Connection | undefined;
-    for (const c of this.live) {
-      if (!c.slot || c.inflight > 0 || c.children > 0 || c.evicted) continue;
-      if (!best || c.lastUsed < best.lastUsed) best = c;
-    }
-    return best;
-  }
-
-  private freeSlot(c: Connection, evict: boolean): void {
-    if (c.slot) {
-      c.slot = false;
-      this.slots--;
-    }
-    if (evict) {
-      this.live.delete(c);
-      c.evict();
-    }
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const r of w) r();
+  // Closes an idle connection to make room (the budget chose it): its slot is free at once.
+  private evict(c: Connection): void {
+    c.slot = false;
+    this.live.delete(c);
+    c.evict();
   }
 
   /** Ends every connection of the pool and waits until they are closed. */
@@ -346,16 +315,15 @@ export class SshPool {
   }
 
   private async open(target: SshTarget, self: { p?: Promise<Connection> }, slot: boolean): Promise<Connection> {
-    if (slot) await this.takeSlot();
+    const budget = this.env.budget;
+    if (slot) await budget.take();
     try {
       const conn = await this.handshake(target, self);
       conn.slot = slot;
+      if (slot) budget.add(conn, () => this.evict(conn));
       return conn;
     } catch (e) {
-      if (slot) {
-        this.slots--;
-        this.wake();
-      }
+      if (slot) budget.release();
       throw e;
     }
   }
@@ -435,9 +403,12 @@ export class SshPool {
       () => {
         this.live.delete(conn);
         if (this.conns.get(target.key) === self.p) this.conns.delete(target.key);
-        this.freeSlot(conn, false);
+        if (conn.slot) {
+          conn.slot = false;
+          this.env.budget.remove(conn);
+        }
       },
-      () => this.wake(),
+      () => this.env.budget.wake(),
     );
     conn.parent = parent;
     conn.sock = sock;

@@ -29,7 +29,7 @@ describe(`simulated fleet: ${N} gateways through the CLI (shape of the fleet ben
     lab.fleet.stats.maxOpen = lab.fleet.stats.open;
     const r = await runNatchain(args);
     assert.deepEqual(lab.fleet.stats.unknown, [], 'every remote command was a natchain phase the simulation knows');
-    // --concurrency 8 bounds open connections: 8 management ones, plus the fresh "still gets in" probes of the 8 workers.
+    // --concurrency 8 bounds the connections open at once, the fresh "still gets in" ones included (plus a few still closing).
     assert.ok(lab.fleet.stats.maxOpen <= 16, `${lab.fleet.stats.maxOpen} connections open at once`);
     return { code: r.code, out: r.stdout + r.stderr, connections: lab.fleet.stats.connections - before.connections, execs: lab.fleet.stats.execs - before.execs };
   }

@@ -4,6 +4,7 @@
 // framing: `\n@@natchain:<nonce>:<section>\n` markers, exit 3 with an `error` section, 4 when locked.
 
 import { IptablesModel, NftablesModel } from './netfilter.js';
+import { resolveTemplate, sameState } from './resolve.js';
 
 /** Rules a Docker host has: natchain must leave them alone. */
 export const FOREIGN_IPTABLES = [
@@ -30,11 +31,19 @@ export interface SimInterface {
 interface TxDir {
   state: string;
   snapshot: string;
-  next?: string;
+  /** The desired state's hash natchain sent (the "unchanged" check compares it). */
+  hash: string;
+  /** The commit record before this transaction (restored when it is undone). */
+  prev: string;
+  meta: string;
+  /** The ruleset to load, resolved against the snapshot. */
+  load?: string;
+  /** The revert template (resolved against the state at revert time). */
   revert?: string;
   applied?: string;
   deadline?: number;
   armed: boolean;
+  claim?: 'commit' | 'abort' | 'timer';
   timer?: NodeJS.Timeout;
   forwardOld?: string;
 }
@@ -52,14 +61,17 @@ export interface Answer {
 }
 
 const now = (): number => Math.floor(Date.now() / 1000);
+/** `printf '%s\n' "$(cmd)"`: trailing newlines cut, one added. */
+const line = (s: string): string => s.replace(/\n+$/, '') + '\n';
 
-/** One gateway's state and the phases natchain runs on it. */
+/** One gateway's state and the phases natchain runs on it (src/rollout/remote-scripts.ts, in memory). */
 export class SimGateway {
   ipForward = '1';
   private readonly net: IptablesModel | NftablesModel;
   private lock: Lock | undefined;
   private readonly txs = new Map<string, TxDir>();
-  private last: string | undefined;
+  private last = '';
+  private readonly history: string[] = [];
   /** Phases run, by name (the benchmark reports round trips from them). */
   readonly counts = new Map<string, number>();
 
@@ -72,7 +84,7 @@ export class SimGateway {
     this.net = backend === 'iptables' ? new IptablesModel(FOREIGN_IPTABLES) : new NftablesModel();
   }
 
-  /** natchain's dump: `iptables-save -t nat; -t filter`, or natchain's nft table. */
+  /** natchain's dump: `iptables-save`, or natchain's nft table. */
   dump(): string {
     return this.net.save();
   }
@@ -83,11 +95,7 @@ export class SimGateway {
     const links = [{ ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] }];
     for (const i of this.interfaces) links.push({ ifname: i.name, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], addr_info: [{ family: 'inet', local: i.address, prefixlen: i.prefix }] });
     const found = (t: string) => (tools.includes(t) || t === 'ip' ? `/usr/sbin/${t}` : '');
-    return (
-      `ip_forward=${this.ipForward}\n` +
-      ['nft', 'iptables-restore', 'iptables-save', 'ip'].map((t) => `tool=${t} ${found(t)}\n`).join('') +
-      `addr=${JSON.stringify(links)}\n`
-    );
+    return `ip_forward=${this.ipForward}\n` + ['nft', 'iptables-restore', 'iptables-save', 'ip'].map((t) => `tool=${t} ${found(t)}\n`).join('') + `addr=${JSON.stringify(links)}\n`;
   }
 
   private load(text: string, test = false): string | undefined {
@@ -99,7 +107,7 @@ export class SimGateway {
     this.counts.set(op, (this.counts.get(op) ?? 0) + 1);
     const out = new Out(nonce);
     try {
-      const code = this.phase(op, out, txId, args, stdin);
+      const code = this.phase(op, out, txId, args, unframe(stdin, nonce));
       return { stdout: out.text, code };
     } catch (e) {
       if (e instanceof Die) {
@@ -112,17 +120,12 @@ export class SimGateway {
     }
   }
 
-  private phase(op: string, out: Out, tx: string, args: string[], stdin: string): number {
+  private phase(op: string, out: Out, tx: string, args: string[], input: Map<string, string>): number {
     switch (op) {
-      case 'prepare': {
-        // The engine's exec 1 (lock + snapshot + stage + check); the revert text now comes with apply.
-        // TODO(perf): the "unchanged" shortcut and iptables templates (src/rollout/template.ts) are not modelled.
-        const code = this.begin(out, tx, args[0]!, args[1]!, false);
-        return code !== 0 ? code : this.stage(out, tx, args[5]!, stdin, out.nonce);
-      }
+      case 'prepare':
+        return this.prepare(out, tx, args, input);
       case 'apply':
-        this.held(tx).revert = unframe(stdin, out.nonce).get('revert');
-        return this.apply(out, tx, Number(args[0]), args[1] === '1', args[2]!);
+        return this.apply(out, tx, Number(args[0]), args[1] === '1', args[2]!, input);
       case 'commit':
         return this.commit(out, tx);
       case 'abort':
@@ -144,9 +147,17 @@ export class SimGateway {
     if (this.lock?.tx === tx) this.lock = undefined;
   }
 
-  private begin(out: Out, tx: string, owner: string, brk: string, end = true): number {
+  private record(tx: string, outcome: string): void {
+    const d = this.txs.get(tx);
+    const meta = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(d?.meta ?? '')?.[1] || '-';
+    this.history.push(`${tx}\t${now()}\t${meta('owner')}\t${meta('kind')}\t${outcome}\t${meta('topology')}`);
+  }
+
+  // Exec 1: lock + snapshot + (unchanged: release and stop) + stage + check.
+  private prepare(out: Out, tx: string, args: string[], input: Map<string, string>): number {
+    const [owner, brk, want, empty, needFwd, fault] = args as [string, string, string, string, string, string];
     const t = now();
-    if (this.lock) {
+    if (this.lock && this.lock.tx !== tx) {
       const h = this.lock.tx;
       if (brk === '-' || h !== brk || this.txs.get(h)?.armed) {
         out.sec('held');
@@ -157,40 +168,48 @@ export class SimGateway {
         return 4;
       }
       out.sec('broke');
-      out.line(`${this.lock.tx}\n${this.lock.owner}\n${this.lock.since}`);
+      this.lockInfo(out);
       const old = this.txs.get(h);
       if (old) old.state = 'aborted';
     }
     this.lock = { tx, owner, since: t };
-    const snapshot = this.dump();
-    this.txs.set(tx, { state: 'locked', snapshot, armed: false });
+    const snap = line(this.dump());
     out.sec('snapshot');
-    out.raw(snapshot);
+    out.raw(snap);
     out.sec('forward');
     out.line(this.ipForward);
     out.sec('last');
-    if (this.last) out.line(this.last);
+    out.line(this.last);
     out.sec('now');
     out.line(String(t));
-    if (end) out.sec('end');
-    return 0;
-  }
-
-  private held(tx: string): TxDir {
-    if (this.lock?.tx !== tx) throw new Die(`natchain's lock on this gateway is no longer held by ${tx}`);
-    return this.txs.get(tx)!;
-  }
-
-  private stage(out: Out, tx: string, fault: string, stdin: string, nonce: string): number {
-    const d = this.held(tx);
-    const parts = unframe(stdin, nonce);
-    if (parts.get('new') === undefined) throw new Die('the staged ruleset did not arrive');
-    d.next = parts.get('new')!;
-    if (fault === 'check') d.next += 'natchain-test-fault: refused on purpose\n';
-    const err = this.load(d.next, true);
+    out.sec('facts');
+    out.raw(this.facts());
+    if (needFwd === '0' || this.ipForward === '1') {
+      const lastTx = this.last ? this.txs.get(this.last) : undefined;
+      const unchanged = this.last
+        ? lastTx?.hash === want && sameState(this.backend, snap, lastTx.applied ?? '')
+        : empty === '1' && sameState(this.backend, snap, '');
+      if (unchanged) {
+        this.lock = undefined;
+        out.sec('unchanged');
+        out.sec('end');
+        return 0;
+      }
+    }
+    const d: TxDir = { state: 'locked', snapshot: snap, hash: want, prev: this.last, meta: input.get('meta') ?? '', armed: false };
+    this.txs.set(tx, d);
+    if (!input.has('end') || input.get('new') === undefined) {
+      d.state = 'aborted';
+      this.unlock(tx);
+      throw new Die('the staged ruleset did not arrive whole; nothing was changed');
+    }
+    d.load = resolveTemplate(this.backend, input.get('new')!, snap);
+    if (fault === 'check') d.load += 'natchain-test-fault: refused on purpose\n';
+    const err = this.load(d.load, true);
     if (err) {
       d.state = 'check-failed';
-      throw new Die(err);
+      this.unlock(tx);
+      throw new Die(`check failed: ${err}`);
     }
     d.state = 'staged';
     out.sec('staged');
@@ -198,9 +217,18 @@ export class SimGateway {
     return 0;
   }
 
-  private apply(out: Out, tx: string, secs: number, fwd: boolean, fault: string): number {
+  private held(tx: string): TxDir {
+    if (this.lock?.tx !== tx) throw new Die(`natchain's lock on this gateway is no longer held by ${tx}`);
+    const d = this.txs.get(tx);
+    if (!d?.load) throw new Die(`nothing is staged for ${tx}`);
+    return d;
+  }
+
+  // Exec 2: arm the timer + load + read back.
+  private apply(out: Out, tx: string, secs: number, fwd: boolean, fault: string, input: Map<string, string>): number {
     const d = this.held(tx);
-    if (d.next === undefined || d.revert === undefined) throw new Die(`nothing is staged for ${tx}`);
+    if (!input.has('end') || !input.get('revert')) throw new Die('the revert text did not arrive whole; nothing was changed');
+    d.revert = input.get('revert')!;
     d.deadline = now() + secs;
     d.armed = true;
     d.timer = setTimeout(() => this.fire(tx), secs * 1000);
@@ -210,23 +238,38 @@ export class SimGateway {
       d.forwardOld = this.ipForward;
       this.ipForward = '1';
     }
-    const err = this.load(fault === 'apply' ? d.next + 'natchain-test-fault: refused on purpose\n' : d.next);
+    const err = this.load(fault === 'apply' ? d.load + 'natchain-test-fault: refused on purpose\n' : d.load!);
     if (err) {
       d.state = 'apply-failed';
-      const ok = this.revert(d);
-      if (ok) d.state = 'rolled-back';
-      const r = ok ? 'restored the snapshot' : 'restoring the snapshot failed too';
-      this.disarm(d);
+      let r = "its dead-man timer restores the snapshot";
+      if (this.claim(d, 'abort')) {
+        this.disarm(d);
+        if (this.revert(d)) {
+          r = 'restored the snapshot';
+          d.state = 'rolled-back';
+          this.record(tx, 'rolled-back');
+        } else {
+          r = 'restoring the snapshot failed too';
+          d.state = 'revert-failed';
+        }
+      }
       throw new Die(`${err}\n(${r})`);
     }
     d.state = 'applied';
-    d.applied = this.dump();
+    d.applied = line(this.dump());
     out.sec('readback');
     out.raw(d.applied);
     out.sec('deadline');
     out.line(String(d.deadline));
     out.sec('end');
     return 0;
+  }
+
+  /** Exactly one of commit, abort and the timer decides an armed transaction. */
+  private claim(d: TxDir, who: 'commit' | 'abort' | 'timer'): boolean {
+    if (d.claim) return false;
+    d.claim = who;
+    return true;
   }
 
   private disarm(d: TxDir): void {
@@ -236,7 +279,7 @@ export class SimGateway {
   }
 
   private revert(d: TxDir): boolean {
-    if (this.load(d.revert ?? '')) return false;
+    if (this.load(resolveTemplate(this.backend, d.revert ?? '', this.dump()))) return false;
     if (d.forwardOld !== undefined) this.ipForward = d.forwardOld;
     return true;
   }
@@ -244,40 +287,49 @@ export class SimGateway {
   /** The dead-man timer firing: restore the snapshot and free the lock. */
   private fire(tx: string): void {
     const d = this.txs.get(tx);
-    if (!d?.armed) return;
+    if (!d || !this.claim(d, 'timer')) return;
     d.armed = false;
     d.state = this.revert(d) ? 'reverted' : 'revert-failed';
+    this.record(tx, d.state);
     this.unlock(tx);
   }
 
+  // Exec 3: commit = disarm + record + unlock.
   private commit(out: Out, tx: string): number {
     const d = this.txs.get(tx);
-    if (d?.armed) {
+    if (!d) throw new Die(`no transaction ${tx} on this gateway`);
+    if (this.claim(d, 'commit')) {
       this.disarm(d);
       d.state = 'committed';
       this.last = tx;
+      this.record(tx, 'committed');
       this.unlock(tx);
       this.prune();
       out.sec('ok');
       out.sec('end');
       return 0;
     }
-    const st = d?.state ?? 'none';
-    if (st === 'committed') {
+    if (d.claim === 'commit') {
       this.unlock(tx);
       out.sec('ok');
       out.sec('end');
       return 0;
     }
     out.sec('state');
-    out.line(st);
-    throw new Die(`not armed any more (state: ${st}): the dead-man timer already fired`);
+    out.line(d.state);
+    if (d.claim === 'timer') throw new Die(`not armed any more (state: ${d.state}): the dead-man timer already fired`);
+    throw new Die(`not armed any more (state: ${d.state}): the transaction was rolled back`);
   }
 
-  // The script keeps the last 20 transaction directories.
+  // The script keeps HISTORY_KEEP history lines and their transaction directories.
   private prune(): void {
-    const ids = [...this.txs.keys()].sort().reverse();
-    for (const id of ids.slice(20)) if (!this.txs.get(id)!.armed) this.txs.delete(id);
+    if (this.history.length <= 100) return;
+    const old = this.history.splice(0, this.history.length - 50);
+    const keep = new Set([this.last, this.txs.get(this.last)?.prev]);
+    for (const l of old) {
+      const id = l.split('\t')[0]!;
+      if (!keep.has(id) && !this.txs.get(id)?.armed) this.txs.delete(id);
+    }
   }
 
   private abort(out: Out, tx: string, undo: boolean): number {
@@ -289,28 +341,29 @@ export class SimGateway {
       out.sec('end');
       return 0;
     }
-    if (d.armed) this.disarm(d);
+    if (this.claim(d, 'abort')) this.disarm(d);
     const st = d.state;
-    let todo = ['armed', 'applied', 'apply-failed'].includes(st) ? 'revert' : st === 'committed' && undo ? 'relock' : 'none';
-    if (todo === 'relock') {
+    const todo = ['armed', 'applied', 'apply-failed'].includes(st) ? 'revert' : st === 'committed' && undo ? 'undo' : 'none';
+    if (todo === 'undo') {
       if (this.lock && this.lock.tx !== tx) {
         out.sec('held');
         this.lockInfo(out);
         throw new Die(`cannot undo ${tx}: the lock is held by another transaction`);
       }
       this.lock = { tx, owner: 'undo', since: now() };
-      todo = 'revert';
     }
-    if (todo === 'revert') {
+    if (todo !== 'none') {
       if (!this.revert(d)) {
         d.state = 'revert-failed';
         this.unlock(tx);
         throw new Die('restoring the snapshot failed');
       }
       d.state = 'rolled-back';
-      if (st === 'committed' && this.last === tx) this.last = undefined;
+      if (this.last === tx) this.last = d.prev;
+      this.record(tx, todo === 'undo' ? 'undone' : 'rolled-back');
     } else if (['locked', 'staged', 'check-failed'].includes(st)) {
       d.state = 'aborted';
+      this.record(tx, 'aborted');
     }
     this.unlock(tx);
     out.sec('state');
@@ -322,8 +375,7 @@ export class SimGateway {
   private inspect(out: Out, tx: string): number {
     const live = this.dump();
     out.sec('live');
-    // The script captures the dump in a variable (trailing newlines stripped) and prints it with one.
-    if (live.trim() !== '') out.line(live.replace(/\n+$/, ''));
+    if (live.trim() !== '') out.raw(line(live));
     out.sec('now');
     out.line(String(now()));
     out.sec('forward');
@@ -333,26 +385,40 @@ export class SimGateway {
     out.sec('armed');
     for (const [id, d] of this.txs) if (d.armed) out.line(`${id} ${d.deadline}`);
     out.sec('last');
-    out.line(this.last ?? '');
+    out.line(this.last);
     const committed = this.last ? this.txs.get(this.last)?.applied : undefined;
     if (committed !== undefined) {
       out.sec('committed');
       out.raw(committed);
+    }
+    const d = this.txs.get(tx);
+    if (tx !== 'none' && d) {
+      out.sec('txstate');
+      out.line(d.state);
+      out.sec('txclaim');
+      out.line(d.claim ?? '');
+      out.sec('txprev');
+      out.line(d.prev);
+      out.sec('txdeadline');
+      out.line(d.deadline === undefined ? '' : String(d.deadline));
+      out.sec('txmeta');
+      out.raw(d.meta);
+      if (d.applied !== undefined) {
+        out.sec('txapplied');
+        out.raw(d.applied);
+      }
+      out.sec('txsnapshot');
+      out.raw(d.snapshot);
+    }
+    if (this.history.length) {
+      out.sec('history');
+      out.raw(this.history.map((l) => l + '\n').join(''));
     }
     out.sec('facts');
     out.raw(this.facts());
     out.sec('ruleset');
     out.sec('counters');
     if (this.net instanceof IptablesModel) out.raw(this.net.counters());
-    const d = this.txs.get(tx);
-    if (tx !== 'none' && d) {
-      out.sec('txstate');
-      out.line(d.state);
-      if (d.revert !== undefined) {
-        out.sec('txsnapshot');
-        out.raw(d.snapshot);
-      }
-    }
     out.sec('end');
     return 0;
   }
