@@ -9,6 +9,8 @@ export interface ShadowHit {
   /** The rule as the gateway lists it (iptables-save spelling, or nft JSON). */
   rule: string;
   reason: string;
+  /** `apply` repairs it (a rule ahead of natchain's jump: the jump moves back to the top); otherwise only the rule's owner can. */
+  repairable: boolean;
   /** Forwards whose packets it can catch. */
   forwards: string[];
 }

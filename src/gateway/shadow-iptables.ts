@@ -34,43 +34,74 @@ export function chainsOf(dump: string): Map<string, Map<string, string[]>> {
 
 const HOOK_OF: Record<NatchainChain, Hook> = { 'NATCHAIN-PREROUTING': 'prerouting', 'NATCHAIN-FORWARD': 'forward', 'NATCHAIN-POSTROUTING': 'postrouting' };
 
-/** Foreign rules ahead of natchain's jumps that can catch a forward's packets. */
+/** The chains of tables that run before natchain's on the same hook (raw -300, mangle -150). */
+const EARLIER: Record<Hook, Array<{ table: string; builtin: string }>> = {
+  prerouting: [{ table: 'raw', builtin: 'PREROUTING' }, { table: 'mangle', builtin: 'PREROUTING' }],
+  forward: [{ table: 'mangle', builtin: 'FORWARD' }],
+  postrouting: [{ table: 'mangle', builtin: 'POSTROUTING' }],
+};
+
+/**
+ * Where a rule is: `ahead` of natchain's jump in the same built-in chain (any verdict keeps the
+ * packet from natchain's rules), or in an `earlier` table on the hook (only what kills the packet or
+ * its connection tracking does: an ACCEPT there just ends that table).
+ */
+type Mode = 'ahead' | 'earlier';
+
+/** Foreign rules that can catch a forward's packets before natchain's rules: ahead of its jumps, or in raw/mangle. */
 export function iptablesShadows(gateway: string, dump: string, flows: readonly Flow[]): ShadowHit[] {
   const tables = chainsOf(dump);
   const hits: ShadowHit[] = [];
+  const scan = (table: string, builtin: string, rules: string[], mode: Mode, flow: Flow) => {
+    for (const spec of rules) {
+      const verdict = evaluate(spec, flow, tables.get(table)!, mode, 0);
+      if (!verdict) continue;
+      if (verdict.catches) {
+        const via = verdict.via ? ` (through ${verdict.via})` : '';
+        const reason = mode === 'ahead' ? `ahead of natchain's jump${via}` : `the ${table} table runs before natchain's${via}`;
+        addHit(hits, { gateway, backend: 'iptables', where: `${table} ${builtin}`, rule: `-A ${builtin} ${spec}`, reason, repairable: mode === 'ahead', forwards: [flow.forward] });
+      }
+      return;
+    }
+  };
   for (const { chain, table, builtin } of NATCHAIN_CHAINS) {
     const rules = tables.get(table)?.get(builtin) ?? [];
     const at = rules.findIndex((r) => targetOf(tokenizeIptablesRule(r)).target === chain);
-    if (at <= 0) continue; // no jump (natchain not applied there), or the jump is first
-    const ahead = rules.slice(0, at);
-    for (const flow of flows.filter((f) => f.hook === HOOK_OF[chain])) {
-      for (const spec of ahead) {
-        const verdict = evaluate(spec, flow, tables.get(table)!, 0);
-        if (!verdict) continue;
-        if (verdict.catches) {
-          const rule = `-A ${builtin} ${spec}`;
-          const via = verdict.via ? ` (through ${verdict.via})` : '';
-          addHit(hits, { gateway, backend: 'iptables', where: `${table} ${builtin}`, rule, reason: `ahead of natchain's jump${via}`, forwards: [flow.forward] });
-        }
-        break;
-      }
+    if (at < 0) continue; // natchain is not applied there
+    const mine = flows.filter((f) => f.hook === HOOK_OF[chain]);
+    for (const e of EARLIER[HOOK_OF[chain]]) {
+      const early = tables.get(e.table)?.get(e.builtin) ?? [];
+      for (const flow of early.length ? mine : []) scan(e.table, e.builtin, early, 'earlier', flow);
     }
+    if (at > 0) for (const flow of mine) scan(table, builtin, rules.slice(0, at), 'ahead', flow);
   }
   return hits;
+}
+
+/** What a target does to a packet it matches: let it go on, catch it, or end the table's walk harmlessly. */
+function effectOf(target: string, tokens: string[], mode: Mode): 'pass' | 'catch' | 'end' {
+  const untracks = target === 'NOTRACK' || (target === 'CT' && tokens.includes('--notrack'));
+  if (mode === 'earlier') return untracks || target === 'DROP' || target === 'REJECT' ? 'catch' : PASS_ON.has(target) ? 'pass' : 'end';
+  return PASS_ON.has(target) ? 'pass' : 'catch'; // ACCEPT, DROP, RETURN (policy), DNAT, SNAT, MASQUERADE, REDIRECT...
 }
 
 /**
  * What a rule does to the flow: undefined when it lets it go on (no match, or a non-terminating
  * target); `catches` when it can take it before natchain's rules; `{ catches: false }` when it surely
- * ends the chain's walk harmlessly (never for iptables: any verdict ahead means natchain is not reached).
+ * ends the table's walk harmlessly (an ACCEPT in an earlier table).
  */
-function evaluate(spec: string, flow: Flow, table: Map<string, string[]>, depth: number): { catches: boolean; via?: string } | undefined {
+function evaluate(spec: string, flow: Flow, table: Map<string, string[]>, mode: Mode, depth: number): { catches: boolean; via?: string } | undefined {
   const tokens = tokenizeIptablesRule(spec);
   const { target, matchEnd } = targetOf(tokens);
   const m = matchRule(tokens.slice(0, matchEnd), flow);
-  if (m === 'no' || target === undefined || PASS_ON.has(target)) return undefined;
+  if (m === 'no' || target === undefined) return undefined;
   const sub = table.get(target);
-  if (sub === undefined) return { catches: true }; // ACCEPT, DROP, REJECT, RETURN (policy), DNAT, SNAT, MASQUERADE, REDIRECT...
+  if (sub === undefined) {
+    const effect = effectOf(target, tokens.slice(matchEnd), mode);
+    if (effect === 'pass') return undefined;
+    if (effect === 'catch') return { catches: true };
+    return m === 'yes' ? { catches: false } : undefined;
+  }
   if (depth >= 8) return { catches: true, via: target };
   for (const r of sub) {
     const tokens2 = tokenizeIptablesRule(r);
@@ -78,8 +109,9 @@ function evaluate(spec: string, flow: Flow, table: Map<string, string[]>, depth:
       if (matchRule(tokens2, flow) === 'yes') return undefined; // back to the built-in chain
       continue;
     }
-    const v = evaluate(r, flow, table, depth + 1);
+    const v = evaluate(r, flow, table, mode, depth + 1);
     if (v?.catches) return { catches: true, via: `-A ${target} ${r}` };
+    if (v) return v;
   }
   return undefined;
 }

@@ -59,7 +59,7 @@ export function nftShadows(gateway: string, rulesetJson: string, flows: readonly
       const where = `table ${ch.family} ${ch.table} chain ${ch.name} (hook ${hook} priority ${ch.prio ?? 0}, natchain's: ${mine.prio})`;
       for (const flow of flows.filter((f) => f.hook === hook)) {
         const hit = walk(ch, flow, chains, 0);
-        if (hit) addHit(hits, { gateway, backend: 'nftables', where, rule: hit, reason: 'runs before natchain', forwards: [flow.forward] });
+        if (hit) addHit(hits, { gateway, backend: 'nftables', where, rule: hit, reason: 'runs before natchain', repairable: false, forwards: [flow.forward] });
       }
     }
   }

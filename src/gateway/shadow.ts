@@ -30,7 +30,7 @@ export function findShadows(gateway: Gateway, intents: readonly Intent[], dump: 
   try {
     return nftShadows(gateway.name, ruleset, flows);
   } catch {
-    return [{ gateway: gateway.name, backend: 'nftables', where: 'nft -j list ruleset', rule: '', reason: 'the ruleset could not be read as JSON, so natchain cannot tell whether its chains are reached', forwards: [] }];
+    return [{ gateway: gateway.name, backend: 'nftables', where: 'nft -j list ruleset', rule: '', reason: 'the ruleset could not be read as JSON, so natchain cannot tell whether its chains are reached', repairable: false, forwards: [] }];
   }
 }
 

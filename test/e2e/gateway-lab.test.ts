@@ -164,6 +164,17 @@ for (const backend of ['iptables', 'nftables'] as Backend[]) {
         expect(cli(['apply', file, ...ssh(), '--yes'], env).code).to.equal(0);
         await sh(f.lab, 'gw-a', 'iptables -t nat -D PREROUTING -i docker0 -j RETURN');
         expect(cli(['status', file, ...ssh()], env).code).to.equal(0);
+        // A table that runs before nat (raw): untracked, the forward is never DNATed; apply cannot repair that (plan exits 1).
+        await sh(f.lab, 'gw-a', 'iptables -t raw -A PREROUTING -p tcp --dport 22012 -j CT --notrack');
+        try {
+          const st3 = cli(['status', file, ...ssh(), '--json'], env);
+          expect((st3.json.gateways as Json[]).find((g) => g.gateway === 'gw-a').shadowed.map((h: Json) => [h.where, h.repairable])).to.deep.equal([['raw PREROUTING', false]]);
+          expect(cli(['plan', file, ...ssh()], env).code).to.equal(1);
+          expect(cli(['lab', 'test', f.lab.name, '--topology', file], env).code).to.equal(1);
+        } finally {
+          await sh(f.lab, 'gw-a', 'iptables -t raw -D PREROUTING -p tcp --dport 22012 -j CT --notrack');
+        }
+        expect(cli(['status', file, ...ssh()], env).code).to.equal(0);
       }
     });
 

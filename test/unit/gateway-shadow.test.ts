@@ -100,3 +100,15 @@ describe('gateway shadowing: nftables verdict maps', () => {
     expect(findShadows(nftA, intents['gw-a']!, '', doc('wg0'))).to.deep.equal([]);
   });
 });
+
+describe('gateway shadowing: iptables tables that run first (raw, mangle)', () => {
+  const withTables = (raw: string[], mangle: string[]) =>
+    `*raw\n:PREROUTING ACCEPT [0:0]\n${raw.join('\n')}\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n${mangle.join('\n')}\nCOMMIT\n` + dump;
+  it('untracking or dropping the forward there is shadowing; marking, accepting or another port is not', () => {
+    const hits = findShadows(gwA, intents['gw-a']!, withTables(['-A PREROUTING -p tcp -m tcp --dport 22012 -j CT --notrack'], []));
+    expect(hits.map((h) => [h.where, h.rule, h.reason])).to.deep.equal([['raw PREROUTING', '-A PREROUTING -p tcp -m tcp --dport 22012 -j CT --notrack', "the raw table runs before natchain's"]]);
+    expect(findShadows(gwA, intents['gw-a']!, withTables([], ['-A FORWARD -o eth1 -j DROP'])).map((h) => h.where)).to.deep.equal(['mangle FORWARD']);
+    const harmless = withTables(['-A PREROUTING -p tcp -m tcp --dport 80 -j CT --notrack'], ['-A PREROUTING -p tcp -j MARK --set-xmark 0x1/0xffffffff', '-A PREROUTING -i eth0 -j ACCEPT', '-A PREROUTING -j DROP', '-A FORWARD -o wg0 -j DROP']);
+    expect(findShadows(gwA, intents['gw-a']!, harmless)).to.deep.equal([]);
+  });
+});

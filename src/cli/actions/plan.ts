@@ -20,7 +20,7 @@ export async function run(file: string, o: RemoteOptions, cmd: Command): Promise
     await pool.closeAll().catch(() => undefined);
   }
   // A gateway apply would refuse (mismatch) or cannot repair (an nftables table running first) is an error, not a pending change.
-  const errors = plan.gateways.filter((g) => g.status === 'error' || g.status === 'mismatch' || (g.status === 'shadowed' && g.backend === 'nftables'));
+  const errors = plan.gateways.filter((g) => g.status === 'error' || g.status === 'mismatch' || (g.status === 'shadowed' && g.shadowed.some((h) => !h.repairable)));
   const code = errors.length ? 1 : plan.inSync ? 0 : 2;
   if (o.json) {
     printJson({ ...plan, exitCode: code });
@@ -37,7 +37,11 @@ export async function run(file: string, o: RemoteOptions, cmd: Command): Promise
         continue;
       }
       if (g.status === 'shadowed') {
-        const fix = g.backend === 'iptables' ? "apply moves natchain's jumps back to the front" : "apply cannot change another table's chains: give that chain a later priority, or let it accept the forwards";
+        const fix = g.shadowed.every((h) => h.repairable)
+          ? "apply moves natchain's jumps back to the front"
+          : g.backend === 'iptables'
+            ? "apply cannot change other tables: remove or narrow the rule named"
+            : "apply cannot change another table's chains: give that chain a later priority, or let it accept the forwards";
         process.stdout.write(`${head}: ${c.red('shadowed')}: foreign rules can catch forwards before natchain's (${fix})\n`);
         for (const h of g.shadowed) process.stdout.write(`    ${formatShadow(h)}\n`);
       }
