@@ -17,6 +17,8 @@ export interface TxCliOptions extends RemoteOptions {
   confirmTimeout?: string;
   enableIpForward?: boolean;
   breakLock?: string;
+  confirm?: string;
+  lockTimeout?: string;
 }
 
 /** Adds -F/--ssh-config, --accept-new, --concurrency, --state-dir and --json to a command. */
@@ -35,7 +37,9 @@ export function addTxOptions(cmd: Command): Command {
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .option('--confirm-timeout <seconds>', 'dead-man timer: each gateway restores its snapshot unless committed within this time (also $NATCHAIN_CONFIRM_TIMEOUT, config files)', '60')
     .option('--enable-ip-forward', 'turn net.ipv4.ip_forward on where a gateway forwards and it is off (restored on rollback)')
-    .option('--break-lock <tx>', 'take over the lock a dead transaction TX left (see natchain status / recover)');
+    .option('--break-lock <tx>', 'take over the lock a dead transaction TX left (see natchain status / recover)')
+    .option('--confirm <mode>', "auto: commit once every gateway verified; manual: leave every gateway armed, print the transaction id and its deadline and exit 0 (natchain confirm commits it)", 'auto')
+    .option('--lock-timeout <seconds>', "wait up to this long for another transaction's lock (natchain's own locks are given back while waiting)", '0');
 }
 
 /**

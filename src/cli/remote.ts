@@ -6,7 +6,8 @@ import { confirm as askYesNo, password } from '@inquirer/prompts';
 import { UsageError } from '../errors.js';
 import { readFaults } from '../rollout/faults.js';
 import { isTxId } from '../rollout/ids.js';
-import { Journal, stateDir } from '../rollout/journal.js';
+import { Journal, stateDir, type TxHistory } from '../rollout/journal.js';
+import { stillRunning, unfinished } from '../rollout/recover.js';
 import { formatForwardChanges } from '../rollout/owned.js';
 import { plainProgress, ttyProgress } from '../rollout/progress.js';
 import { runTransaction, TransactionError, type GatewayPlan, type GatewayRead, type ProgressSink, type TransactionOptions, type TransactionReport } from '../rollout/transaction.js';
@@ -57,7 +58,12 @@ export async function runTxCommand(
   const timeout = Number(o.confirmTimeout ?? 60);
   if (!Number.isInteger(timeout) || timeout < 2 || timeout > 86400) throw new UsageError(`--confirm-timeout must be whole seconds from 2 to 86400, not "${o.confirmTimeout}"`);
   if (o.breakLock !== undefined && !isTxId(o.breakLock)) throw new UsageError(`--break-lock takes a transaction id such as 20260101T120000Z-a1b2c3, not "${o.breakLock}"`);
+  const mode = o.confirm ?? 'auto';
+  if (mode !== 'auto' && mode !== 'manual') throw new UsageError(`--confirm takes auto or manual, not "${o.confirm}"`);
+  const lockTimeout = Number(o.lockTimeout ?? 0);
+  if (!Number.isInteger(lockTimeout) || lockTimeout < 0 || lockTimeout > 86400) throw new UsageError(`--lock-timeout must be whole seconds from 0 to 86400, not "${o.lockTimeout}"`);
   const concurrency = concurrencyOf(o);
+  noteUnfinished(o);
   // Refused before anything is drawn or connected unless explicitly enabled (docs/rollout.md).
   const faults = readFaults();
   const connectOpts = connectOptionsOf(o);
@@ -109,6 +115,8 @@ export async function runTxCommand(
       ...(o.breakLock ? { breakLock: o.breakLock } : {}),
       confirm: showPlan,
       guard: factsGuard,
+      confirmMode: mode,
+      lockTimeoutSec: lockTimeout,
       ...topologyHashOf(topology),
       progress,
       faults,
@@ -130,11 +138,26 @@ export async function runTxCommand(
   if (o.json) return printJson({ ...jsonReport(report), notes });
   if (report.outcome === 'noop') {
     process.stdout.write(`${c.green('in sync')}: nothing to ${kind} on ${report.gateways.length} gateway(s) (transaction ${report.tx}, nothing changed)\n`);
+  } else if (report.outcome === 'armed') {
+    process.stdout.write(summary(report) + '\n');
+    const when = report.deadline ? new Date(report.deadline * 1000).toISOString() : `within ${timeout}s`;
+    process.stdout.write(`${c.yellow('armed')}: transaction ${report.tx} is applied and verified, not committed. Commit it before ${when} with:\n  natchain confirm ${topology.file} ${report.tx}\nwithout it every gateway restores its snapshot at that time.\n`);
   } else {
     process.stdout.write(summary(report) + '\n');
     process.stdout.write(`${c.green('committed')} transaction ${report.tx} in ${(report.elapsedMs / 1000).toFixed(1)}s\n`);
   }
   for (const n of notes) process.stdout.write(n + '\n');
+}
+
+/** Names every transaction of the local journal a crash left unfinished (on stderr): apply, plan and status say so before anything else. */
+export function noteUnfinished(o: { stateDir?: string }): TxHistory[] {
+  const list = unfinished(new Journal(stateDir(o.stateDir))).filter((h) => !stillRunning(h));
+  for (const h of list) {
+    const b = h.begin!;
+    const decided = h.decision === 'commit' ? ' after its commit decision' : '';
+    process.stderr.write(`natchain: transaction ${h.tx} (${b.kind} of ${b.topology}, started ${b.time} by ${b.owner}) was interrupted${decided} and is not finished: run natchain recover\n`);
+  }
+  return list;
 }
 
 /** A hash of the topology file's bytes (kept in the journal and in every gateway's history); none when it cannot be read. */
@@ -160,6 +183,7 @@ function jsonReport(r: TransactionReport) {
     kind: r.kind,
     outcome: r.outcome,
     failure: r.failure ?? null,
+    ...(r.deadline ? { deadline: r.deadline, deadlineIso: new Date(r.deadline * 1000).toISOString() } : {}),
     elapsedMs: r.elapsedMs,
     gateways: r.gateways,
     plan: r.plan.map((p) => ({ gateway: p.gateway, backend: p.backend, changed: p.changed, forwards: p.forwards, ipForward: p.ipForward, enableIpForward: p.enableIpForward })),

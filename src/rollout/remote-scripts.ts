@@ -47,6 +47,8 @@ unlock() { holder; if [ "$HOLDER" = "$TX" ]; then rm -rf "$L"; fi; }
 setstate() { printf '%s\n' "$1" > "$T/state"; }
 # A failed write: say whether the file system is full (df only runs on this error path).
 nowrite() {
+  # In prepare nothing has changed yet: give the lock back before saying why.
+  if [ "\${PREP:-0}" = 1 ]; then unlock; fi
   A=$(df -Pk "$D" 2>/dev/null | awk 'NR == 2 { print $4 }')
   case $A in ''|*[!0-9]*) ;; *) if [ "$A" -lt 64 ]; then die "no space left on $D ($A KiB free); nothing was changed"; fi ;; esac
   die "cannot write $1; nothing was changed"
@@ -212,7 +214,7 @@ export const BODIES = {
   // Args: owner, lock to break ("-"), hash of the desired state, desired is empty (0|1),
   // needs ip_forward (0|1), fault ("-" | "check"). Stdin: sections meta, new, end.
   prepare: sh`
-OWNER=$1; BRK=$2; WANT=$3; EMPTY=$4; NEEDFWD=$5; FAULT=$6
+OWNER=$1; BRK=$2; WANT=$3; EMPTY=$4; NEEDFWD=$5; FAULT=$6; PREP=1
 epoch
 if [ ! -d "$R" ] || [ ! -d "$D" ]; then mkdir -p "$R" "$D" 2>/dev/null || die "cannot create $R and $D"; fi
 if ! mkdir "$L" 2>/dev/null; then
@@ -247,6 +249,8 @@ if [ "$NEEDFWD" = 0 ] || [ "$FWD" = 1 ]; then
   if [ $U = 1 ]; then rm -rf "$L"; sec unchanged; sec end; exit 0; fi
 fi
 mkdir -p "$T" 2>/dev/null || { rm -rf "$L"; nowrite "$T"; }
+# Prepared again after waiting for a lock (--lock-timeout): nothing of the first try may decide this one.
+if [ -e "$T/claim" ]; then rm -f "$T/claim"; fi
 put "$T/snapshot" "$snap"
 put "$T/hash" "$WANT"
 put "$T/prev" "$LAST"
@@ -264,7 +268,7 @@ sec staged
 sec end
 `,
   // Exec 2: arm the timer + load + read back. Args: seconds, enable ip_forward (0|1), fault
-  // ("-", "apply", "disconnect"). Stdin: sections revert, end.
+  // ("-", "apply", "disconnect"). Stdin: sections revert, members (the changed gateways), end.
   apply: sh`
 SECS=$1; FWD=$2; FAULT=$3
 holder; [ "$HOLDER" = "$TX" ] || die "natchain's lock on this gateway is no longer held by $TX"
@@ -336,7 +340,7 @@ die "not armed any more (state: $st): the transaction was rolled back"
 UNDO=$1
 # No record of $TX (its prepare may have been cut short after taking the lock): release a lock it holds.
 [ -d "$T" ] || { unlock; sec state; printf 'none\n'; sec end; exit 0; }
-if claim abort; then stop_timer; rm -f "$T/armed"; fi
+if [ -e "$T/armed" ] && claim abort; then stop_timer; rm -f "$T/armed"; fi
 rd "$T/claim"; c=$V
 if [ "$c" = timer ]; then
   i=0; while [ ! -e "$T/fired" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -387,6 +391,7 @@ if [ "$TX" != none ] && [ -d "$T" ]; then
   sec txclaim; rd "$T/claim"; printf '%s\n' "$V"
   sec txprev; rd "$T/prev"; printf '%s\n' "$V"
   sec txdeadline; rd "$T/deadline"; printf '%s\n' "$V"
+  sec txmembers; rd "$T/members"; printf '%s\n' "$V"
   if [ -r "$T/meta" ]; then sec txmeta; cat "$T/meta"; fi
   if [ -f "$T/applied" ]; then sec txapplied; cat "$T/applied"; fi
   if [ -f "$T/snapshot" ]; then sec txsnapshot; cat "$T/snapshot"; fi

@@ -13,6 +13,8 @@ export async function applyAll(run: TxRun): Promise<void> {
   await run.pause('apply');
   const o = run.o;
   const deadlines = nameTable<number>(); // keyed by gateway name: `constructor` is just a name
+  // Every changed gateway keeps the list of all of them: `natchain confirm` and `recover` read it there.
+  const members = run.changed.map((g) => g.gateway.name).join(' ');
   await run.each(run.changed, async (gw) => {
     const name = gw.gateway.name;
     try {
@@ -21,7 +23,7 @@ export async function applyAll(run: TxRun): Promise<void> {
       const fault = o.faults.remote('apply', name) ? 'apply' : o.faults.remote('disconnect', name) || o.faults.remote('isolate', name) ? 'disconnect' : '-';
       const sec = await run.step(gw, 'apply', () =>
         run.exec(gw, gw.session!, 'apply', [o.confirmTimeoutSec, gw.plan!.enableIpForward ? 1 : 0, fault], (nonce) =>
-          frame(nonce, { revert: revertOf(gw.gateway.backend, gw.snapshot ?? ''), end: '' }),
+          frame(nonce, { revert: revertOf(gw.gateway.backend, gw.snapshot ?? ''), members: members + '\n', end: '' }),
         ),
       );
       gw.deadline = Number((sec.get('deadline') ?? '').trim()) || undefined;

@@ -4,13 +4,14 @@ import { formatForwardChanges } from '../../rollout/owned.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson } from '../output.js';
-import { colourDiff, concurrencyOf, connectOptionsOf, connectors } from '../remote.js';
+import { colourDiff, concurrencyOf, connectOptionsOf, connectors, noteUnfinished } from '../remote.js';
 import type { Command } from 'commander';
 import { repeatOptions, shellWord, type RemoteOptions } from '../options.js';
 
 /** Runs `natchain plan`. */
 export async function run(file: string, o: RemoteOptions, cmd: Command): Promise<void> {
   const p = await loadProject(file);
+  noteUnfinished(o);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
   let plan;

@@ -6,12 +6,13 @@ import { stillRunning } from '../../rollout/recover.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson, table } from '../output.js';
-import { concurrencyOf, connectOptionsOf, connectors } from '../remote.js';
+import { concurrencyOf, connectOptionsOf, connectors, noteUnfinished } from '../remote.js';
 import { type RemoteOptions } from '../options.js';
 
 /** Runs `natchain status`. */
 export async function run(file: string, o: RemoteOptions & { counters?: boolean }): Promise<void> {
   const p = await loadProject(file);
+  noteUnfinished(o);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
   let gws;

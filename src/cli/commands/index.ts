@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerApply } from './apply.js';
 import { registerCompletion } from './completion.js';
+import { registerConfirm } from './confirm.js';
 import { registerDiff } from './diff.js';
 import { registerForward } from './forward.js';
 import { registerGraph } from './graph.js';
@@ -18,4 +19,4 @@ import { registerValidate } from './validate.js';
 import { registerWizard } from './wizard.js';
 
 /** Every command, in the order `--help` lists them. Each module adds one command (or a group) to the program. */
-export const commands: Array<(program: Command) => void> = [registerInit, registerWizard, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerRollback, registerRecover, registerStatus, registerProbe, registerCompletion];
+export const commands: Array<(program: Command) => void> = [registerInit, registerWizard, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerConfirm, registerRollback, registerRecover, registerStatus, registerProbe, registerCompletion];

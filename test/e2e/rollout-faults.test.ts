@@ -1,0 +1,294 @@
+// Issue 13: the transaction under faults injected from OUTSIDE natchain (SIGKILL of the natchain
+// process, SIGSTOP/SIGKILL of a gateway's sshd, a read-only or full state directory mounted
+// inside the gateway's mount namespace), on both backends. Every scenario asserts every
+// gateway's end state, the foreign rules byte-identical, the records on each gateway and what
+// the user was told. (The `pause:` test switch only says WHEN to strike: it changes nothing.)
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labDown } from '../../src/lab/index.js';
+import { parseTopology } from '../../src/topology/index.js';
+import { testLabName } from '../support/lab.js';
+import { canUseNetns, cli, LabWorld, sleep, topologyFile, type CliResult } from './rollout-support.js';
+
+/** The pids of the sshd processes serving a lab gateway (in its network namespace). */
+async function sshdPids(w: LabWorld, gw: string): Promise<number[]> {
+  const out = await w.sh(
+    gw,
+    'me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do read -r c < $d/comm 2>/dev/null || continue; case $c in sshd*) [ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] && echo ${d#/proc/};; esac; done; true',
+  );
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+function signal(pids: number[], sig: NodeJS.Signals): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, sig);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/** Polls a shell test on a gateway until it holds. */
+async function until(w: LabWorld, gw: string, test: string, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if ((await w.sh(gw, `if ${test}; then echo yes; fi`)).trim() === 'yes') return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** Every gateway's owned state now (what "nothing changed" is compared with). */
+async function ownedNow(w: LabWorld): Promise<Record<string, string>> {
+  return Object.fromEntries(await Promise.all(w.topology.gateways.map(async (g) => [g.name, await w.owned(g.name)] as const)));
+}
+
+const last = (w: LabWorld, gw: string) => w.sh(gw, 'cat /var/lib/natchain/last 2>/dev/null || true').then((s) => s.trim());
+
+for (const backend of ['iptables', 'nftables'] as const) {
+  const short = backend === 'iptables' ? 'ipt' : 'nft';
+
+  describe(`rollout faults from outside: seed-vpn (${backend})`, function () {
+    this.timeout(180_000);
+    let dir = '';
+    const env = { NATCHAIN_STATE_DIR: '' };
+    let w: LabWorld;
+    let labName = '';
+    const files: Record<'v1' | 'v2' | 'v3', string> = { v1: '', v2: '', v3: '' };
+    const want: Record<'v1' | 'v2' | 'v3', Record<string, string>> = { v1: {}, v2: {}, v3: {} };
+    let ssh = '';
+
+    before(async function () {
+      if (!canUseNetns()) this.skip();
+      dir = mkdtempSync(join(tmpdir(), 'natchain-faults-'));
+      env.NATCHAIN_STATE_DIR = join(dir, 'state');
+      files.v1 = topologyFile(dir, 'seed-vpn', backend);
+      files.v2 = topologyFile(dir, 'seed-vpn', backend, (s) => s.replace('expose: 143.89.197.180:22012', 'expose: 143.89.197.180:22013'));
+      files.v3 = topologyFile(dir, 'seed-vpn', backend, (s) => s.replace('expose: 143.89.197.180:22012', 'expose: 143.89.197.180:22014'));
+      w = new LabWorld(backend, parseTopology(readFileSync(files.v1, 'utf8'), files.v1));
+      labName = testLabName(`rf-${short}`);
+      await labDown(labName).catch(() => undefined);
+      await w.up(labName);
+      ssh = w.lab.sshConfig;
+      for (const v of ['v1', 'v2', 'v3'] as const) want[v] = w.desired(files[v]);
+      const r = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json'], env);
+      expect(r.code, r.stderr).to.equal(0);
+      await w.expectAll(want.v1, 'v1 applied');
+    });
+    after(async function () {
+      this.timeout(60_000);
+      if (labName) await labDown(labName).catch(() => undefined);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    /**
+     * Applies `file`, and once every gateway is armed: stops gw-b's sshd (its commit hangs), waits
+     * until gw-a has committed, then SIGKILLs natchain and gw-b's sshd. Returns the transaction id.
+     */
+    async function killDuringCommit(file: string, timeoutSec: number): Promise<{ tx: string; r: CliResult }> {
+      let tx = '';
+      let stopped: number[] = [];
+      let struck: Promise<void> | undefined;
+      const run = cli(['apply', file, '-F', ssh, '--yes', '--confirm-timeout', String(timeoutSec)], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:1500' }, (chunk, pid) => {
+        const m = /paused before commit \(tx (\S+)\)/.exec(chunk);
+        if (!m) return;
+        tx = m[1]!;
+        struck = (async () => {
+          stopped = await sshdPids(w, 'gw-b');
+          signal(stopped, 'SIGSTOP');
+          const committed = await until(w, 'gw-a', `grep -qx committed /var/lib/natchain/${tx}/state 2>/dev/null`, 10_000);
+          process.kill(pid, 'SIGKILL');
+          signal(stopped, 'SIGKILL');
+          expect(committed, 'gw-a committed before natchain was killed').to.equal(true);
+        })();
+      });
+      const r = await run;
+      await struck;
+      expect(r.code, 'natchain was SIGKILLed').to.equal(null);
+      return { tx, r };
+    }
+
+    it('13.3 + 13.9: SIGKILL during the commit: gw-a committed, gw-b reverts; plan/status/apply name the unfinished transaction; recover rolls gw-b FORWARD; the journal holds deadlines, the decision and what recover found, and no foreign rule', async () => {
+      const before = await last(w, 'gw-a');
+      const { tx } = await killDuringCommit(files.v2, 6);
+      expect(await w.owned('gw-a'), 'gw-a committed v2').to.equal(want.v2['gw-a']);
+      expect(await last(w, 'gw-a')).to.equal(tx);
+      const st = await cli(['status', files.v2, '-F', ssh, '--json'], env);
+      expect(st.stderr).to.include(`transaction ${tx}`).and.include('natchain recover');
+      const plan = await cli(['plan', files.v2, '-F', ssh], env);
+      expect(plan.stderr).to.include(`transaction ${tx}`);
+      // gw-b's timer fires: it goes back to v1, its commit record unchanged.
+      expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 15_000), 'gw-b reverted by its timer').to.equal(true);
+      await sleep(300);
+      expect(await w.owned('gw-b')).to.equal(want.v1['gw-b']);
+      expect(await last(w, 'gw-b')).to.equal(before);
+      const rec = await cli(['recover', '--json'], env);
+      expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
+      const t = rec.json.transactions.find((x: { tx: string }) => x.tx === tx);
+      expect(t.outcome).to.equal('committed');
+      const [a, b] = ['gw-a', 'gw-b'].map((n) => t.gateways.find((g: { gateway: string }) => g.gateway === n));
+      expect(a).to.include({ found: 'committed', action: 'none', state: 'committed' });
+      expect(b).to.include({ found: 'reverted', action: 'rolled-forward', state: 'committed' });
+      expect(t.rollForward).to.match(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+      await w.expectAll(want.v2, 'after recover rolled gw-b forward');
+      expect(await last(w, 'gw-b'), "gw-b's commit record names the roll-forward").to.equal(t.rollForward);
+      expect(await w.sh('gw-b', 'cut -f1,4,5 /var/lib/natchain/history | tail -n 2')).to.equal(`${tx}\tapply\treverted\n${t.rollForward}\troll-forward\tcommitted\n`);
+      const journal = readFileSync(join(env.NATCHAIN_STATE_DIR, 'journal.jsonl'), 'utf8');
+      const records = journal.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.tx === tx);
+      expect(records.map((x) => x.type)).to.include.members(['begin', 'plan', 'armed', 'decision', 'recovered']);
+      expect(Object.keys(records.find((x) => x.type === 'armed').deadlines).sort()).to.deep.equal(['gw-a', 'gw-b']);
+      expect(records.find((x) => x.type === 'recovered').found).to.deep.equal({ 'gw-a': 'committed', 'gw-b': 'reverted' });
+      expect(journal, 'no foreign rule in the journal').to.not.match(/DOCKER|MASQUERADE|ADMIN-FWD|table inet admin/);
+      const again = await cli(['recover', '--json'], env);
+      expect(again.json.transactions).to.deep.equal([]);
+    });
+
+    it('13.1: a transaction superseded by a later apply is never recovered: recover says "superseded" and touches nothing', async () => {
+      const back = await cli(['apply', files.v1, '-F', ssh, '--yes'], env);
+      expect(back.code, back.stderr).to.equal(0);
+      const { tx } = await killDuringCommit(files.v2, 5);
+      expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 15_000)).to.equal(true);
+      const v3 = await cli(['apply', files.v3, '-F', ssh, '--yes', '--json'], env);
+      expect(v3.code, v3.stderr).to.equal(0);
+      await w.expectAll(want.v3, 'v3 committed everywhere');
+      const rec = await cli(['recover', '--json'], env);
+      expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
+      const t = rec.json.transactions.find((x: { tx: string }) => x.tx === tx);
+      expect(t.outcome).to.equal('superseded');
+      for (const g of t.gateways) expect(g, g.gateway).to.include({ action: 'none', state: 'superseded' });
+      expect(t.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a').detail).to.include(v3.json.tx);
+      await w.expectAll(want.v3, 'recover changed nothing');
+      for (const g of ['gw-a', 'gw-b']) expect(await last(w, g), `${g} commit record`).to.equal(v3.json.tx);
+      const st = await cli(['status', files.v3, '-F', ssh, '--json'], env);
+      expect(st.code, st.stdout + st.stderr).to.equal(0);
+      expect(st.stderr).to.not.include(tx);
+    });
+
+    it('13.2: the timer fires on gw-b while its commit hangs: gw-a is undone and its commit record names the earlier commit again (status in sync)', async () => {
+      const before = await last(w, 'gw-a');
+      let stopped: number[] = [];
+      let struck: Promise<void> | undefined;
+      const r = await cli(['apply', files.v2, '-F', ssh, '--yes', '--json', '--confirm-timeout', '5'], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:500' }, (chunk) => {
+        const m = /paused before commit \(tx (\S+)\)/.exec(chunk);
+        if (!m) return;
+        struck = (async () => {
+          stopped = await sshdPids(w, 'gw-b');
+          signal(stopped, 'SIGSTOP');
+          await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${m[1]}/state 2>/dev/null`, 15_000);
+          signal(stopped, 'SIGKILL');
+        })();
+      });
+      await struck;
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.json.outcome).to.equal('rolled-back');
+      expect(r.json.failure).to.include({ gateway: 'gw-b', phase: 'commit' });
+      expect(r.json.failure.reason).to.match(/dead-man timer already fired/);
+      const a = r.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a');
+      expect(a.state).to.equal('rolled-back');
+      await w.expectAll(want.v3, 'all back to v3');
+      expect(await last(w, 'gw-a'), "gw-a's commit record names the commit before again").to.equal(before);
+      expect(await w.sh('gw-a', `cat /var/lib/natchain/${r.json.tx}/state`)).to.equal('rolled-back\n');
+      const st = await cli(['status', files.v3, '-F', ssh, '--json'], env);
+      expect(st.code, st.stdout + st.stderr).to.equal(0);
+      for (const g of st.json.gateways) expect(g, g.gateway).to.include({ sync: 'in-sync', lastTx: before });
+    });
+
+    it('13.8: the management connection to gw-a is killed after the apply: the change commits over the new connection and the report says so', async () => {
+      let struck: Promise<void> | undefined;
+      const r = await cli(['apply', files.v2, '-F', ssh, '--yes', '--json'], { ...env, NATCHAIN_TEST_FAULT: 'pause:verify:1500' }, (chunk) => {
+        if (chunk.includes('paused before verify')) struck = sshdPids(w, 'gw-a').then((p) => signal(p, 'SIGKILL'));
+      });
+      await struck;
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.json.outcome).to.equal('committed');
+      const a = r.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a');
+      expect(a).to.include({ state: 'committed', roundTrips: 3 });
+      expect(a.detail).to.match(/committed over a new connection \(the management connection was lost after the apply\)/);
+      await w.expectAll(want.v2, 'v2 committed');
+      for (const g of ['gw-a', 'gw-b']) expect(await last(w, g)).to.equal(r.json.tx);
+    });
+
+    it('13.4: a read-only /run/natchain is an error taking the lock, not a lock "held by ?"; nothing changes', async () => {
+      const start = await ownedNow(w);
+      await w.sh('gw-a', 'mount -o remount,bind,ro /run/natchain');
+      try {
+        const r = await cli(['apply', files.v3, '-F', ssh, '--yes', '--json'], env);
+        expect(r.code).to.equal(1);
+        expect(r.json.error.code).to.equal('REMOTE');
+        expect(r.json.error.message).to.match(/gw-a: prepare failed: cannot take natchain's lock \/run\/natchain\/lock \(.*Read-only file system\); nothing was changed/);
+        expect(r.stderr).to.not.match(/locked by|break-lock/);
+      } finally {
+        await w.sh('gw-a', 'mount -o remount,bind,rw /run/natchain');
+      }
+      await w.expectAll(start, 'nothing changed');
+    });
+
+    it('13.5: a full /var/lib/natchain is reported as "no space left" before anything changes; no empty ruleset is staged', async () => {
+      const start = await ownedNow(w);
+      await w.sh('gw-b', 'mount -t tmpfs -o size=16k tmpfs /var/lib/natchain && head -c 16384 /dev/zero > /var/lib/natchain/fill 2>/dev/null; true');
+      try {
+        const r = await cli(['apply', files.v3, '-F', ssh, '--yes', '--json'], env);
+        expect(r.code).to.equal(1);
+        expect(r.json.error.message).to.match(/gw-b: prepare failed: no space left on \/var\/lib\/natchain \(\d+ KiB free\); nothing was changed/);
+        expect(r.json.outcome).to.equal('aborted');
+        expect(await w.sh('gw-b', 'find /var/lib/natchain -name "new*" -size 0')).to.equal('');
+      } finally {
+        await w.sh('gw-b', 'umount /var/lib/natchain');
+      }
+      await w.expectAll(start, 'nothing changed');
+    });
+
+    it('9: --confirm manual leaves every gateway armed and exits 0; natchain confirm from another state dir commits it', async () => {
+      const start = await ownedNow(w);
+      const target = start['gw-a'] === want.v1['gw-a'] ? 'v3' : 'v1';
+      const r = await cli(['apply', files[target], '-F', ssh, '--yes', '--json', '--confirm', 'manual', '--confirm-timeout', '60'], env);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.json.outcome).to.equal('armed');
+      expect(r.json.deadline).to.be.a('number');
+      for (const g of r.json.gateways) expect(g, g.gateway).to.include({ state: 'armed', roundTrips: 2 });
+      for (const g of w.topology.gateways) {
+        expect(await w.owned(g.name), `${g.name} applied`).to.equal(want[target][g.name]);
+        expect(await w.sh(g.name, 'ls /var/lib/natchain/*/armed | wc -l'), `${g.name} armed`).to.equal('1\n');
+      }
+      const other = { NATCHAIN_STATE_DIR: join(dir, 'state-of-another-operator') };
+      const c = await cli(['confirm', files[target], '-F', ssh, '--json'], other);
+      expect(c.code, c.stdout + c.stderr).to.equal(0);
+      expect(c.json).to.include({ tx: r.json.tx, outcome: 'committed' });
+      for (const g of c.json.gateways) expect(g, g.gateway).to.include({ state: 'committed' });
+      await w.expectAll(want[target], 'confirmed');
+      for (const g of ['gw-a', 'gw-b']) expect(await last(w, g)).to.equal(r.json.tx);
+    });
+
+    it('9: --confirm manual left alone reverts at the deadline; --lock-timeout waits for its lock and then succeeds', async () => {
+      const start = await ownedNow(w);
+      const target = start['gw-a'] === want.v2['gw-a'] ? 'v3' : 'v2';
+      const r = await cli(['apply', files[target], '-F', ssh, '--yes', '--confirm', 'manual', '--confirm-timeout', '4'], env);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/armed: transaction \S+ is applied and verified, not committed\. Commit it before \d{4}-\d\d-\d\dT[\d:.]+Z with:/).and.include('natchain confirm');
+      const refused = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json'], env);
+      expect(refused.code).to.equal(1);
+      expect(refused.json.error.code).to.equal('LOCKED');
+      const t0 = Date.now();
+      const waited = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json', '--lock-timeout', '30'], env);
+      expect(waited.code, waited.stderr).to.equal(0);
+      expect(waited.stderr).to.match(/is locked by transaction .*waiting \(--lock-timeout\)/);
+      expect(Date.now() - t0).to.be.above(1000);
+      await w.expectAll(want.v1, 'the waiting apply committed after the manual one reverted');
+      const rec = await cli(['recover', '--json'], env);
+      expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
+    });
+
+    it('13.10: two gateways that cannot be reached are named in the plural', async () => {
+      const start = await ownedNow(w);
+      const r = await cli(['apply', files.v3, '-F', ssh, '--yes', '--json', '--confirm-timeout', '5', '--test-fault', 'isolate:gw-a,isolate:gw-b'], env);
+      expect(r.code).to.equal(1);
+      expect(r.json.error.message).to.match(/gw-a, gw-b could not be reached and restore themselves when their dead-man timers fire \(by \d{4}-\d\d-\d\dT[\d:.]+Z\)/);
+      await w.waitAll(start, 15_000);
+      await sleep(500);
+      await w.expectAll(start, 'after the timers fired');
+    });
+  });
+}
