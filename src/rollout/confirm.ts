@@ -58,10 +58,10 @@ export async function confirmTransaction(o: ConfirmOptions): Promise<ConfirmRepo
       o.topology.gateways.map((g) =>
         limit(async () => {
           try {
-            const session = await o.connector(o.topology, g, o.connect);
-            seen.push({ gateway: g, session, armed: [] });
-            const sec = await runPhase(session, g.backend, o.tx ?? null, 'inspect', []);
-            Object.assign(seen[seen.length - 1]!, { armed: parseArmed(sec.get('armed')), sec });
+            const one: Seen = { gateway: g, session: await o.connector(o.topology, g, o.connect), armed: [] };
+            seen.push(one);
+            one.sec = await runPhase(one.session, g.backend, o.tx ?? null, 'inspect', []);
+            one.armed = parseArmed(one.sec.get('armed'));
           } catch (e) {
             unreachable.push(`${g.name}: ${e instanceof PhaseError ? e.reason : (e as Error).message}`);
           }

@@ -11,6 +11,7 @@ import { parseCounters, type Count } from '../gateway/counters.js';
 import { checkFacts } from '../gateway/facts.js';
 import { findShadows, formatShadow, onlyJumpsMoved, type ShadowHit } from '../gateway/shadow.js';
 import { runPhase } from './exec.js';
+import { parseHistory, type GatewayHistoryEntry } from './history.js';
 import { canonicalOf, changeToIntents, formatForwardChanges, forwardChanges } from './owned.js';
 import { parseArmed, parseLockInfo, type LockHolder } from './remote.js';
 
@@ -33,6 +34,8 @@ export interface LiveGateway {
   facts?: string;
   ruleset?: string;
   counters?: string;
+  /** The gateway's record of the transactions that touched it (history.ts), oldest first. */
+  history: GatewayHistoryEntry[];
   roundTrips: number;
 }
 
@@ -79,7 +82,7 @@ export async function inspectGateways(
           const now = Number((sec.get('now') ?? '').trim()) || Math.floor(Date.now() / 1000);
           const last = (sec.get('last') ?? '').trim();
           const lock = parseLockInfo(sec.get('lock'), now);
-          const v: LiveGateway = { gateway: g, live: sec.get('live') ?? '', ipForward: (sec.get('forward') ?? '').trim(), armed: parseArmed(sec.get('armed')), now, roundTrips: session.execCount };
+          const v: LiveGateway = { gateway: g, live: sec.get('live') ?? '', ipForward: (sec.get('forward') ?? '').trim(), armed: parseArmed(sec.get('armed')), now, history: parseHistory(sec.get('history')), roundTrips: session.execCount };
           if (lock) v.lock = lock;
           if (last) v.lastTx = last;
           if (sec.has('committed')) v.committed = sec.get('committed')!;

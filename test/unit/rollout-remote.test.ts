@@ -10,6 +10,7 @@ import { Journal, outcomeOf, stateDir } from '../../src/rollout/journal.js';
 import { forwardChanges } from '../../src/rollout/owned.js';
 import { frame, parseArmed, parseLockInfo, parseSections, remoteCall, type RemoteOp } from '../../src/rollout/remote.js';
 import { rollbackTarget } from '../../src/rollout/rollback.js';
+import { parseHistory } from '../../src/rollout/history.js';
 import { example } from '../support/topo.js';
 
 const OPS: RemoteOp[] = ['prepare', 'apply', 'commit', 'abort', 'inspect'];
@@ -225,5 +226,38 @@ describe('rollout: journal', () => {
     const to = rollbackTarget(j, topology, 'T1');
     expect(Object.fromEntries([...to.dumps.entries()].map(([k, v]) => [k, v.dump]))).to.deep.equal({ 'gw-a': 'R1', 'gw-b': 'B' });
     expect(() => rollbackTarget(j, topology, 'T9')).to.throw(/no transaction T9/);
+  });
+});
+
+describe('rollout: gateway history and journal bounds', () => {
+  it('reads a gateway history section (tab-separated, oldest first), skipping malformed lines', () => {
+    const text = '20260101T120000Z-abcdef\t1767268800\troot@ops:1\tapply\tcommitted\t0123456789abcdef\ngarbage\n20260101T130000Z-000001\t1767272400\t-\troll-forward\treverted\t-\n';
+    expect(parseHistory(text)).to.deep.equal([
+      { tx: '20260101T120000Z-abcdef', time: '2026-01-01T12:00:00.000Z', owner: 'root@ops:1', kind: 'apply', outcome: 'committed', topologyHash: '0123456789abcdef' },
+      { tx: '20260101T130000Z-000001', time: '2026-01-01T13:00:00.000Z', owner: '-', kind: 'roll-forward', outcome: 'reverted', topologyHash: '-' },
+    ]);
+    expect(parseHistory(undefined)).to.deep.equal([]);
+  });
+
+  it('compacts the journal past its size: the last N finished transactions and every unfinished one stay; one fsync per barrier', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natchain-compact-'));
+    try {
+      const j = new Journal(dir);
+      const t = '2026-01-01T00:00:00Z';
+      const begin = (tx: string) => j.append({ type: 'begin', tx, time: t, kind: 'apply', owner: 'a@b:1', topology: '/t.yaml', gateways: ['gw-a'], confirmTimeoutSec: 60 });
+      begin('U0');
+      for (let i = 1; i <= 30; i++) {
+        begin(`T${i}`);
+        j.append({ type: 'end', tx: `T${i}`, time: t, outcome: 'committed', states: {} });
+      }
+      expect(j.syncs).to.equal(0);
+      j.flush();
+      expect(j.syncs).to.equal(1);
+      expect(j.compact(5, 1 << 30)).to.equal(false);
+      expect(j.compact(5, 100)).to.equal(true);
+      expect(new Journal(dir).transactions().map((h) => h.tx)).to.deep.equal(['U0', 'T26', 'T27', 'T28', 'T29', 'T30']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
