@@ -265,16 +265,16 @@ for (const backend of ['iptables', 'nftables'] as const) {
     it('9: --confirm manual left alone reverts at the deadline; --lock-timeout waits for its lock and then succeeds', async () => {
       const start = await ownedNow(w);
       const target = start['gw-a'] === want.v2['gw-a'] ? 'v3' : 'v2';
-      const r = await cli(['apply', files[target], '-F', ssh, '--yes', '--confirm', 'manual', '--confirm-timeout', '4'], env);
+      const r = await cli(['apply', files[target], '-F', ssh, '--yes', '--confirm', 'manual', '--confirm-timeout', '25'], env);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.match(/armed: transaction \S+ is applied and verified, not committed\. Commit it before \d{4}-\d\d-\d\dT[\d:.]+Z with:/).and.include('natchain confirm');
       const refused = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json'], env);
       expect(refused.code).to.equal(1);
       expect(refused.json.error.code).to.equal('LOCKED');
       const t0 = Date.now();
-      const waited = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json', '--lock-timeout', '30'], env);
+      const waited = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json', '--lock-timeout', '60'], env);
       expect(waited.code, waited.stderr).to.equal(0);
-      expect(waited.stderr).to.match(/is locked by transaction .*waiting \(--lock-timeout\)/);
+      expect(waited.stderr, waited.stderr).to.match(/is locked by transaction .*waiting \(--lock-timeout\)/);
       expect(Date.now() - t0).to.be.above(1000);
       await w.expectAll(want.v1, 'the waiting apply committed after the manual one reverted');
       const rec = await cli(['recover', '--json'], env);
