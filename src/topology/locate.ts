@@ -16,9 +16,11 @@ const pairIndex = new WeakMap<object, Map<string, Pair>>();
 function pairOf(map: { items: unknown[] }, step: string | number): Pair | undefined {
   let m = pairIndex.get(map);
   if (!m) {
-    const { isPair, isScalar } = yamlLib();
+    const { isPair, isScalar, isMap, isSeq } = yamlLib();
     m = new Map();
-    for (const p of map.items) if (isPair(p)) m.set(String(isScalar(p.key) ? p.key.value : p.key), p);
+    // Keys as js-yaml names them: a map used as a key is "[object Object]", a list its items joined by ",".
+    const keyOf = (k: unknown) => (isScalar(k) ? String(k.value) : isMap(k) ? '[object Object]' : isSeq(k) ? String(k.toJSON()) : String(k));
+    for (const p of map.items) if (isPair(p)) m.set(keyOf(p.key), p);
     pairIndex.set(map, m);
   }
   return m.get(String(step));
