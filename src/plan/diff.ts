@@ -114,8 +114,7 @@ function flagsOf(a: State, b: State, chains: ChainChange[]): Flag[] {
   const warnedBefore = new Set(a.solution.warnings.map((w) => gist(w.message)));
   for (const w of b.solution.warnings) {
     if (warnedBefore.has(gist(w.message))) continue;
-    const forward = /^forward "([^"]*)"/.exec(w.message)?.[1];
-    flags.push({ kind: 'public-network', ...(forward !== undefined ? { forward } : {}), message: w.message });
+    flags.push({ kind: 'public-network', ...(w.forward !== undefined ? { forward: w.forward } : {}), message: w.message });
   }
   const order = ['unreachable', 'public-network', 'hop-port-moved', 'dial-changed', 'backend-changed'];
   return flags.sort((x, y) => order.indexOf(x.kind) - order.indexOf(y.kind) || cmp(x.forward ?? x.gateway ?? '', y.forward ?? y.gateway ?? '') || cmp(x.message, y.message));

@@ -1,4 +1,5 @@
 // Whose address the server sees: which hops of a chain SNAT (docs/topology.md, "snat").
+import { quote } from '../escape.js';
 import { contains } from '../topology/addr.js';
 import type { Cidr, Gateway, Network, Site, SnatMode, Topology } from '../topology/types.js';
 import { formatCidr } from '../topology/types.js';
@@ -76,7 +77,7 @@ export function planSnat(mode: SnatMode, clients: Cidr[] | undefined, steps: Pat
       return {
         refused:
           `replies to ${who} would not come back from ${step.to.name} to ${step.from.name}: ` +
-          (sources === undefined ? `natchain only knows how networks route site subnets` : `network "${network}" does not route ${who} to ${step.from.name} (list it in networks.${network}.routes)`),
+          (sources === undefined ? `natchain only knows how networks route site subnets` : `network ${quote(network)} does not route ${who} to ${step.from.name} (list it in networks.${network}.routes)`),
       };
     } else snat.push(false);
   }

@@ -125,7 +125,7 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
       const lastNeeds = hairpin
         ? `a hairpin client is on the target's own LAN, so the target would answer it directly, past ${way.egress.name} (hairpin needs SNAT)`
         : way.egress.name !== defaultGw
-          ? `the target's site "${targetSite.name}" routes through ${defaultGw ?? 'no single gateway'}, not ${way.egress.name}, so replies would not come back through the chain`
+          ? `the target's site ${quote(targetSite.name)} routes through ${defaultGw ?? 'no single gateway'}, not ${way.egress.name}, so replies would not come back through the chain`
           : undefined;
       const plan = planSnat(f.snat, clients, steps, lastNeeds, replies);
       if ('refused' in plan) {
@@ -143,10 +143,11 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
     const warnPublic = (source: Source, path: TransitPath) => {
       const publics = path.nodes.filter((n) => graph.isPublicNode(n) && !f.via.includes(nodeName(n))).map(nodeName);
       if (publics.length === 0) return;
-      const where = `forward "${f.name}": the chain from ${formatSource(source)} crosses public network ${publics.join(', ')}`;
+      const where = `forward ${quote(f.name)}: the chain from ${formatSource(source)} crosses public network ${publics.join(', ')}`;
       if (!warned.has(where)) {
         warned.add(where);
-        warnings.push({ ...f.pos, message: `${where} (${path.nodes.map(nodeName).join(' > ')}); join the sites by a private network, or pin it with via` });
+        const at = f.pos;
+        warnings.push({ file: at.file, line: at.line, col: at.col, message: `${where} (${path.nodes.map(nodeName).join(' > ')}); join the sites by a private network, or pin it with via`, forward: f.name });
       }
     };
     const viaFor = (source: Source) => (source.kind === 'network' && f.via[0] === source.network ? f.via.slice(1) : f.via);

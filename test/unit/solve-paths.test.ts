@@ -102,7 +102,9 @@ describe('solve: path choice', () => {
     const s = solved(yaml);
     expect(routes(s)).to.deep.equal(['branch-1: gw-branch-1 >vpn> gw-hq', 'branch-2: gw-branch-2 >internet> gw-hq']);
     expect(s.warnings).to.have.length(1);
-    expect(s.warnings[0]).to.include({ file: 't.yaml', line: yaml.split('\n').indexOf('  erp:') + 1 });
+    expect(s.warnings[0]).to.include({ file: 't.yaml', line: yaml.split('\n').indexOf('  erp:') + 1, forward: 'erp' });
+    // As JSON (solve/validate --json) too: the message survives.
+    expect(JSON.parse(JSON.stringify(s.warnings))[0].message).to.match(/^forward "erp": the chain from branch-2 crosses public network internet/);
   });
 });
 
