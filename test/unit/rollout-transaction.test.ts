@@ -183,3 +183,43 @@ describe('rollout: recover against fake gateways', () => {
     expect({ asked, opened, closed }).to.deep.equal({ asked: 1, opened: 1, closed: 1 });
   });
 });
+
+describe('rollout: scope of a transaction (fake gateways)', () => {
+  let dir = '';
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'natchain-scope-unit-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a gateway outside the change that cannot be reached blocks nothing and is reported "unreachable (not in this change)"', async () => {
+    const t = example('hub-vpn');
+    const topology = { ...t, gateways: t.gateways.map((g) => ({ ...g, backend: 'nftables' as const })) };
+    const [inA, inB, out] = topology.gateways.map((g) => g.name);
+    const calls: FakeCall[] = [];
+    const healthy = (c: FakeCall): FakeAnswer =>
+      c.op === 'prepare' ? { sections: { snapshot: '', forward: '1\n', last: '', now: '1\n', staged: '' } } : c.op === 'apply' ? { sections: { readback: LOADED, deadline: '100\n' } } : { sections: { ok: '' } };
+    const connector: Connector = async (_t, g) => {
+      if (g.name === out) throw new NatchainError('SSH', `${g.name}: connect ETIMEDOUT`);
+      return new FakeSession(g.name, healthy, calls);
+    };
+    const r = await runTransaction({
+      kind: 'apply',
+      topology,
+      gateways: [inA!, inB!],
+      outOfScope: [out!],
+      target: () => ({ text: LOADED, expected: canonicalOf('nftables', LOADED) }),
+      needsForwarding: () => false,
+      connector,
+      fresh: connector,
+      connect: {},
+      journal: new Journal(dir),
+      concurrency: 4,
+      confirmTimeoutSec: 30,
+      enableIpForward: false,
+      progress: silentProgress,
+      faults: readFaults(''),
+    });
+    expect(r.outcome).to.equal('committed');
+    expect(r.gateways.find((g) => g.gateway === out)).to.include({ scope: 'out', state: 'unreachable', roundTrips: 0, detail: 'unreachable (not in this change): connect ETIMEDOUT' });
+    for (const n of [inA, inB]) expect(r.gateways.find((g) => g.gateway === n)).to.include({ scope: 'in', state: 'committed', roundTrips: 3 });
+    expect(calls.some((c) => c.gateway === out)).to.equal(false);
+  });
+});
