@@ -30,7 +30,7 @@ export async function measureFleet(n: number, opts: { concurrency?: number } = {
   const lab: SimLab = await startSimLab(n);
   try {
     const state = lab.stateDir('bench');
-    const remote = ['-F', lab.sshConfig, '--state-dir', state, '--concurrency', String(opts.concurrency ?? 8)];
+    const remote = ['-F', lab.sshConfig, '--state-dir', state, '--concurrency', String(opts.concurrency ?? 32)];
     const argv: Record<Op, string[]> = {
       apply: ['apply', lab.topologyFile, '--yes', '--confirm-timeout', '3600', ...remote],
       'apply (no-op)': ['apply', lab.topologyFile, '--yes', '--confirm-timeout', '3600', ...remote],

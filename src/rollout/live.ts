@@ -142,6 +142,8 @@ export async function planLive(
   const news: typeof olds = [];
   const views: GatewayPlanView[] = [];
   for (const g of topology.gateways) {
+    // Each gateway's plan is milliseconds of CPU: let timers and keepalives run between them.
+    await turn();
     const l = live.get(g.name)!;
     if (l instanceof Error) {
       views.push({ gateway: g.name, backend: g.backend, status: 'error', mismatches: [], shadowed: [], forwards: { added: [], removed: [], changed: [] }, rulesAdded: 0, rulesRemoved: 0, diff: '', error: withoutGateway(g.name, l.message) });
@@ -211,7 +213,14 @@ export async function statusLive(
   opts: { counters?: boolean } = {},
 ): Promise<GatewayStatus[]> {
   const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
-  return topology.gateways.map((g): GatewayStatus => {
+  const out: GatewayStatus[] = [];
+  for (const g of topology.gateways) {
+    await turn();
+    out.push(statusOf(g));
+  }
+  return out;
+
+  function statusOf(g: Gateway): GatewayStatus {
     const l = live.get(g.name)!;
     if (l instanceof Error) return { gateway: g.name, backend: g.backend, sync: 'unreachable', mismatches: [], shadowed: [], armed: [], detail: withoutGateway(g.name, l.message) };
     const now = canonicalOf(g.backend, l.live);
@@ -258,5 +267,10 @@ export async function statusLive(
     if (detail) s.detail = detail;
     if (opts.counters) s.counters = countersOf(g, intents[g.name] ?? [], l);
     return s;
-  });
+  }
+}
+
+/** Yields to the event loop (timers, keepalives, other connections' I/O) between pieces of CPU work. */
+function turn(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
 }
