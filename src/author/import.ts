@@ -7,6 +7,8 @@ import type { ForwardSpec } from './forwards.js';
 export interface ImportRow {
   line: number;
   spec: ForwardSpec;
+  /** CSV `allow` cell: an allow-list for every network source of the row (which sources are networks, the topology says). */
+  allowAll?: string[];
 }
 
 /** A problem in the input file itself (before any topology check). */
@@ -15,7 +17,7 @@ export interface ImportProblem {
   message: string;
 }
 
-const COLUMNS = ['name', 'from', 'to', 'proto', 'expose', 'hairpin'] as const;
+const COLUMNS = ['name', 'from', 'to', 'proto', 'expose', 'hairpin', 'allow'] as const;
 const REQUIRED = ['name', 'from', 'to'];
 
 /** Splits a `from` cell: entries separated by spaces, `;` or `,`. */
@@ -70,7 +72,7 @@ function csvCells(line: string): string[] | string {
   }
 }
 
-/** Parses CSV with a header line naming the columns (name, from, to, proto, expose, hairpin); `#` lines and blank lines are skipped. */
+/** Parses CSV with a header line naming the columns (name, from, to, proto, expose, hairpin, allow); `#` lines and blank lines are skipped. */
 export function parseCsv(text: string): { rows: ImportRow[]; problems: ImportProblem[] } {
   const rows: ImportRow[] = [];
   const problems: ImportProblem[] = [];
@@ -92,7 +94,8 @@ export function parseCsv(text: string): { rows: ImportRow[]; problems: ImportPro
     const msgs: string[] = [];
     const spec = specOfCells(named, msgs);
     for (const m of msgs) problems.push({ line, message: m });
-    if (spec) rows.push({ line, spec });
+    const allow = splitFrom(named.allow ?? '');
+    if (spec) rows.push({ line, spec, ...(allow.length ? { allowAll: allow } : {}) });
   });
   if (!header && !problems.length) problems.push({ line: 1, message: 'the file is empty: expected a header line (name,from,to,proto,expose,hairpin) and one line per forward' });
   return { rows, problems };
@@ -121,8 +124,8 @@ export function parseYamlForwards(text: string): { rows: ImportRow[]; problems: 
     const msgs: string[] = [];
     for (const p of body.items as Pair<Node, Node | null>[]) {
       const k = isScalar(p.key) ? String(p.key.value) : '';
-      if (!(COLUMNS as readonly string[]).includes(k) || k === 'name') {
-        problems.push({ line: lineOf(p.key), message: `unknown field "${k}" (fields: ${COLUMNS.slice(1).join(', ')})` });
+      if (!(COLUMNS as readonly string[]).includes(k) || k === 'name' || k === 'allow') {
+        problems.push({ line: lineOf(p.key), message: `unknown field "${k}" (fields: ${COLUMNS.slice(1, -1).join(', ')}; allow-lists go in from)` });
         continue;
       }
       const v = p.value;

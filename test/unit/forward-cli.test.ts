@@ -140,9 +140,10 @@ describe('cli: natchain forward (compiled binary)', () => {
 
   it('import CSV: all forwards in one edit', () => {
     const csv = join(dir, 'new.csv');
-    writeFileSync(csv, 'name,from,to,proto,expose,hairpin\n# a comment\nweb-80,site-a,10.0.1.13:80,tcp,,\ndns,"site-a;internet",10.0.1.53:53,both,143.89.135.171:53,\n');
+    writeFileSync(csv, 'name,from,to,proto,expose,hairpin,allow\n# a comment\nweb-80,site-a,10.0.1.13:80,tcp,,,\ndns,"site-a;internet",10.0.1.53:53,both,143.89.135.171:53,,203.0.113.0/24\n');
     const r = natchain(['forward', 'import', topo, csv]);
     expect(r.code, r.stderr).to.equal(0);
+    expect(readFileSync(topo, 'utf8')).to.contain('    from: [site-a, { internet: [203.0.113.0/24] }]\n');
     expect(compile(readFileSync(topo, 'utf8'), topo).topology.forwards.map((f) => f.name)).to.deep.equal(['ssh-12', 'web-80', 'dns']);
   });
 

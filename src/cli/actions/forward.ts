@@ -84,11 +84,17 @@ export async function importForwards(file: string, input: string, o: SpecOptions
   if (!parsed.rows.length) throw new NatchainError('USAGE', `${input} has no forwards to import`);
   const lineOf = new Map(parsed.rows.map((r) => [r.spec.name, r.line]));
   try {
-    await run(file, () => ({ kind: 'add', forwards: parsed.rows.map((r) => r.spec) }), o, false);
+    await run(file, (t) => ({ kind: 'add', forwards: parsed.rows.map((r) => (r.allowAll ? { ...r.spec, allow: importAllow(t, r.spec.from, r.allowAll) } : r.spec)) }), o, false);
   } catch (e) {
     if (!(e instanceof AuthorError)) throw e;
     throw importError(input, e.problems.map((p) => ({ line: lineOf.get(p.forward) ?? 0, message: `${p.field ? p.field + ': ' : ''}${p.message}` })));
   }
+}
+
+/** A CSV row's allow cell as allow-lists of its network sources (none: the check then says the allow-list needs one). */
+function importAllow(t: Compiled, from: string[], prefixes: string[]): NonNullable<ForwardSpec['allow']> {
+  const networks = from.filter((x) => t.topology.networks.some((n) => n.name === x));
+  return (networks.length ? networks : ['(no network source)']).map((network) => ({ network, prefixes }));
 }
 
 /** Every problem of an import file, each at its line, in line order. */
