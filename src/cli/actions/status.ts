@@ -24,7 +24,7 @@ export async function run(file: string, o: RemoteOptions & { counters?: boolean 
   const journal = new Journal(stateDir(o.stateDir));
   const mine = journal.transactions().filter((h) => h.begin && resolve(h.begin.topology) === resolve(file) && outcomeOf(h) !== 'noop');
   const last = mine[mine.length - 1];
-  const lastLocal = last ? { tx: last.tx, kind: last.begin!.kind, time: last.begin!.time, outcome: outcomeOf(last) ?? (stillRunning(last) ? 'running' : 'interrupted') } : null;
+  const lastLocal = last ? { tx: last.tx, kind: last.begin!.kind, time: last.begin!.time, outcome: outcomeOf(last) ?? (last.end?.outcome === 'armed' ? 'armed' : stillRunning(last) ? 'running' : 'interrupted') } : null;
   if (o.json) printJson({ topology: file, journal: journal.file, lastTransaction: lastLocal, gateways: gws });
   else {
     const rows = [['GATEWAY', 'BACKEND', 'SYNC', 'LAST TX', 'LOCK', 'TIMER', 'DETAIL'].map((h) => c.bold(h))];
