@@ -8,6 +8,9 @@ const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // Answered before commander and the command definitions load: what scripts call most often.
   process.stdout.write(version() + '\n');
+} else if (args.length === 1 && (args[0] === '--help' || args[0] === '-h') && (!process.stdout.isTTY || process.stdout.columns >= 80)) {
+  // The same text commander prints at 80 columns, cached from the definitions (help-text.ts): no command tree to build.
+  process.stdout.write((await import('./help-text.js')).TOP_LEVEL_HELP);
 } else {
   // The one top-level error handler: every error is printed here and turned into an exit code.
   try {

@@ -23,13 +23,25 @@ function loaded(args: string[]): string[] {
 describe('cli: start-up loads only the command definitions', () => {
   const definitionsOnly = (m: string) => m === 'commander' || m === 'errors.js' || m === 'escape.js' || m === 'suggest.js' || /^cli\/(main|program|version|lazy|options|choices|exit)\.js$/.test(m) || /^cli\/commands\/[\w-]+\.js$/.test(m);
 
-  for (const args of [['--help'], ['validate', '--help'], ['apply', '--help'], ['lab', 'up', '--help']]) {
+  for (const args of [['validate', '--help'], ['apply', '--help'], ['lab', 'up', '--help']]) {
     it(`natchain ${args.join(' ')} loads no implementation and no library but commander`, () => {
       const mods = loaded(args);
       expect(mods).to.include('cli/program.js');
       expect(mods.filter((m) => !definitionsOnly(m))).to.deep.equal([]);
     });
   }
+
+  it('natchain --help is answered from the cached text, which is what commander prints from the definitions', async () => {
+    const mods = loaded(['--help']);
+    expect(mods.filter((m) => !/^(cli\/(main|exit|version|help-text)|errors|escape)\.js$/.test(m))).to.deep.equal([]);
+    const { buildProgram } = await import('../../src/cli/program.js');
+    const { topLevelHelp } = await import('../../src/cli/help-cache.js');
+    const { TOP_LEVEL_HELP } = await import('../../src/cli/help-text.js');
+    expect(TOP_LEVEL_HELP, 'src/cli/help-text.ts is stale: run npm run man').to.equal(topLevelHelp(buildProgram()));
+    const r = natchain(['--help']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.equal(TOP_LEVEL_HELP);
+  });
 
   it('natchain --version is answered before commander and the definitions load', () => {
     const mods = loaded(['--version']);
