@@ -27,8 +27,8 @@ async function report(e: unknown): Promise<number> {
   // Loaded only on this path: colours (and a transaction's report) are not needed to start.
   const { makeChalk } = await import('./output.js');
   // --json promises one JSON document on stdout, failures included (the human text still goes to stderr).
-  // (A failed transaction's report already is that document: apply and rollback print it.)
-  if (process.argv.includes('--json') && e instanceof NatchainError && e.name !== 'TransactionError') {
+  // (A failed transaction's or rollout's report already is that document: apply and rollback print it.)
+  if (process.argv.includes('--json') && e instanceof NatchainError && e.name !== 'TransactionError' && e.name !== 'RolloutError') {
     const diagnostics = e instanceof TopologyError ? e.diagnostics : undefined;
     process.stdout.write(JSON.stringify({ error: { code: e.code, message: e.message, details: e.details, ...(diagnostics ? { diagnostics } : {}) } }, null, 2) + '\n');
   }

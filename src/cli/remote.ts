@@ -45,14 +45,8 @@ export function connectors(opts: ConnectOptions): { pool: SshPool; managed: Conn
   return { pool, managed: (t, g) => pool.connect(t, g), fresh: connect };
 }
 
-/** Runs a transaction from the CLI: confirmation, progress, summary, JSON, exit code. */
-export async function runTxCommand(
-  o: TxCliOptions,
-  kind: 'apply' | 'rollback',
-  topology: Topology,
-  setup: Pick<TransactionOptions, 'target' | 'needsForwarding'> & { gateways?: string[]; rollbackOf?: string },
-  after?: (r: TransactionReport) => Promise<string[]>,
-): Promise<void> {
+/** The checks every transaction command makes before anything is drawn or connected (and the unfinished transactions named); the settings they give. */
+export function txSettings(o: TxCliOptions, kind: string): { tty: boolean; timeout: number; mode: 'auto' | 'manual'; lockTimeout: number; concurrency: number } {
   const tty = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   if (!o.yes && !tty) throw new UsageError(`refusing to ${kind} without confirmation: there is no terminal to ask on; pass --yes`);
   const timeout = Number(o.confirmTimeout ?? 60);
@@ -64,6 +58,30 @@ export async function runTxCommand(
   if (!Number.isInteger(lockTimeout) || lockTimeout < 0 || lockTimeout > 86400) throw new UsageError(`--lock-timeout must be whole seconds from 0 to 86400, not "${o.lockTimeout}"`);
   const concurrency = concurrencyOf(o);
   noteUnfinished(o);
+  return { tty, timeout, mode, lockTimeout, concurrency };
+}
+
+/** The first Ctrl-C notes `message` (through the progress renderer, so no redraw overwrites it) and aborts the signal; the second is Node's own. */
+export function onFirstInterrupt(note: (message: string) => void, message: string): { signal: AbortSignal; dispose(): void } {
+  const ctl = new AbortController();
+  const onSigint = () => {
+    note(message);
+    ctl.abort();
+    process.removeListener('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: ctl.signal, dispose: () => process.removeListener('SIGINT', onSigint) };
+}
+
+/** Runs a transaction from the CLI: confirmation, progress, summary, JSON, exit code. */
+export async function runTxCommand(
+  o: TxCliOptions,
+  kind: 'apply' | 'rollback',
+  topology: Topology,
+  setup: Pick<TransactionOptions, 'target' | 'needsForwarding'> & { gateways?: string[]; rollbackOf?: string },
+  after?: (r: TransactionReport) => Promise<string[]>,
+): Promise<void> {
+  const { timeout, mode, lockTimeout, concurrency } = txSettings(o, kind);
   // Refused before anything is drawn or connected unless explicitly enabled (docs/rollout.md).
   const faults = readFaults();
   const connectOpts = connectOptionsOf(o);
@@ -76,14 +94,7 @@ export async function runTxCommand(
     finish: (g, p, ok, d) => inner.finish(g, p, ok, d),
     note: (m) => inner.note(m),
   };
-  const ctl = new AbortController();
-  const onSigint = () => {
-    // Through the renderer: printed above its block, so no redraw overwrites it (issue 13.7).
-    inner.note('natchain: interrupted; rolling back at the next step (press Ctrl-C again to leave it to the dead-man timers)');
-    ctl.abort();
-    process.removeListener('SIGINT', onSigint);
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = onFirstInterrupt((m) => inner.note(m), 'natchain: interrupted; rolling back at the next step (press Ctrl-C again to leave it to the dead-man timers)');
   const showPlan = async (plan: GatewayPlan[]): Promise<boolean> => {
     inner.stop();
     const out = o.json ? process.stderr : process.stdout;
@@ -120,7 +131,7 @@ export async function runTxCommand(
       ...topologyHashOf(topology),
       progress,
       faults,
-      signal: ctl.signal,
+      signal: interrupt.signal,
     });
   } catch (e) {
     inner.stop();
@@ -130,7 +141,7 @@ export async function runTxCommand(
     }
     throw e;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    interrupt.dispose();
     await pool.closeAll().catch(() => undefined);
   }
   inner.stop();

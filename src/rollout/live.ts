@@ -127,6 +127,8 @@ export interface LivePlan {
   topology: string;
   inSync: boolean;
   gateways: GatewayPlanView[];
+  /** The canonical owned state read on each gateway that could be read (for a saved plan). */
+  states: Map<string, string>;
 }
 
 /** Compares every gateway's live state with what the topology renders to. */
@@ -141,6 +143,7 @@ export async function planLive(
   const olds: Array<{ gateway: string; backend: Gateway['backend']; text: string }> = [];
   const news: typeof olds = [];
   const views: GatewayPlanView[] = [];
+  const states = new Map<string, string>();
   for (const g of topology.gateways) {
     // Each gateway's plan is milliseconds of CPU: let timers and keepalives run between them.
     await turn();
@@ -151,6 +154,7 @@ export async function planLive(
     }
     const before = canonicalOf(g.backend, l.live);
     const after = changeToIntents(g, intents[g.name] ?? []).expected;
+    states.set(g.name, before);
     olds.push({ gateway: g.name, backend: g.backend, text: before });
     news.push({ gateway: g.name, backend: g.backend, text: after });
     const found = findingsOf(g, intents[g.name] ?? [], l);
@@ -183,7 +187,7 @@ export async function planLive(
     }
     v.diff = i.diff;
   }
-  return { topology: topology.file, inSync: views.every((v) => v.status === 'in-sync'), gateways: views };
+  return { topology: topology.file, inSync: views.every((v) => v.status === 'in-sync'), gateways: views, states };
 }
 
 /** One gateway in `natchain status`. */

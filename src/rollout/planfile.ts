@@ -3,7 +3,7 @@
 // plan time, so a plan made stale by a change since is refused. Pure: values in, values/text out.
 import { createHash } from 'node:crypto';
 import { NatchainError } from '../errors.js';
-import type { Intent, PortLock } from '../solve/types.js';
+import type { Chain, Intent, PortLock } from '../solve/types.js';
 import type { Backend } from '../topology/types.js';
 
 /** One gateway in a saved plan. */
@@ -13,7 +13,9 @@ export interface SavedGateway {
   intents: Intent[];
   /** Canonical owned state the plan leads to. */
   desired: string;
-  /** sha256 of the canonical owned state read at plan time; null when the gateway could not be read. */
+  /** The canonical owned state read at plan time (natchain's own rules only); null when the gateway could not be read. */
+  live: string | null;
+  /** sha256 of `live` (what apply compares the gateway's state with). */
   liveHash: string | null;
   /** Whether the plan changes this gateway. */
   changed: boolean;
@@ -34,6 +36,8 @@ export interface SavedPlan {
   lockFile: string;
   lock: PortLock;
   lockChanged: boolean;
+  /** The chains of the plan's forwards (the scope of the change is worked out from them). */
+  chains: Chain[];
   gateways: SavedGateway[];
 }
 
@@ -62,9 +66,11 @@ export function parseSavedPlan(text: string, file: string): SavedPlan {
   if (!t || typeof t.text !== 'string' || typeof t.path !== 'string' || t.sha256 !== sha256(t.text)) {
     throw new NatchainError('USAGE', `${file}: the topology inside the plan is missing or does not match its hash (edited by hand?)`);
   }
-  if (!Array.isArray(p.gateways) || p.gateways.some((g) => !g || typeof g.gateway !== 'string' || !Array.isArray(g.intents) || typeof g.desired !== 'string')) {
+  if (!Array.isArray(p.chains) || !Array.isArray(p.gateways) || p.gateways.some((g) => !g || typeof g.gateway !== 'string' || !Array.isArray(g.intents) || typeof g.desired !== 'string')) {
     throw new NatchainError('USAGE', `${file}: the plan's gateways are malformed`);
   }
+  const edited = p.gateways.find((g) => g.liveHash !== (g.live === null ? null : sha256(g.live)));
+  if (edited) throw new NatchainError('USAGE', `${file}: the state recorded for ${edited.gateway} does not match its hash (edited by hand?)`);
   if (!p.lock || typeof p.lockFile !== 'string') throw new NatchainError('USAGE', `${file}: the plan has no port lock`);
   return p as SavedPlan;
 }
@@ -75,14 +81,14 @@ export interface StalePlanGateway {
   reason: string;
 }
 
-/** Compares the live canonical states with the plan's hashes (every gateway read now, and every one read at plan time). */
-export function staleGateways(plan: SavedPlan, live: Map<string, string | Error>): StalePlanGateway[] {
+/** Compares the canonical states read now with those of the plan (by hash); unreachable gateways are left to the scope. */
+export function staleGateways(saved: Map<string, string | null>, live: Map<string, string | Error>): StalePlanGateway[] {
   const out: StalePlanGateway[] = [];
-  for (const g of plan.gateways) {
-    const now = live.get(g.gateway);
-    if (now === undefined || now instanceof Error) continue; // unreachable: the scope decides whether that blocks
-    if (g.liveHash === null) out.push({ gateway: g.gateway, reason: 'could not be read when the plan was made, so the plan does not know its state' });
-    else if (sha256(now) !== g.liveHash) out.push({ gateway: g.gateway, reason: "natchain's state changed since the plan was made" });
+  for (const [gateway, then] of saved) {
+    const now = live.get(gateway);
+    if (now === undefined || now instanceof Error) continue;
+    if (then === null) out.push({ gateway, reason: 'could not be read when the plan was made, so the plan does not know its state' });
+    else if (sha256(now) !== sha256(then)) out.push({ gateway, reason: "natchain's state changed since the plan was made" });
   }
   return out;
 }

@@ -9,7 +9,8 @@ import { forwardChanges, forwardsIn } from './owned.js';
 
 /** What natchain knows of one gateway's owned state (canonical), and where from. */
 export type KnownState =
-  | { source: 'live'; canonical: string }
+  /** Read now (or assumed from the last record, confirmed under the lock); `busy`: another transaction holds it. */
+  | { source: 'live'; canonical: string; busy?: string }
   /** Unreachable now; the last state natchain saw there (journal / the gateway's records). */
   | { source: 'last-known'; canonical: string; reason: string }
   /** Unreachable now and never seen: its state is unknown. */
@@ -37,7 +38,7 @@ export interface ChangedForward {
 /** A gateway left out of the change, and why it is reported. */
 export interface OutsideGateway {
   gateway: string;
-  status: 'in-sync' | 'unreachable';
+  status: 'in-sync' | 'unreachable' | 'left-out';
   detail: string;
 }
 
@@ -80,12 +81,29 @@ export function computeScope(input: ScopeInput): Scope {
     const k = input.known.get(g);
     if (!k || k.source === 'unknown') continue;
     for (const f of forwardsIn(k.canonical).keys()) (held.get(f) ?? held.set(f, new Set()).get(f)!).add(g);
+    // Another transaction holds it (locked or armed): its state is in flux, so it takes part and meets that lock.
+    if (k.source === 'live' && k.busy) bare.add(g);
     const want = input.desired.get(g) ?? '';
     if (k.canonical === want) continue;
     const fc = forwardChanges(k.canonical, want);
     for (const f of [...fc.added, ...fc.removed, ...fc.changed]) changed.set(f, 'changed');
     if (fc.added.length + fc.removed.length + fc.changed.length === 0) bare.add(g);
   }
+  // A gateway never seen and unreachable: each of its desired forwards must be confirmed in sync on
+  // another gateway of the forward's chain (both ends move together), else it cannot be left out.
+  const unconfirmed = new Map<string, string>();
+  for (const g of input.gateways) {
+    if (input.known.get(g)?.source !== 'unknown') continue;
+    for (const [f, set] of desiredChains) {
+      if (!set.has(g) || changed.has(f)) continue;
+      const seen = [...set].some((h) => h !== g && held.get(f)?.has(h));
+      if (!seen) {
+        unconfirmed.set(g, f);
+        break;
+      }
+    }
+  }
+  for (const g of unconfirmed.keys()) bare.add(g);
   const forwards: ChangedForward[] = [...changed.keys()].sort().map((f) => {
     const set = new Set([...(desiredChains.get(f) ?? []), ...(held.get(f) ?? [])]);
     const change: ChangedForward['change'] = !held.has(f) ? 'added' : !desiredChains.has(f) ? 'removed' : 'changed';
@@ -96,7 +114,10 @@ export function computeScope(input: ScopeInput): Scope {
   const why = new Map<string, string>();
   for (const g of inScope) {
     const mine = forwards.filter((f) => f.gateways.includes(g)).map((f) => `${SIGN[f.change]}${f.forward}`);
-    why.set(g, mine.length ? `on the chain of ${mine.join(' ')}` : "natchain's state differs from the topology (no forward named)");
+    const k = input.known.get(g);
+    const busy = k?.source === 'live' && k.busy ? k.busy : undefined;
+    const unsure = unconfirmed.has(g) ? `state unknown, and no other gateway shows its forward ${unconfirmed.get(g)} in place` : undefined;
+    why.set(g, mine.length ? `on the chain of ${mine.join(' ')}` : (busy ?? unsure ?? "natchain's state differs from the topology (no forward named)"));
   }
   const blocked: Scope['blocked'] = [];
   const outside: OutsideGateway[] = [];
@@ -185,7 +206,7 @@ export function limitScope(scope: Scope, allGateways: string[], allForwards: str
   const left = scope.forwards.filter((f) => !f.gateways.some((g) => keep.has(g))).map((f) => f.forward);
   const outside = [
     ...scope.outside,
-    ...scope.gateways.filter((g) => !keep.has(g)).map((g): OutsideGateway => ({ gateway: g, status: 'in-sync', detail: `left out by --limit (pending: ${scope.why.get(g)})` })),
+    ...scope.gateways.filter((g) => !keep.has(g)).map((g): OutsideGateway => ({ gateway: g, status: 'left-out', detail: `left out by --limit (pending: ${scope.why.get(g)})` })),
   ];
   const restricted: Scope = {
     forwards: scope.forwards.filter((f) => f.gateways.some((g) => keep.has(g))),

@@ -11,10 +11,11 @@ function plan(): SavedPlan {
     lockFile: '/x/t.lock',
     lock: { version: 1, ports: {} },
     lockChanged: false,
+    chains: [],
     gateways: [
-      { gateway: 'gw-a', backend: 'nftables', intents: [], desired: 'A', liveHash: sha256('a0'), changed: true },
-      { gateway: 'gw-b', backend: 'nftables', intents: [], desired: 'B', liveHash: sha256('b0'), changed: false },
-      { gateway: 'gw-c', backend: 'nftables', intents: [], desired: 'C', liveHash: null, changed: false },
+      { gateway: 'gw-a', backend: 'nftables', intents: [], desired: 'A', live: 'a0', liveHash: sha256('a0'), changed: true },
+      { gateway: 'gw-b', backend: 'nftables', intents: [], desired: 'B', live: 'b0', liveHash: sha256('b0'), changed: false },
+      { gateway: 'gw-c', backend: 'nftables', intents: [], desired: 'C', live: null, liveHash: null, changed: false },
     ],
   };
 }
@@ -27,6 +28,8 @@ describe('rollout: saved plans', () => {
     expect(() => parseSavedPlan('{"format":"x"}', 'p.json')).to.throw(/not a natchain plan/);
     expect(() => parseSavedPlan(JSON.stringify({ ...p, version: 2 }), 'p.json')).to.throw(/version 2 is not supported/);
     expect(() => parseSavedPlan(JSON.stringify({ ...p, topology: { ...p.topology, text: 'version: 2\n' } }), 'p.json')).to.throw(/does not match its hash/);
+    const edited = { ...p, gateways: [{ ...p.gateways[0]!, live: 'a1' }, ...p.gateways.slice(1)] };
+    expect(() => parseSavedPlan(JSON.stringify(edited), 'p.json')).to.throw(/state recorded for gw-a does not match its hash/);
   });
 
   it('names every gateway whose state changed since (unreachable ones are left to the scope)', () => {
@@ -35,8 +38,9 @@ describe('rollout: saved plans', () => {
       ['gw-b', 'b1'],
       ['gw-c', new Error('down')],
     ]);
-    expect(staleGateways(plan(), live)).to.deep.equal([{ gateway: 'gw-b', reason: "natchain's state changed since the plan was made" }]);
+    const saved = new Map(plan().gateways.map((g) => [g.gateway, g.live]));
+    expect(staleGateways(saved, live)).to.deep.equal([{ gateway: 'gw-b', reason: "natchain's state changed since the plan was made" }]);
     live.set('gw-c', 'c0');
-    expect(staleGateways(plan(), live).map((s) => s.gateway)).to.deep.equal(['gw-b', 'gw-c']);
+    expect(staleGateways(saved, live).map((s) => s.gateway)).to.deep.equal(['gw-b', 'gw-c']);
   });
 });

@@ -78,6 +78,16 @@ forwards:
     // Never seen and unreachable, but not on a changed chain: still not blocking.
     known.set('gw-c', { source: 'unknown', reason: 'timeout' });
     expect(computeScope({ gateways: gws, chains: after.chains, desired: after.desired, known }).blocked).to.deep.equal([]);
+    // Never seen and unreachable, on the chain of a forward no other gateway shows in place: it cannot be left out.
+    const none = computeScope({ gateways: gws, chains: before.chains, desired: before.desired, known: new Map(gws.map((g): [string, KnownState] => [g, { source: 'unknown', reason: 'down' }])) });
+    expect(none.blocked.map((b) => b.gateway)).to.deep.equal(['gw-a', 'gw-c']);
+    expect(none.why.get('gw-c')).to.equal('state unknown, and no other gateway shows its forward old in place');
+    const confirmed = new Map<string, KnownState>([
+      ['gw-a', live(before.desired.get('gw-a')!)],
+      ['gw-b', live(before.desired.get('gw-b')!)],
+      ['gw-c', { source: 'unknown', reason: 'down' }],
+    ]);
+    expect(computeScope({ gateways: gws, chains: before.chains, desired: before.desired, known: confirmed }).gateways).to.deep.equal([]);
     // gw-b unreachable: it is on the changed chain, so the scope is blocked.
     known.set('gw-b', { source: 'unknown', reason: 'no route' });
     const blocked = computeScope({ gateways: gws, chains: after.chains, desired: after.desired, known });

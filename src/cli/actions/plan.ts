@@ -1,15 +1,18 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { formatShadow } from '../../gateway/shadow.js';
 import { planLive } from '../../rollout/live.js';
-import { formatForwardChanges } from '../../rollout/owned.js';
+import { changeToIntents, formatForwardChanges } from '../../rollout/owned.js';
+import { serializePlan, sha256, type SavedGateway, type SavedPlan } from '../../rollout/planfile.js';
 import { ExitCode } from '../exit.js';
-import { loadProject } from '../io.js';
+import { loadProject, readText, type Project } from '../io.js';
 import { c, printJson } from '../output.js';
 import { colourDiff, concurrencyOf, connectOptionsOf, connectors, noteUnfinished } from '../remote.js';
 import type { Command } from 'commander';
 import { repeatOptions, shellWord, type RemoteOptions } from '../options.js';
 
 /** Runs `natchain plan`. */
-export async function run(file: string, o: RemoteOptions, cmd: Command): Promise<void> {
+export async function run(file: string, o: RemoteOptions & { out?: string }, cmd: Command): Promise<void> {
   const p = await loadProject(file);
   noteUnfinished(o);
   const opts = connectOptionsOf(o);
@@ -23,8 +26,10 @@ export async function run(file: string, o: RemoteOptions, cmd: Command): Promise
   // A gateway apply would refuse (mismatch) or cannot repair (an nftables table running first) is an error, not a pending change.
   const errors = plan.gateways.filter((g) => g.status === 'error' || g.status === 'mismatch' || (g.status === 'shadowed' && g.shadowed.some((h) => !h.repairable)));
   const code = errors.length ? 1 : plan.inSync ? 0 : 2;
+  const { states, ...view } = plan;
+  if (o.out) await writeSavedPlan(o.out, p, await readText(file), states);
   if (o.json) {
-    printJson({ ...plan, exitCode: code });
+    printJson({ ...view, exitCode: code, ...(o.out ? { out: o.out } : {}) });
   } else {
     for (const g of plan.gateways) {
       const head = `${c.bold(g.gateway)} (${g.backend})`;
@@ -64,8 +69,31 @@ export async function run(file: string, o: RemoteOptions, cmd: Command): Promise
         ? c.red(`${errors.length} gateway(s) could not be read, are not what the topology says, or are shadowed beyond what apply repairs\n`)
         : plan.inSync
           ? c.green(`in sync: ${plan.gateways.length} gateway(s) hold exactly what the topology says\n`)
-          : `${n} gateway(s) to change: run ${['natchain apply', shellWord(file), repeatOptions(cmd)].filter(Boolean).join(' ')}\n`,
+          : `${n} gateway(s) to change: run ${['natchain apply', o.out ? `--plan ${shellWord(o.out)}` : shellWord(file), repeatOptions(cmd, ['json', 'out'])].filter(Boolean).join(' ')}\n`,
     );
+    if (o.out) process.stdout.write(`saved the plan to ${o.out}${errors.length ? ' (gateways that could not be read are recorded as unknown: apply --plan refuses to change them)' : ''}\n`);
   }
   if (code !== 0) throw new ExitCode(code);
+}
+
+/** Writes the saved plan: the topology, the intents per gateway, and each gateway's live state (and its hash) now. */
+async function writeSavedPlan(out: string, p: Project, text: string, states: Map<string, string>): Promise<void> {
+  const gateways = p.topology.gateways.map((g): SavedGateway => {
+    const live = states.get(g.name) ?? null;
+    const intents = p.solution.intents[g.name] ?? [];
+    const desired = changeToIntents(g, intents, '').expected;
+    return { gateway: g.name, backend: g.backend, intents, desired, live, liveHash: live === null ? null : sha256(live), changed: live !== desired };
+  });
+  const plan: SavedPlan = {
+    format: 'natchain-plan',
+    version: 1,
+    created: new Date().toISOString(),
+    topology: { path: resolve(p.file), sha256: sha256(text), text },
+    lockFile: resolve(p.lockFile),
+    lock: p.solution.lock,
+    lockChanged: p.lockChanged,
+    chains: p.solution.chains,
+    gateways,
+  };
+  await writeFile(out, serializePlan(plan), { mode: 0o600 });
 }

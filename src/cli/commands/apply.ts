@@ -1,27 +1,53 @@
 import { Option, type Command } from 'commander';
-import { addTxOptions } from '../options.js';
+import { addTxOptions, type TxCliOptions } from '../options.js';
 import { lazy } from '../lazy.js';
 
-/** `natchain apply`: the transaction of DESIGN.md on every gateway the plan touches. */
+/** The wave options of apply. */
+export interface WaveCliOptions {
+  canary?: string;
+  waveSize?: string;
+  maxFail?: string;
+  pause?: string;
+  limit?: string[];
+}
+
+/** Every option of apply. */
+export interface ApplyOptions extends TxCliOptions, WaveCliOptions {
+  testFault?: string;
+  plan?: string;
+  resume?: string;
+}
+
+/** `natchain apply`: the change the topology makes, as one transaction or in waves, on the gateways it needs. */
 export function registerApply(program: Command): void {
   const cmd = program
     .command('apply')
-    .description('push the topology to every gateway as one transaction: all gateways or none, with a dead-man timer')
-    .argument('<topology>', 'topology file (YAML)');
+    .description('push the topology to the gateways its change needs: one all-or-nothing transaction, or waves of them, with dead-man timers')
+    .argument('[topology]', 'topology file (YAML); optional with --plan')
+    .option('--plan <file>', 'apply exactly this saved plan (natchain plan --out); refused if a gateway changed since')
+    .option('--resume <rollout>', 'continue a stopped wave rollout (its id, or a wave transaction id) from its first uncommitted wave')
+    .option('--limit <pattern...>', 'only the changes touching these gateways (names or globs) or forwards (forward:NAME), widened to whole chains')
+    .option('--canary <n|gateways>', 'first wave: this many gateways, or these gateways (comma-separated), widened to whole chains')
+    .option('--wave-size <n|n%>', 'largest wave after the canary (gateways, or a percentage of the gateways in the change)')
+    .option('--max-fail <n|n%>', 'no new wave once more gateways than this are in failed waves', '0')
+    .option('--pause <seconds|prompt>', 'between waves: wait this long, or ask before each wave');
   addTxOptions(cmd)
     .addOption(new Option('--test-fault <spec>', 'test-only fault injection (docs/rollout.md)').hideHelp())
     .addHelpText(
       'after',
       `
-Phases on every gateway, in parallel: lock + snapshot, stage + check (every gateway must pass
-before any changes), arm a dead-man timer + apply + read back, a NEW ssh connection must get in,
-commit (disarm + unlock). Any failure rolls every gateway back; a gateway natchain cannot reach
-restores itself when its timer fires. Journal: see --state-dir; natchain recover finishes or undoes
-a transaction a crash interrupted.
+Scope: only the gateways on the chains of the forwards the change adds, changes or removes take
+part; a gateway outside it that cannot be reached is reported, never blocking. Phases on every
+gateway of a wave, in parallel: lock + snapshot, stage + check (every gateway must pass before any
+changes), arm a dead-man timer + apply + read back, a NEW ssh connection must get in, commit. Any
+failure rolls the wave back; committed waves stay. See docs/rollout.md.
 
 Examples:
   natchain apply topologies/seed-vpn.yaml -F lab/ssh_config --yes
-  natchain apply site.yaml --confirm-timeout 120 --enable-ip-forward`,
+  natchain apply site.yaml --canary 1 --wave-size 10% --max-fail 0 --pause prompt
+  natchain apply site.yaml --limit 'gw-branch-*' forward:erp
+  natchain plan site.yaml --out plan.json && natchain apply --plan plan.json --yes
+  natchain apply site.yaml --resume 20260101T120000Z-a1b2c3`,
     )
     .action(lazy(() => import('../actions/apply.js'), 'run'));
 }

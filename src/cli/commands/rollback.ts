@@ -13,8 +13,10 @@ export function registerRollback(program: Command): void {
     .addHelpText(
       'after',
       `
-The states come from the journal (--state-dir). Only natchain's own rules change; the topology
-file is not edited, so a later apply would bring its forwards back.
+The states come from the journal (--state-dir). When the last commit was a wave of a rollout
+(apply --canary/--wave-size, and its --resume), every committed wave is undone together. Only
+natchain's own rules change; the topology file is not edited, so a later apply would bring its
+forwards back.
 
 Examples:
   natchain rollback topologies/seed-vpn.yaml -F lab/ssh_config --yes

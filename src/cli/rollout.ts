@@ -1,0 +1,215 @@
+// `apply` as a fleet rollout from the CLI: the wave options, the plan shown once, progress, the
+// report per wave (human and --json), the exit code.
+import { confirm as askYesNo } from '@inquirer/prompts';
+import { UsageError } from '../errors.js';
+import { readFaults } from '../rollout/faults.js';
+import { gatewayRows, pauseFor, RolloutError, runRollout, type RolloutOptions, type RolloutPlan, type RolloutReport, type WaveReport } from '../rollout/fleet.js';
+import { Journal, stateDir } from '../rollout/journal.js';
+import { formatForwardChanges } from '../rollout/owned.js';
+import { plainFleetProgress, ttyFleetProgress } from '../rollout/progress.js';
+import type { RolloutLog, RolloutSettings } from '../rollout/rollouts.js';
+import { parseCanary, parseCount, type WaveOptions } from '../rollout/waves.js';
+import type { Topology } from '../topology/types.js';
+import { c, makeChalk, printJson } from './output.js';
+import type { WaveCliOptions } from './commands/apply.js';
+import type { TxCliOptions } from './options.js';
+import { connectOptionsOf, connectors, formatPlan, onFirstInterrupt, summary, txSettings } from './remote.js';
+
+/** The parsed wave options (refused before anything is connected). */
+export function waveSettings(o: WaveCliOptions, tty: boolean): { waves: WaveOptions; maxFail: RolloutOptions['maxFail']; pause?: number | 'prompt'; settings: RolloutSettings } {
+  const waves: WaveOptions = {};
+  if (o.canary !== undefined) waves.canary = parseCanary(o.canary);
+  if (o.waveSize !== undefined) waves.waveSize = parseCount('--wave-size', o.waveSize, 1);
+  const maxFail = parseCount('--max-fail', o.maxFail ?? '0', 0);
+  let pause: number | 'prompt' | undefined;
+  if (o.pause !== undefined) {
+    if (o.pause === 'prompt') {
+      if (!tty) throw new UsageError('--pause prompt needs a terminal to ask on; pass --pause <seconds> instead');
+      pause = 'prompt';
+    } else if (/^\d{1,5}$/.test(o.pause)) pause = Number(o.pause);
+    else throw new UsageError(`--pause takes whole seconds or "prompt", not "${o.pause}"`);
+  }
+  const settings: RolloutSettings = { maxFail: o.maxFail ?? '0' };
+  if (o.canary !== undefined) settings.canary = o.canary;
+  if (o.waveSize !== undefined) settings.waveSize = o.waveSize;
+  if (o.limit?.length) settings.limit = o.limit;
+  return { waves, maxFail, ...(pause !== undefined ? { pause } : {}), settings };
+}
+
+/** What apply hands over: the desired state and where it came from. */
+export interface RolloutSetup {
+  topology: Topology;
+  topologyText: string;
+  intents: RolloutOptions['intents'];
+  chains: RolloutOptions['chains'];
+  saved?: RolloutOptions['saved'];
+  resumes?: string;
+  log: RolloutLog;
+  /** Called when at least one wave committed (writes the port lock); its lines are printed. */
+  after?: (r: RolloutReport) => Promise<string[]>;
+}
+
+/** Runs `apply` as a rollout: checks, plan shown once, waves, report, exit code. */
+export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup: RolloutSetup): Promise<void> {
+  const { tty, timeout, concurrency } = txSettings(o, 'apply');
+  const ws = waveSettings(o, tty);
+  const faults = readFaults();
+  const connectOpts = connectOptionsOf(o);
+  const { pool, managed, fresh } = connectors(connectOpts);
+  const err = makeChalk(process.stderr);
+  const progress = process.stderr.isTTY && !o.json ? ttyFleetProgress(process.stderr, err) : plainFleetProgress(process.stderr);
+  const interrupt = onFirstInterrupt((m) => progress.note(m), 'natchain: interrupted; rolling back at the next step, no new wave starts (press Ctrl-C again to leave it to the dead-man timers)');
+  const showPlan = async (view: RolloutPlan): Promise<boolean> => {
+    progress.stop();
+    const out = o.json ? process.stderr : process.stdout;
+    out.write(formatRolloutPlan(view, o.json ? err : c) + '\n');
+    if (o.yes) return true;
+    try {
+      return await askYesNo({ message: `apply these changes on ${view.plan.filter((p) => p.changed).length} gateway(s)${view.waves.length > 1 ? ` in ${view.waves.length} waves` : ''}?`, default: false }, { output: process.stderr });
+    } catch {
+      return false;
+    }
+  };
+  const between =
+    ws.pause === 'prompt'
+      ? async (next: { index: number; gateways: string[] }, of: number) => {
+          try {
+            return await askYesNo({ message: `start wave ${next.index} of ${of} (${next.gateways.length} gateway(s))?`, default: true }, { output: process.stderr });
+          } catch {
+            return false;
+          }
+        }
+      : ws.pause !== undefined
+        ? pauseFor(ws.pause, interrupt.signal)
+        : undefined;
+  let report: RolloutReport;
+  try {
+    report = await runRollout({
+      topology: setup.topology,
+      topologyText: setup.topologyText,
+      intents: setup.intents,
+      chains: setup.chains,
+      journal: new Journal(stateDir(o.stateDir)),
+      log: setup.log,
+      connector: managed,
+      fresh,
+      connect: connectOpts,
+      concurrency,
+      confirmTimeoutSec: timeout,
+      enableIpForward: Boolean(o.enableIpForward),
+      ...(o.breakLock ? { breakLock: o.breakLock } : {}),
+      faults,
+      signal: interrupt.signal,
+      progress,
+      waves: ws.waves,
+      maxFail: ws.maxFail,
+      ...(o.limit?.length ? { limit: o.limit } : {}),
+      settings: ws.settings,
+      ...(setup.saved ? { saved: setup.saved } : {}),
+      ...(setup.resumes ? { resumes: setup.resumes } : {}),
+      confirm: showPlan,
+      ...(between ? { between } : {}),
+    });
+  } catch (e) {
+    progress.stop();
+    if (e instanceof RolloutError) {
+      const notes = e.report.waves.some((w) => w.status === 'committed') && setup.after ? await setup.after(e.report) : [];
+      if (o.json) printJson({ ...rolloutJson(setup.topology, e.report), notes, error: { code: e.code, message: e.message } });
+      else if (e.code !== 'CANCELLED') process.stdout.write(formatRollout(e.report) + '\n' + notes.map((n) => n + '\n').join(''));
+    }
+    throw e;
+  } finally {
+    interrupt.dispose();
+    await pool.closeAll().catch(() => undefined);
+  }
+  progress.stop();
+  const notes = setup.after ? await setup.after(report) : [];
+  if (o.json) return printJson({ ...rolloutJson(setup.topology, report), notes });
+  process.stdout.write(formatRollout(report) + '\n');
+  for (const n of notes) process.stdout.write(n + '\n');
+}
+
+/** How the whole rollout ended, in one word (a single wave: its transaction's outcome). */
+function outcomeOf(r: RolloutReport): string {
+  if (!r.waves.length) return 'noop';
+  if (r.waves.every((w) => w.status === 'noop')) return 'noop';
+  if (r.waves.every((w) => w.status === 'committed' || w.status === 'noop')) return 'committed';
+  if (r.waves.length === 1) return r.waves[0]!.status;
+  return r.waves.some((w) => w.status === 'committed') ? 'partial' : (r.waves.find((w) => w.status !== 'not-started')?.status ?? 'aborted');
+}
+
+/** The report as JSON: a transaction's fields (the last wave that ran) plus the rollout. */
+export function rolloutJson(topology: Topology, r: RolloutReport) {
+  const ran = r.waves.filter((w) => w.report);
+  const last = ran[ran.length - 1];
+  const failed = r.waves.find((w) => w.failure);
+  return {
+    rollout: r.rollout,
+    tx: last?.tx ?? null,
+    kind: 'apply' as const,
+    outcome: outcomeOf(r),
+    failure: failed?.failure ?? null,
+    elapsedMs: r.elapsedMs,
+    gateways: gatewayRows(topology, r),
+    plan: ran.flatMap((w) => w.report!.plan.map((p) => ({ gateway: p.gateway, backend: p.backend, changed: p.changed, forwards: p.forwards, ipForward: p.ipForward, enableIpForward: p.enableIpForward }))),
+    scope: r.scope,
+    outside: r.outside,
+    waves: r.waves.map((w) => ({
+      index: w.index,
+      canary: w.canary,
+      gateways: w.gateways,
+      status: w.status,
+      tx: w.tx,
+      failure: w.failure ?? null,
+      ...(w.error ? { error: w.error } : {}),
+      ...(w.stopped ? { stopped: w.stopped } : {}),
+      elapsedMs: w.report?.elapsedMs ?? 0,
+      report: w.report ? w.report.gateways : [],
+    })),
+    notes: r.notes,
+    summary: r.summary,
+  };
+}
+
+/** The change shown before the first wave: per gateway the forwards and rule diff, the waves, the gateways left out. */
+export function formatRolloutPlan(v: RolloutPlan, color = c): string {
+  const lines = [formatPlan(v.plan, color)];
+  for (const a of v.limitAdded) lines.push(color.yellow(`--limit: added ${a.gateway}: ${a.why}`));
+  if (v.left.length) lines.push(color.yellow(`--limit: left for a later apply: ${v.left.join(', ')}`));
+  if (v.waves.length > 1) for (const w of v.waves) lines.push(`wave ${w.index}${w.canary ? ' (canary)' : ''}: ${w.gateways.join(', ')}${w.oversize ? color.yellow(' (one group of gateways sharing changed forwards, bigger than the wave size)') : ''}`);
+  for (const n of v.notes) lines.push(color.yellow(n));
+  for (const x of v.scope.outside.filter((x) => x.status === 'unreachable')) lines.push(color.yellow(`${x.gateway}: ${x.detail}`));
+  return lines.join('\n');
+}
+
+/** The report: one section per wave, the gateways outside the change that could not be read, the final count line. */
+export function formatRollout(r: RolloutReport): string {
+  const lines: string[] = [];
+  if (!r.waves.length) {
+    const n = r.outside.filter((x) => x.status === 'in-sync').length;
+    lines.push(`${c.green('in sync')}: nothing to apply on ${n} gateway(s) (nothing changed)`);
+  }
+  const many = r.waves.length > 1;
+  for (const w of r.waves) {
+    if (many || w.status === 'not-started') lines.push(c.bold(`wave ${w.index} of ${r.waves.length}${w.canary ? ' (canary)' : ''}: ${waveStatus(w)}`) + ` ${w.gateways.join(', ')}`);
+    if (w.report) lines.push(indent(summary(w.report), many));
+    else if (w.error) lines.push(indent(c.red(w.error), many));
+    if (!many && w.status === 'committed' && w.report) lines.push(`${c.green('committed')} transaction ${w.tx} in ${(w.report.elapsedMs / 1000).toFixed(1)}s`);
+    if (w.stopped) lines.push(c.red(`stopped: ${w.stopped}`));
+  }
+  for (const a of r.scope.limitAdded) lines.push(`--limit added ${a.gateway}: ${a.why}`);
+  for (const x of r.outside) if (x.status === 'unreachable') lines.push(c.yellow(`${x.gateway}: ${x.detail}`));
+  for (const n of r.notes) lines.push(c.yellow(n));
+  const f = r.scope.forwards.map((x) => formatForwardChanges({ added: x.change === 'added' ? [x.forward] : [], removed: x.change === 'removed' ? [x.forward] : [], changed: x.change === 'changed' ? [x.forward] : [] })[0]).join(' ');
+  if (r.waves.length) lines.push(`${r.summary} (rollout ${r.rollout}${f ? `; forwards ${f}` : ''})`);
+  return lines.join('\n');
+}
+
+function waveStatus(w: WaveReport): string {
+  const s = w.status === 'committed' ? c.green(w.status) : w.status === 'noop' ? c.green('in sync') : w.status === 'not-started' ? c.dim('not started') : c.red(w.status);
+  return w.tx ? `${s} (transaction ${w.tx})` : s;
+}
+
+function indent(text: string, yes: boolean): string {
+  return yes ? text.replace(/^/gm, '  ') : text;
+}

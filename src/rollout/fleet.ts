@@ -1,0 +1,381 @@
+// A change across a fleet: work out its scope (rollout/scope) from what natchain last knew, read
+// the gateways outside it once (so a dead one is reported, not blocking), cut the scope into
+// waves (rollout/waves) and run each wave as its own all-or-nothing transaction, stopping when
+// the failures exceed the budget. Records the rollout in rollouts.jsonl for --resume and rollback.
+import { NatchainError } from '../errors.js';
+import type { Chain, Intent } from '../solve/types.js';
+import type { Gateway, Topology } from '../topology/types.js';
+import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
+import type { Faults } from './faults.js';
+import { newTxId, ownerIdentity } from './ids.js';
+import type { Journal } from './journal.js';
+import { lastKnownStates } from './known.js';
+import { inspectGateways } from './live.js';
+import { canonicalOf, changeToIntents, forwardChanges } from './owned.js';
+import { sha256, staleGateways } from './planfile.js';
+import type { FleetProgress } from './progress.js';
+import type { RolloutLog, RolloutSettings, WaveStatus } from './rollouts.js';
+import { computeScope, limitScope, type KnownState, type OutsideGateway, type Scope } from './scope.js';
+import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionReport } from './transaction.js';
+import { overBudget, planWaves, resolveCount, type Count, type Wave, type WaveOptions } from './waves.js';
+
+/** Everything a rollout needs. */
+export interface RolloutOptions {
+  topology: Topology;
+  /** The topology's text (its hash is recorded, and checked by --resume). */
+  topologyText: string;
+  intents: Record<string, Intent[]>;
+  chains: Chain[];
+  journal: Journal;
+  log: RolloutLog;
+  connector: Connector;
+  fresh: Connector;
+  connect: ConnectOptions;
+  concurrency: number;
+  confirmTimeoutSec: number;
+  enableIpForward: boolean;
+  breakLock?: string;
+  faults: Faults;
+  signal?: AbortSignal;
+  progress: FleetProgress;
+  waves: WaveOptions;
+  maxFail: Count;
+  limit?: string[];
+  settings: RolloutSettings;
+  /** A saved plan: the canonical state each gateway had at plan time (null: unread); any difference is refused. */
+  saved?: Map<string, string | null>;
+  /** The rollout this one resumes. */
+  resumes?: string;
+  /** Shown the whole change once before the first wave; false cancels. Absent: go on. */
+  confirm?: (view: RolloutPlan) => Promise<boolean>;
+  /** Between waves (after the checks): wait or ask; false stops the rollout. */
+  between?: (next: Wave, of: number) => Promise<boolean>;
+}
+
+/** What the rollout will do, shown before anything changes. */
+export interface RolloutPlan {
+  rollout: string;
+  scope: Scope;
+  waves: Wave[];
+  notes: string[];
+  /** In-scope gateways: the change, from what natchain knows of them (confirmed under the lock). */
+  plan: GatewayPlan[];
+  limitAdded: Array<{ gateway: string; why: string }>;
+  left: string[];
+}
+
+/** One wave in the report. */
+export interface WaveReport {
+  index: number;
+  canary: boolean;
+  gateways: string[];
+  status: WaveStatus;
+  tx: string | null;
+  failure?: { gateway: string; phase: string; reason: string };
+  error?: string;
+  /** The error code of a wave that did not commit (LOCKED, SSH, TRANSACTION...). */
+  code?: NatchainError['code'];
+  report?: TransactionReport;
+  /** Why nothing more ran after this wave, when something stopped it. */
+  stopped?: string;
+}
+
+/** What a rollout did. */
+export interface RolloutReport {
+  rollout: string;
+  scope: { gateways: string[]; forwards: Scope['forwards']; limitAdded: RolloutPlan['limitAdded']; left: string[] };
+  outside: OutsideGateway[];
+  waves: WaveReport[];
+  notes: string[];
+  /** Exec calls per gateway before the transactions (the read of gateways outside the scope or of unknown state). */
+  reads: Record<string, number>;
+  summary: string;
+  elapsedMs: number;
+}
+
+/** A rollout with a wave that did not commit; carries the report. */
+export class RolloutError extends NatchainError {
+  constructor(
+    message: string,
+    readonly report: RolloutReport,
+    code: NatchainError['code'] = 'TRANSACTION',
+  ) {
+    super(code, message);
+    this.name = 'RolloutError';
+  }
+}
+
+/** `3 waves committed, 1 rolled back, 2 not started`. */
+export function rolloutSummary(waves: WaveReport[]): string {
+  const n = (pred: (w: WaveReport) => boolean) => waves.filter(pred).length;
+  const done = n((w) => w.status === 'committed' || w.status === 'noop');
+  const back = n((w) => w.status === 'rolled-back' || w.status === 'aborted');
+  const bad = n((w) => w.status === 'inconsistent');
+  const idle = n((w) => w.status === 'not-started');
+  return `${done} wave${done === 1 ? '' : 's'} committed, ${back} rolled back, ${idle} not started${bad ? `, ${bad} inconsistent (run natchain recover)` : ''}`;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+  });
+
+/** Runs a change across the fleet in waves; resolves when every wave committed (or nothing changes), throws RolloutError otherwise. */
+export async function runRollout(o: RolloutOptions): Promise<RolloutReport> {
+  const kept: GatewaySession[] = [];
+  try {
+    return await planAndRun(o, kept);
+  } finally {
+    await Promise.all(kept.map((s) => s.close().catch(() => undefined)));
+  }
+}
+
+/** The rollout itself (runRollout closes the sessions it kept). */
+async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<RolloutReport> {
+  const t0 = Date.now();
+  const rollout = newTxId();
+  const gateways = o.topology.gateways;
+  const byName = new Map(gateways.map((g) => [g.name, g]));
+  const desired = new Map(gateways.map((g) => [g.name, changeToIntents(g, o.intents[g.name] ?? [], '').expected]));
+  const journalKnown = lastKnownStates(o.journal, o.topology);
+  /** What each read found: the canonical state, or why the gateway could not be read. */
+  const read = new Map<string, string | Error>();
+  const reads: Record<string, number> = Object.create(null);
+  const busy = new Map<string, string>();
+  const readGateways = async (names: string[]) => {
+    if (!names.length) return;
+    // Sessions are kept open: a pooled connection serves the wave that may need the gateway later.
+    const got = await inspectGateways(o.topology, names.map((n) => byName.get(n)!), o.connector, o.connect, { concurrency: o.concurrency, keep: (_g, s) => kept.push(s) });
+    for (const [n, v] of got) {
+      busy.delete(n);
+      // Errors are reported beside the gateway's name: drop the transport's own "<gateway>: " prefix.
+      read.set(n, v instanceof Error ? new Error(v.message.startsWith(`${n}: `) ? v.message.slice(n.length + 2) : v.message) : canonicalOf(byName.get(n)!.backend, v.live));
+      if (!(v instanceof Error) && (v.lock || v.armed.length)) busy.set(n, v.lock ? `locked by transaction ${v.lock.tx} of ${v.lock.owner}` : `transaction ${v.armed[0]!.tx} is armed here`);
+      reads[n] = (reads[n] ?? 0) + (v instanceof Error ? 0 : v.roundTrips);
+    }
+  };
+  /** The state the plan assumes for a gateway: read now, saved in the plan, or from the journal. */
+  const assumed = (g: string): string | undefined => {
+    const r = read.get(g);
+    if (typeof r === 'string') return r;
+    if (o.saved) return o.saved.get(g) ?? undefined;
+    return journalKnown.get(g)?.canonical;
+  };
+  const knownMap = (): Map<string, KnownState> =>
+    new Map(
+      gateways.map((g): [string, KnownState] => {
+        const r = read.get(g.name);
+        const a = assumed(g.name);
+        if (r instanceof Error) return [g.name, a === undefined ? { source: 'unknown', reason: r.message } : { source: 'last-known', canonical: a, reason: r.message }];
+        // Not read yet: the last known state stands in for the live one (confirmed under the lock).
+        if (a === undefined) return [g.name, { source: 'unknown', reason: 'not read' }];
+        const b = busy.get(g.name);
+        return [g.name, b ? { source: 'live', canonical: a, busy: b } : { source: 'live', canonical: a }];
+      }),
+    );
+  const scopeNow = () => {
+    const s = computeScope({ gateways: gateways.map((g) => g.name), chains: o.chains, desired, known: knownMap() });
+    if (!o.limit?.length) return { scope: s, added: [], left: [] };
+    return limitScope(s, gateways.map((g) => g.name), [...new Set([...o.chains.map((c) => c.forward), ...s.forwards.map((f) => f.forward)])], o.limit);
+  };
+
+  // Gateways natchain knows nothing of are read first; then every gateway outside the scope, once.
+  await readGateways(gateways.filter((g) => assumed(g.name) === undefined).map((g) => g.name));
+  let { scope } = scopeNow();
+  await readGateways(gateways.filter((g) => !scope.gateways.includes(g.name) && !read.has(g.name)).map((g) => g.name));
+  if (o.saved) refuseStale(o.saved, read);
+
+  const allWaves: WaveReport[] = [];
+  const notes: string[] = [];
+  let failed = 0;
+  let stopped: string | undefined;
+  let limited = scopeNow();
+  for (let pass = 0; pass < 3 && !stopped; pass++) {
+    limited = scopeNow();
+    scope = limited.scope;
+    if (scope.blocked.length) {
+      const b = scope.blocked.map((x) => `${x.gateway} (${scope.why.get(x.gateway)}): ${x.reason}`);
+      throw new NatchainError('SSH', `cannot reach ${scope.blocked.length} gateway(s) this change needs; nothing was changed`, b);
+    }
+    if (!scope.gateways.length) break;
+    const wp = planWaves(scope.components, o.waves);
+    notes.push(...wp.notes);
+    const first = allWaves.length;
+    const planned: WaveReport[] = wp.waves.map((w) => ({ index: first + w.index, canary: w.canary, gateways: w.gateways, status: 'not-started', tx: null }));
+    allWaves.push(...planned);
+    if (pass === 0) {
+      o.log.append({ type: 'start', rollout, time: new Date().toISOString(), owner: ownerIdentity().text, topology: o.topology.file, topologySha256: sha256(o.topologyText), settings: o.settings, ...(o.resumes ? { resumes: o.resumes } : {}), waves: wp.waves.map((w) => w.gateways) });
+      if (o.confirm) {
+        const plan = scope.gateways.map((g) => gatewayPlan(byName.get(g)!, assumed(g) ?? '', desired.get(g)!));
+        const yes = await o.confirm({ rollout, scope, waves: wp.waves, notes: wp.notes, plan, limitAdded: limited.added, left: limited.left });
+        if (!yes) throw new NatchainError('CANCELLED', 'cancelled; nothing was changed');
+      }
+    }
+    const budget = resolveCount(o.maxFail, scope.gateways.length, 'down');
+    const stale = new Set<string>();
+    for (const [k, w] of planned.entries()) {
+      if (o.signal?.aborted) stopped ??= 'interrupted by the user';
+      if (stopped) break;
+      o.progress.wave(`wave ${w.index} of ${first + planned.length}${w.canary ? ' (canary)' : ''}`, w.gateways);
+      await runWave(o, w, assumed, stale);
+      o.log.append({ type: 'wave', rollout, time: new Date().toISOString(), index: w.index, canary: w.canary, gateways: w.gateways, tx: w.tx, status: w.status });
+      if (stale.size) {
+        // A gateway was not in the state natchain last recorded: read it and plan the rest again.
+        for (const g of stale) read.delete(g);
+        await readGateways([...stale]);
+        notes.push(`re-planned: ${[...stale].join(', ')} changed since natchain last recorded ${stale.size === 1 ? 'it' : 'them'}`);
+        // This wave changed nothing (refused at plan time): it and the waves after it are planned again.
+        allWaves.splice(allWaves.indexOf(w));
+        break;
+      }
+      if (w.status === 'committed' || w.status === 'noop') {
+        const next = planned[k + 1];
+        if (next) stopped = await betweenWaves(o, w, next, first + planned.length);
+        continue;
+      }
+      failed += w.gateways.length;
+      if (w.status === 'inconsistent') stopped = 'a wave ended inconsistent (run natchain recover)';
+      else if (w.canary) stopped = 'the canary failed';
+      else if (o.signal?.aborted) stopped = 'interrupted by the user';
+      else if (overBudget(failed, budget)) stopped = `${failed} gateway(s) failed, more than --max-fail ${budget}`;
+      if (stopped) w.stopped = stopped;
+    }
+    if (!stale.size) break;
+  }
+  const summary = rolloutSummary(allWaves);
+  o.log.append({ type: 'end', rollout, time: new Date().toISOString(), summary });
+  const report: RolloutReport = {
+    rollout,
+    scope: { gateways: scope.gateways, forwards: scope.forwards, limitAdded: limited.added, left: limited.left },
+    outside: scope.outside,
+    waves: allWaves,
+    notes,
+    reads,
+    summary,
+    elapsedMs: Date.now() - t0,
+  };
+  const bad = allWaves.find((w) => w.status !== 'committed' && w.status !== 'noop' && w.status !== 'not-started');
+  if (bad || (stopped && allWaves.some((w) => w.status === 'not-started'))) {
+    const head = bad ? `wave ${bad.index} ${bad.status === 'aborted' ? 'did not start' : bad.status}${bad.failure ? ` (${bad.failure.gateway}, ${bad.failure.phase}: ${bad.failure.reason})` : bad.error ? ` (${bad.error})` : ''}` : `stopped: ${stopped}`;
+    throw new RolloutError(`${head}; ${summary}`, report, bad?.code ?? 'TRANSACTION');
+  }
+  return report;
+}
+
+/** A saved plan is refused when any gateway read now differs from what the plan saw, naming each. */
+function refuseStale(saved: Map<string, string | null>, read: Map<string, string | Error>): void {
+  const stale = staleGateways(saved, read);
+  if (stale.length) {
+    throw new NatchainError('USAGE', `the saved plan is out of date: ${stale.map((s) => s.gateway).join(', ')} changed since it was made; nothing was changed: make a new plan`, stale.map((s) => `${s.gateway}: ${s.reason}`));
+  }
+}
+
+/** The plan of one in-scope gateway, from the state natchain assumes it has. */
+function gatewayPlan(g: Gateway, before: string, after: string): GatewayPlan {
+  return { gateway: g.name, backend: g.backend, changed: before !== after, before, after, forwards: forwardChanges(before, after), ipForward: '', enableIpForward: false };
+}
+
+/** Runs one wave as a transaction; fills in its status, tx and report. Gateways found not as assumed go into `stale`. */
+async function runWave(
+  o: RolloutOptions,
+  w: WaveReport,
+  assumed: (g: string) => string | undefined,
+  stale: Set<string>,
+): Promise<void> {
+  try {
+    const r = await runTransaction({
+      kind: 'apply',
+      topology: o.topology,
+      gateways: w.gateways,
+      target: (g, snapshot) => {
+        const now = canonicalOf(g.backend, snapshot);
+        const then = assumed(g.name);
+        if (o.saved && now !== then) throw new Error("natchain's state changed since the plan was made; nothing was changed: make a new plan");
+        if (now !== then) {
+          stale.add(g.name);
+          throw new Error('natchain\'s state is not what natchain last recorded (changed by hand or by another operator): re-planning');
+        }
+        return changeToIntents(g, o.intents[g.name] ?? [], snapshot);
+      },
+      needsForwarding: (g) => (o.intents[g.name] ?? []).length > 0,
+      connector: o.connector,
+      fresh: o.fresh,
+      connect: o.connect,
+      journal: o.journal,
+      concurrency: o.concurrency,
+      confirmTimeoutSec: o.confirmTimeoutSec,
+      enableIpForward: o.enableIpForward,
+      ...(o.breakLock ? { breakLock: o.breakLock } : {}),
+      progress: o.progress,
+      faults: o.faults,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    w.report = r;
+    w.tx = r.tx;
+    w.status = r.outcome === 'noop' ? 'noop' : 'committed';
+  } catch (e) {
+    if (e instanceof TransactionError) {
+      w.report = e.report;
+      w.tx = e.report.tx;
+      w.status = e.report.outcome === 'inconsistent' ? 'inconsistent' : e.report.outcome === 'rolled-back' ? 'rolled-back' : 'aborted';
+      if (e.report.failure) w.failure = e.report.failure;
+      w.error = e.message;
+      w.code = e.code;
+    } else if (e instanceof NatchainError) {
+      // Refused before anything was locked (a gateway of the wave cannot be reached).
+      w.status = 'aborted';
+      w.error = [e.message, ...e.details].join('; ');
+      w.code = e.code;
+    } else throw e;
+  }
+}
+
+/** After a committed wave: every gateway of it must take a new connection; then the pause or the prompt. Returns why to stop, if so. */
+async function betweenWaves(o: RolloutOptions, done: WaveReport, next: WaveReport, of: number): Promise<string | undefined> {
+  const failures: string[] = [];
+  await Promise.all(
+    done.gateways.map(async (name) => {
+      const g = o.topology.gateways.find((x) => x.name === name)!;
+      try {
+        const s = await o.fresh(o.topology, g, o.connect);
+        await s.close().catch(() => undefined);
+      } catch (e) {
+        failures.push(`${name}: ${(e as Error).message}`);
+      }
+    }),
+  );
+  if (failures.length) return (done.stopped = `after wave ${done.index} committed, a new connection failed: ${failures.join('; ')}`);
+  if (o.signal?.aborted) return (done.stopped = 'interrupted by the user');
+  if (o.between && !(await o.between(waveOf(next), of))) return (done.stopped = `stopped before wave ${next.index}`);
+  if (o.signal?.aborted) return (done.stopped = 'interrupted by the user');
+  return undefined;
+}
+
+function waveOf(w: WaveReport): Wave {
+  return { index: w.index, canary: w.canary, gateways: w.gateways, components: [w.gateways], oversize: false };
+}
+
+/** Waits `seconds` between waves (cut short by the signal). */
+export function pauseFor(seconds: number, signal?: AbortSignal): () => Promise<boolean> {
+  return async () => {
+    await sleep(seconds * 1000, signal);
+    return !signal?.aborted;
+  };
+}
+
+/** One gateway in a rollout's report: its transaction's row, or why it had none. */
+export type GatewayRow = Omit<Partial<GatewayReport>, 'state'> & { gateway: string; state: string; wave?: number; roundTrips: number };
+
+/** Every gateway of the topology with where the rollout left it (for the JSON report). */
+export function gatewayRows(topology: Topology, r: RolloutReport): GatewayRow[] {
+  return topology.gateways.map((g) => {
+    const reads = r.reads[g.name] ?? 0;
+    const w = r.waves.find((x) => x.gateways.includes(g.name));
+    const inTx = w?.report?.gateways.find((x) => x.gateway === g.name);
+    if (w && inTx) return { ...inTx, wave: w.index, roundTrips: inTx.roundTrips + reads };
+    if (w) return { gateway: g.name, backend: g.backend, changed: false, state: w.status === 'not-started' ? 'not-started' : 'unknown', wave: w.index, roundTrips: reads, ...(w.error ? { detail: w.error } : {}) };
+    const out = r.outside.find((x) => x.gateway === g.name);
+    return { gateway: g.name, backend: g.backend, changed: false, state: out?.status ?? 'in-sync', roundTrips: reads, ...(out && out.status !== 'in-sync' ? { detail: out.detail } : {}) };
+  });
+}

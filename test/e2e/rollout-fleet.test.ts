@@ -1,0 +1,245 @@
+// Fleet rollouts in the lab: 12 gateways with real sshd and netfilter, odd ones on nftables and
+// even ones on iptables (every chain crosses both backends). One lab, one state directory, the
+// scenarios in order: scope with dead gateways, a failed canary, a failed wave 2, --resume, the
+// rollback of the whole rollout, a stale saved plan. A gateway's load is made to fail from
+// outside natchain: a wrapper over nft / iptables-restore bind-mounted inside that gateway's own
+// mount namespace. Every scenario checks every gateway.
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labDown, labExec, labUp, type Lab } from '../../src/lab/index.js';
+import { canonicalOf, changeToIntents } from '../../src/rollout/owned.js';
+import { solve } from '../../src/solve/index.js';
+import { parseTopology, type Topology } from '../../src/topology/index.js';
+import { testLabName } from '../support/lab.js';
+import { canUseNetns, cli, type CliResult } from './rollout-support.js';
+
+const N = 12;
+/** Exec calls of one transaction on a changed gateway (the engine's protocol). */
+const TX_EXECS = 4;
+const pad = (i: number) => String(i).padStart(2, '0');
+const gws = Array.from({ length: N }, (_, i) => `gw-${pad(i + 1)}`);
+
+/** The fleet: gw-NN with site sNN (10.NN.0.0/24) on one VPN; forwards pair gw-(2k-1) -> gw-2k. `extra`: a second forward per pair. */
+function fleetYaml(opts: { forwards: boolean; extra?: boolean; port?: (k: number) => number } = { forwards: true }): string {
+  const lines = ['version: 1', 'sites:'];
+  for (let i = 1; i <= N; i++) lines.push(`  s${pad(i)}: { subnets: [10.${i}.0.0/24] }`);
+  lines.push('networks:', '  vpn: { subnet: 10.255.0.0/24 }', 'gateways:');
+  for (let i = 1; i <= N; i++) {
+    lines.push(
+      `  gw-${pad(i)}:`,
+      `    backend: ${i % 2 ? 'nftables' : 'iptables'}`,
+      '    interfaces:',
+      `      wg0: { address: 10.255.0.${i}/24, network: vpn }`,
+      `      eth1: { address: 10.${i}.0.1/24, site: s${pad(i)} }`,
+    );
+  }
+  if (!opts.forwards) return lines.join('\n') + '\n';
+  lines.push('forwards:');
+  for (let k = 1; k <= N / 2; k++) {
+    lines.push(`  f${pad(k)}: { from: s${pad(2 * k - 1)}, to: '10.${2 * k}.0.10:${opts.port?.(k) ?? 80}', proto: tcp }`);
+    if (opts.extra) lines.push(`  g${pad(k)}: { from: s${pad(2 * k - 1)}, to: '10.${2 * k}.0.11:22', proto: tcp }`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+describe('fleet rollout in the lab: 12 gateways, nftables and iptables', function () {
+  this.timeout(300_000);
+  let dir = '';
+  let lab: Lab | undefined;
+  let labName = '';
+  const env = { NATCHAIN_STATE_DIR: '' };
+  let ssh = '';
+  const files: Record<string, string> = {};
+  const want: Record<string, Record<string, string>> = {};
+  let topology: Topology;
+
+  const sh = async (gw: string, script: string): Promise<string> => {
+    const r = await labExec(lab!, gw, ['sh', '-c', script]);
+    if (r.code !== 0) throw new Error(`${gw}: ${script}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const backendOf = (gw: string) => topology.gateways.find((g) => g.name === gw)!.backend;
+  const owned = async (gw: string) =>
+    canonicalOf(backendOf(gw), await sh(gw, backendOf(gw) === 'iptables' ? 'iptables-save -t nat; iptables-save -t filter' : 'if nft list tables ip | grep -qx "table ip natchain"; then nft list table ip natchain; fi'));
+  /** Every gateway: owned state as `expected` says (per gateway: a version name), no lock, no armed timer. */
+  const expectAll = async (expected: Record<string, string>, why: string) => {
+    await Promise.all(
+      gws.map(async (g) => {
+        expect(await owned(g), `${why}: ${g} holds ${expected[g]}`).to.equal(want[expected[g]!]![g]);
+        expect(await sh(g, 'ls /run/natchain'), `${why}: ${g} lock`).to.equal('');
+        expect(await sh(g, 'ls /var/lib/natchain/*/armed 2>/dev/null || true'), `${why}: ${g} timer`).to.equal('');
+      }),
+    );
+  };
+  const all = (version: string, over: Record<string, string> = {}) => Object.fromEntries(gws.map((g) => [g, over[g] ?? version]));
+  /** A copy of the lab's ssh_config in which these gateways cannot be reached (their socket does not exist). */
+  const sshWithout = (down: string[]): string => {
+    let text = readFileSync(ssh, 'utf8');
+    for (const g of down) {
+      const block = new RegExp(`(Host ${g}\\b[^]*?UNIX-CONNECT:)(\\S+)`);
+      text = text.replace(block, '$1$2.down');
+    }
+    const file = join(dir, `ssh-${down.join('-')}`);
+    writeFileSync(file, text);
+    return file;
+  };
+  /** Makes every ruleset load (not the check, not a revert) fail on a gateway, from inside its mount namespace. */
+  const breakLoads = async (gw: string) => {
+    const real = backendOf(gw) === 'nftables' ? '/usr/sbin/nft' : '/usr/sbin/iptables-restore';
+    const copy = backendOf(gw) === 'nftables' ? '/tmp/nft.real' : '/tmp/xtables.real';
+    // nft -f FILE / iptables-restore --noflush < FILE: refuse when FILE is the staged ruleset (…/new).
+    const wrapper =
+      backendOf(gw) === 'nftables'
+        ? `#!/bin/sh\nif [ "$1" = -f ] && case "$2" in */new) true;; *) false;; esac; then echo "load refused (test wrapper)" >&2; exit 1; fi\nexec ${copy} "$@"\n`
+        : `#!/bin/sh\ncase "$*" in *--test*) ;; *) case "$(readlink /proc/$$/fd/0)" in */new) echo "load refused (test wrapper)" >&2; exit 1;; esac;; esac\nexec ${copy} iptables-restore "$@"\n`;
+    await sh(gw, `cp "$(readlink -f ${real})" ${copy} && cat > /tmp/wrapper.sh <<'EOF'\n${wrapper}EOF\nchmod +x /tmp/wrapper.sh && mount --bind /tmp/wrapper.sh ${real}`);
+  };
+  const fixLoads = async (gw: string) => {
+    const real = backendOf(gw) === 'nftables' ? '/usr/sbin/nft' : '/usr/sbin/iptables-restore';
+    await sh(gw, `umount ${real}`);
+  };
+
+  before(async function () {
+    if (!canUseNetns()) this.skip();
+    dir = mkdtempSync(join(tmpdir(), 'natchain-fleet-'));
+    env.NATCHAIN_STATE_DIR = join(dir, 'state');
+    const versions: Record<string, string> = {
+      empty: fleetYaml({ forwards: false }),
+      v1: fleetYaml({ forwards: true }),
+      v1b: fleetYaml({ forwards: true, port: (k) => (k === 1 ? 8080 : 80) }),
+      v2: fleetYaml({ forwards: true, extra: true }),
+    };
+    for (const [v, text] of Object.entries(versions)) {
+      files[v] = join(dir, `fleet-${v}.yaml`);
+      writeFileSync(files[v], text);
+      const t = parseTopology(text, files[v]);
+      const s = solve(t);
+      want[v] = Object.fromEntries(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? [], '').expected]));
+    }
+    // The lab is only the gateways (no forwards: no client or server hosts; nothing here sends packets).
+    topology = parseTopology(versions.empty!, files.empty!);
+    labName = testLabName('fleet');
+    await labDown(labName).catch(() => undefined);
+    lab = await labUp(topology, { name: labName });
+    ssh = lab.sshConfig;
+  });
+  after(async function () {
+    this.timeout(60_000);
+    if (labName) await labDown(labName).catch(() => undefined);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('first apply: one wave, every gateway committed; the report counts one read + one transaction per gateway', async () => {
+    const r = await cli(['apply', files.v1!, '-F', ssh, '--yes', '--json'], env);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.outcome).to.equal('committed');
+    expect(r.json.waves).to.have.length(1);
+    expect(r.json.summary).to.equal('1 wave committed, 0 rolled back, 0 not started');
+    // This state directory knows nothing yet: one read each, then the transaction.
+    for (const g of r.json.gateways) expect(g, g.gateway).to.include({ state: 'committed', roundTrips: 1 + TX_EXECS });
+    await expectAll(all('v1'), 'after the first apply');
+  });
+
+  it('a dead gateway outside the change does not block it and is named; a dead gateway inside it changes nothing anywhere', async () => {
+    const r = await cli(['apply', files.v1b!, '-F', sshWithout(['gw-12']), '--yes', '--json'], env);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.scope.gateways).to.deep.equal(['gw-01', 'gw-02']);
+    const out12 = r.json.outside.find((x: { gateway: string }) => x.gateway === 'gw-12');
+    expect(out12.status).to.equal('unreachable');
+    expect(out12.detail).to.match(/^unreachable \(not in this change; last known state in sync\)/);
+    const row = (g: string) => r.json.gateways.find((x: { gateway: string }) => x.gateway === g);
+    // In scope: the transaction only (the journal knew them); outside: one read each; the dead one: none.
+    expect(row('gw-01')).to.include({ state: 'committed', roundTrips: TX_EXECS });
+    expect(row('gw-05')).to.include({ state: 'in-sync', roundTrips: 1 });
+    expect(row('gw-12')).to.include({ state: 'unreachable', roundTrips: 0 });
+    const text = await cli(['apply', files.v1!, '-F', sshWithout(['gw-12']), '--yes'], env);
+    expect(text.code, text.stderr).to.equal(0);
+    expect(text.stdout).to.match(/^gw-12: unreachable \(not in this change/m);
+    await expectAll(all('v1'), 'after the changes around a dead gw-12');
+    const st = await cli(['status', files.v1!, '-F', sshWithout(['gw-12']), '--json'], env);
+    expect(st.json.gateways.find((x: { gateway: string }) => x.gateway === 'gw-12').sync).to.equal('unreachable');
+
+    const blocked = await cli(['apply', files.v1b!, '-F', sshWithout(['gw-02']), '--yes', '--json'], env);
+    expect(blocked.code).to.equal(1);
+    expect(blocked.json.outcome).to.equal('aborted');
+    expect(blocked.json.waves[0].error).to.match(/gw-02/);
+    await expectAll(all('v1'), 'after a change whose gateway gw-02 is down');
+  });
+
+  let rollout = '';
+  it('canary fails (gw-01 refuses the load): only the canary was touched, and it is back as it was', async () => {
+    await breakLoads('gw-01');
+    try {
+      const r = await cli(['apply', files.v2!, '-F', ssh, '--yes', '--json', '--canary', 'gw-01', '--wave-size', '4', '--max-fail', '0'], env);
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.json.waves.map((w: { gateways: string[] }) => w.gateways.join(' '))).to.deep.equal(['gw-01 gw-02', 'gw-03 gw-04 gw-05 gw-06', 'gw-07 gw-08 gw-09 gw-10', 'gw-11 gw-12']);
+      expect(r.json.waves.map((w: { status: string }) => w.status)).to.deep.equal(['rolled-back', 'not-started', 'not-started', 'not-started']);
+      expect(r.json.waves[0]).to.include({ canary: true, stopped: 'the canary failed' });
+      expect(r.json.failure).to.include({ gateway: 'gw-01', phase: 'apply' });
+      expect(r.json.summary).to.equal('0 waves committed, 1 rolled back, 3 not started');
+      const tx = r.json.waves[0].tx;
+      for (const g of gws.slice(2)) expect(await sh(g, `ls -d /var/lib/natchain/${tx} 2>/dev/null || true`), `${g} untouched`).to.equal('');
+      expect(await sh('gw-02', `cat /var/lib/natchain/${tx}/state`)).to.equal('rolled-back\n');
+    } finally {
+      await fixLoads('gw-01');
+    }
+    await expectAll(all('v1'), 'after the failed canary');
+  });
+
+  it('wave 2 fails with --max-fail 0: wave 1 committed, wave 2 rolled back, the rest untouched; --resume completes it', async () => {
+    await breakLoads('gw-05');
+    let r: CliResult;
+    try {
+      r = await cli(['apply', files.v2!, '-F', ssh, '--yes', '--json', '--canary', '2', '--wave-size', '4', '--max-fail', '0'], env);
+    } finally {
+      await fixLoads('gw-05');
+    }
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.json.waves.map((w: { status: string }) => w.status)).to.deep.equal(['committed', 'rolled-back', 'not-started', 'not-started']);
+    expect(r.json.summary).to.equal('1 wave committed, 1 rolled back, 2 not started');
+    expect(r.json.outcome).to.equal('partial');
+    expect(r.json.failure).to.include({ gateway: 'gw-05', phase: 'apply' });
+    for (const w of r.json.waves.slice(0, 2)) for (const g of w.report) expect(g.roundTrips, `${g.gateway} round trips`).to.equal(TX_EXECS);
+    rollout = r.json.rollout;
+    await expectAll(all('v1', { 'gw-01': 'v2', 'gw-02': 'v2' }), 'after wave 2 failed');
+
+    const res = await cli(['apply', files.v2!, '-F', ssh, '--yes', '--json', '--resume', rollout], env);
+    expect(res.code, res.stderr).to.equal(0);
+    // Planned again from the live state: the committed canary is in sync, the canary is not repeated.
+    expect(res.json.waves.map((w: { gateways: string[]; canary: boolean }) => [w.canary, w.gateways.join(' ')])).to.deep.equal([
+      [false, 'gw-03 gw-04 gw-05 gw-06'],
+      [false, 'gw-07 gw-08 gw-09 gw-10'],
+      [false, 'gw-11 gw-12'],
+    ]);
+    expect(res.json.summary).to.equal('3 waves committed, 0 rolled back, 0 not started');
+    await expectAll(all('v2'), 'after --resume');
+  });
+
+  it('rollback of the wave rollout restores every committed wave, as one transaction', async () => {
+    const rb = await cli(['rollback', files.v2!, '-F', ssh, '--yes', '--json'], env);
+    expect(rb.code, rb.stderr).to.equal(0);
+    expect(rb.json.outcome).to.equal('committed');
+    expect(rb.json.gateways.map((g: { gateway: string }) => g.gateway).sort()).to.deep.equal(gws);
+    await expectAll(all('v1'), 'after the rollback of the rollout');
+  });
+
+  it('a saved plan applied after a hand change on one gateway is refused, naming it; unchanged, it applies', async () => {
+    const out = join(dir, 'plan.json');
+    const p = await cli(['plan', files.v2!, '-F', ssh, '--out', out], env);
+    expect(p.code, p.stderr).to.equal(2);
+    await sh('gw-07', 'nft add rule ip natchain prerouting tcp dport 2222 dnat to 10.7.0.99:22');
+    const r = await cli(['apply', '--plan', out, '-F', ssh, '--yes', '--json'], env);
+    expect(r.code).to.not.equal(0);
+    // gw-07 is in the change, so the refusal comes under its lock, before anything is staged anywhere.
+    expect(r.json.failure).to.include({ gateway: 'gw-07', phase: 'plan' });
+    expect(r.json.failure.reason).to.match(/changed since the plan was made/);
+    expect(r.json.error.message).to.match(/gw-07/);
+    await sh('gw-07', 'nft -a list chain ip natchain prerouting | awk \'/dport 2222/ { print $NF }\' | xargs -I{} nft delete rule ip natchain prerouting handle {}');
+    await expectAll(all('v1'), 'after the refused plan (and the hand change undone)');
+    const ok = await cli(['apply', '--plan', out, '-F', ssh, '--yes', '--json'], env);
+    expect(ok.code, ok.stderr).to.equal(0);
+    await expectAll(all('v2'), 'after the saved plan applied');
+  });
+});
