@@ -13,7 +13,7 @@ import type { Topology } from '../topology/types.js';
 import { c, makeChalk, printJson } from './output.js';
 import type { WaveCliOptions } from './commands/apply.js';
 import type { TxCliOptions } from './options.js';
-import { connectOptionsOf, connectors, formatPlan, onFirstInterrupt, summary, txSettings } from './remote.js';
+import { connectOptionsOf, connectors, factsGuard, formatPlan, onFirstInterrupt, summary, topologyHashOf, txSettings } from './remote.js';
 
 /** The parsed wave options (refused before anything is connected). */
 export function waveSettings(o: WaveCliOptions, tty: boolean): { waves: WaveOptions; maxFail: RolloutOptions['maxFail']; pause?: number | 'prompt'; settings: RolloutSettings } {
@@ -108,6 +108,8 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
       ...(setup.saved ? { saved: setup.saved } : {}),
       ...(setup.resumes ? { resumes: setup.resumes } : {}),
       confirm: showPlan,
+      guard: factsGuard,
+      ...topologyHashOf(setup.topology),
       ...(between ? { between } : {}),
     });
   } catch (e) {
@@ -186,7 +188,7 @@ export function formatRolloutPlan(v: RolloutPlan, color = c): string {
 export function formatRollout(r: RolloutReport): string {
   const lines: string[] = [];
   if (!r.waves.length) {
-    const n = r.outside.filter((x) => x.status === 'in-sync').length;
+    const n = r.outside.filter((x) => x.status === 'unchanged').length;
     lines.push(`${c.green('in sync')}: nothing to apply on ${n} gateway(s) (nothing changed)`);
   }
   const many = r.waves.length > 1;

@@ -11,12 +11,12 @@ import { newTxId, ownerIdentity } from './ids.js';
 import type { Journal } from './journal.js';
 import { lastKnownStates } from './known.js';
 import { inspectGateways } from './live.js';
-import { canonicalOf, changeToIntents, forwardChanges } from './owned.js';
+import { canonicalOf, changeToIntents, forwardChanges, forwardsIn } from './owned.js';
 import { sha256, staleGateways } from './planfile.js';
 import type { FleetProgress } from './progress.js';
 import type { RolloutLog, RolloutSettings, WaveStatus } from './rollouts.js';
 import { computeScope, limitScope, type KnownState, type OutsideGateway, type Scope } from './scope.js';
-import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionReport } from './transaction.js';
+import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionOptions, type TransactionReport } from './transaction.js';
 import { overBudget, planWaves, resolveCount, type Count, type Wave, type WaveOptions } from './waves.js';
 
 /** Everything a rollout needs. */
@@ -46,6 +46,10 @@ export interface RolloutOptions {
   saved?: Map<string, string | null>;
   /** The rollout this one resumes. */
   resumes?: string;
+  /** More checks under the lock (gateway facts); throwing stops the wave with nothing changed. */
+  guard?: TransactionOptions['guard'];
+  /** Kept in every gateway's history. */
+  topologyHash?: string;
   /** Shown the whole change once before the first wave; false cancels. Absent: go on. */
   confirm?: (view: RolloutPlan) => Promise<boolean>;
   /** Between waves (after the checks): wait or ask; false stops the rollout. */
@@ -137,7 +141,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
   const rollout = newTxId();
   const gateways = o.topology.gateways;
   const byName = new Map(gateways.map((g) => [g.name, g]));
-  const desired = new Map(gateways.map((g) => [g.name, changeToIntents(g, o.intents[g.name] ?? [], '').expected]));
+  const desired = new Map(gateways.map((g) => [g.name, changeToIntents(g, o.intents[g.name] ?? []).expected]));
   const journalKnown = lastKnownStates(o.journal, o.topology);
   /** What each read found: the canonical state, or why the gateway could not be read. */
   const read = new Map<string, string | Error>();
@@ -169,7 +173,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
         const a = assumed(g.name);
         if (r instanceof Error) return [g.name, a === undefined ? { source: 'unknown', reason: r.message } : { source: 'last-known', canonical: a, reason: r.message }];
         // Not read yet: the last known state stands in for the live one (confirmed under the lock).
-        if (a === undefined) return [g.name, { source: 'unknown', reason: 'not read' }];
+        if (a === undefined) return [g.name, { source: 'unread' }];
         const b = busy.get(g.name);
         return [g.name, b ? { source: 'live', canonical: a, busy: b } : { source: 'live', canonical: a }];
       }),
@@ -180,8 +184,17 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     return limitScope(s, gateways.map((g) => g.name), [...new Set([...o.chains.map((c) => c.forward), ...s.forwards.map((f) => f.forward)])], o.limit);
   };
 
-  // Gateways natchain knows nothing of are read first; then every gateway outside the scope, once.
-  await readGateways(gateways.filter((g) => assumed(g.name) === undefined).map((g) => g.name));
+  /** Whether every gateway a forward changing on `g` touches is in `wave` (a gateway natchain had no record of, read under the lock). */
+  const closedIn = (g: string, now: string, wave: string[]): boolean => {
+    const fc = forwardChanges(now, desired.get(g)!);
+    for (const f of [...fc.added, ...fc.removed, ...fc.changed]) {
+      const on = new Set(o.chains.filter((c) => c.forward === f).flatMap((c) => c.hops.map((h) => h.gateway)));
+      for (const h of gateways) if (h.name !== g && forwardsIn(assumed(h.name) ?? '').has(f)) on.add(h.name);
+      if ([...on].some((x) => !wave.includes(x))) return false;
+    }
+    return true;
+  };
+  // Every gateway outside the scope is read once (those natchain has no record of are in it: their prepare reads them).
   let { scope } = scopeNow();
   await readGateways(gateways.filter((g) => !scope.gateways.includes(g.name) && !read.has(g.name)).map((g) => g.name));
   if (o.saved) refuseStale(o.saved, read);
@@ -191,7 +204,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
   let failed = 0;
   let stopped: string | undefined;
   let limited = scopeNow();
-  for (let pass = 0; pass < 3 && !stopped; pass++) {
+  for (let pass = 0; pass < 5 && !stopped; pass++) {
     limited = scopeNow();
     scope = limited.scope;
     if (scope.blocked.length) {
@@ -218,13 +231,12 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
       if (o.signal?.aborted) stopped ??= 'interrupted by the user';
       if (stopped) break;
       o.progress.wave(`wave ${w.index} of ${first + planned.length}${w.canary ? ' (canary)' : ''}`, w.gateways);
-      await runWave(o, w, assumed, stale);
+      await runWave(o, w, { assumed, read, closed: (g, now) => closedIn(g, now, w.gateways) }, stale);
       o.log.append({ type: 'wave', rollout, time: new Date().toISOString(), index: w.index, canary: w.canary, gateways: w.gateways, tx: w.tx, status: w.status });
       if (stale.size) {
-        // A gateway was not in the state natchain last recorded: read it and plan the rest again.
-        for (const g of stale) read.delete(g);
-        await readGateways([...stale]);
-        notes.push(`re-planned: ${[...stale].join(', ')} changed since natchain last recorded ${stale.size === 1 ? 'it' : 'them'}`);
+        // A gateway was not in the state the plan assumed (its prepare read it): plan the rest again.
+        notes.push(`re-planned: ${[...stale].join(', ')} ${stale.size === 1 ? 'was' : 'were'} not as natchain last recorded (or had no record here)`);
+        for (const g of w.report?.gateways ?? []) reads[g.gateway] = (reads[g.gateway] ?? 0) + g.roundTrips;
         // This wave changed nothing (refused at plan time): it and the waves after it are planned again.
         allWaves.splice(allWaves.indexOf(w));
         break;
@@ -277,27 +289,33 @@ function gatewayPlan(g: Gateway, before: string, after: string): GatewayPlan {
 }
 
 /** Runs one wave as a transaction; fills in its status, tx and report. Gateways found not as assumed go into `stale`. */
-async function runWave(
-  o: RolloutOptions,
-  w: WaveReport,
-  assumed: (g: string) => string | undefined,
-  stale: Set<string>,
-): Promise<void> {
+/** What a wave's guard knows: the assumed states, where reads go, and whether a gateway read under the lock keeps its changes inside the wave. */
+interface WaveKnowledge {
+  assumed: (g: string) => string | undefined;
+  read: Map<string, string | Error>;
+  closed: (g: string, now: string) => boolean;
+}
+
+async function runWave(o: RolloutOptions, w: WaveReport, k: WaveKnowledge, stale: Set<string>): Promise<void> {
   try {
     const r = await runTransaction({
       kind: 'apply',
       topology: o.topology,
       gateways: w.gateways,
-      target: (g, snapshot) => {
-        const now = canonicalOf(g.backend, snapshot);
-        const then = assumed(g.name);
-        if (o.saved && now !== then) throw new Error("natchain's state changed since the plan was made; nothing was changed: make a new plan");
-        if (now !== then) {
+      target: (g) => changeToIntents(g, o.intents[g.name] ?? []),
+      // Under the lock: the state must be the one the plan assumed (else re-plan, or refuse a saved plan).
+      guard: (g, read) => {
+        const now = canonicalOf(g.backend, read.snapshot);
+        const then = k.assumed(g.name);
+        k.read.set(g.name, now);
+        if (then === undefined ? !k.closed(g.name, now) : now !== then) {
+          if (o.saved) throw new Error("natchain's state changed since the plan was made; nothing was changed: make a new plan");
           stale.add(g.name);
-          throw new Error('natchain\'s state is not what natchain last recorded (changed by hand or by another operator): re-planning');
+          throw new Error('natchain\'s state is not what the plan assumed (changed by hand, by another operator, or never recorded here): re-planning');
         }
-        return changeToIntents(g, o.intents[g.name] ?? [], snapshot);
+        o.guard?.(g, read);
       },
+      ...(o.topologyHash ? { topologyHash: o.topologyHash } : {}),
       needsForwarding: (g) => (o.intents[g.name] ?? []).length > 0,
       connector: o.connector,
       fresh: o.fresh,
@@ -327,6 +345,14 @@ async function runWave(
       w.status = 'aborted';
       w.error = [e.message, ...e.details].join('; ');
       w.code = e.code;
+      // A gateway natchain had no record of and cannot reach: plan again without assuming anything of it.
+      for (const d of e.details) {
+        const name = w.gateways.find((g) => d.startsWith(`${g}: `));
+        if (name && k.assumed(name) === undefined) {
+          k.read.set(name, new Error(d.slice(name.length + 2)));
+          stale.add(name);
+        }
+      }
     } else throw e;
   }
 }
@@ -376,6 +402,6 @@ export function gatewayRows(topology: Topology, r: RolloutReport): GatewayRow[] 
     if (w && inTx) return { ...inTx, wave: w.index, roundTrips: inTx.roundTrips + reads };
     if (w) return { gateway: g.name, backend: g.backend, changed: false, state: w.status === 'not-started' ? 'not-started' : 'unknown', wave: w.index, roundTrips: reads, ...(w.error ? { detail: w.error } : {}) };
     const out = r.outside.find((x) => x.gateway === g.name);
-    return { gateway: g.name, backend: g.backend, changed: false, state: out?.status ?? 'in-sync', roundTrips: reads, ...(out && out.status !== 'in-sync' ? { detail: out.detail } : {}) };
+    return { gateway: g.name, backend: g.backend, changed: false, state: out?.status ?? 'unchanged', roundTrips: reads, ...(out ? { detail: out.detail } : {}) };
   });
 }

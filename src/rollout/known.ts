@@ -26,7 +26,11 @@ export function lastKnownStates(journal: Journal, topology: Topology): Map<strin
         continue;
       }
       const read = h.readback[name];
-      const canonical = outcome === 'committed' && p.changed ? (read !== undefined ? canonicalOf(p.backend, read) : p.expected) : canonicalOf(p.backend, p.snapshot);
+      if (outcome === 'committed' && p.changed && read === undefined) {
+        out.delete(name);
+        continue;
+      }
+      const canonical = canonicalOf(p.backend, outcome === 'committed' && p.changed ? read! : p.snapshot);
       out.set(name, { canonical, tx: h.tx });
     }
   }

@@ -14,7 +14,9 @@ export type KnownState =
   /** Unreachable now; the last state natchain saw there (journal / the gateway's records). */
   | { source: 'last-known'; canonical: string; reason: string }
   /** Unreachable now and never seen: its state is unknown. */
-  | { source: 'unknown'; reason: string };
+  | { source: 'unknown'; reason: string }
+  /** Never seen and not read yet: it takes part, and the transaction's own read (under the lock) decides. */
+  | { source: 'unread' };
 
 /** Everything the scope is computed from. */
 export interface ScopeInput {
@@ -38,7 +40,7 @@ export interface ChangedForward {
 /** A gateway left out of the change, and why it is reported. */
 export interface OutsideGateway {
   gateway: string;
-  status: 'in-sync' | 'unreachable' | 'left-out';
+  status: 'unchanged' | 'unreachable' | 'left-out';
   detail: string;
 }
 
@@ -80,6 +82,10 @@ export function computeScope(input: ScopeInput): Scope {
   for (const g of input.gateways) {
     const k = input.known.get(g);
     if (!k || k.source === 'unknown') continue;
+    if (k.source === 'unread') {
+      bare.add(g);
+      continue;
+    }
     for (const f of forwardsIn(k.canonical).keys()) (held.get(f) ?? held.set(f, new Set()).get(f)!).add(g);
     // Another transaction holds it (locked or armed): its state is in flux, so it takes part and meets that lock.
     if (k.source === 'live' && k.busy) bare.add(g);
@@ -116,18 +122,19 @@ export function computeScope(input: ScopeInput): Scope {
     const mine = forwards.filter((f) => f.gateways.includes(g)).map((f) => `${SIGN[f.change]}${f.forward}`);
     const k = input.known.get(g);
     const busy = k?.source === 'live' && k.busy ? k.busy : undefined;
+    const unread = input.known.get(g)?.source === 'unread' ? 'natchain has no record of it here: its prepare reads it (under the lock)' : undefined;
     const unsure = unconfirmed.has(g) ? `state unknown, and no other gateway shows its forward ${unconfirmed.get(g)} in place` : undefined;
-    why.set(g, mine.length ? `on the chain of ${mine.join(' ')}` : (busy ?? unsure ?? "natchain's state differs from the topology (no forward named)"));
+    why.set(g, mine.length ? `on the chain of ${mine.join(' ')}` : (busy ?? unread ?? unsure ?? "natchain's state differs from the topology (no forward named)"));
   }
   const blocked: Scope['blocked'] = [];
   const outside: OutsideGateway[] = [];
   for (const g of input.gateways) {
     const k = input.known.get(g) ?? { source: 'unknown', reason: 'not read' };
     if (inScope.has(g)) {
-      if (k.source !== 'live') blocked.push({ gateway: g, reason: k.reason });
+      if (k.source === 'last-known' || k.source === 'unknown') blocked.push({ gateway: g, reason: k.reason });
       continue;
     }
-    if (k.source === 'live') outside.push({ gateway: g, status: 'in-sync', detail: 'in sync' });
+    if (k.source === 'live' || k.source === 'unread') outside.push({ gateway: g, status: 'unchanged', detail: 'not in this change' });
     else {
       const last = k.source === 'last-known' ? 'last known state in sync' : 'state unknown';
       outside.push({ gateway: g, status: 'unreachable', detail: `unreachable (not in this change; ${last}): ${k.reason}` });

@@ -28,7 +28,7 @@ describe('rollout: scope of a change', () => {
   it('in sync everywhere: nothing in scope, every gateway outside and in sync', () => {
     const s = computeScope({ gateways: names, chains: full.chains, desired: full.desired, known: new Map(names.map((g) => [g, live(full.desired.get(g)!)])) });
     expect(s.gateways).to.deep.equal([]);
-    expect(s.outside.map((o) => o.status)).to.deep.equal(['in-sync', 'in-sync', 'in-sync']);
+    expect(s.outside.map((o) => o.status)).to.deep.equal(['unchanged', 'unchanged', 'unchanged']);
   });
 
   it('adding a forward: only the gateways of its chain; an unreachable gateway outside does not block and is named', () => {
@@ -88,6 +88,11 @@ forwards:
       ['gw-c', { source: 'unknown', reason: 'down' }],
     ]);
     expect(computeScope({ gateways: gws, chains: before.chains, desired: before.desired, known: confirmed }).gateways).to.deep.equal([]);
+    // Never seen and not read yet: it takes part (its prepare reads it), without blocking.
+    const unread = computeScope({ gateways: gws, chains: after.chains, desired: after.desired, known: new Map([...known, ['gw-c', { source: 'unread' }]]) });
+    expect(unread.gateways).to.include('gw-c');
+    expect(unread.blocked).to.deep.equal([]);
+    expect(unread.why.get('gw-c')).to.match(/^natchain has no record of it here/);
     // gw-b unreachable: it is on the changed chain, so the scope is blocked.
     known.set('gw-b', { source: 'unknown', reason: 'no route' });
     const blocked = computeScope({ gateways: gws, chains: after.chains, desired: after.desired, known });

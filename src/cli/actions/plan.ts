@@ -81,7 +81,7 @@ async function writeSavedPlan(out: string, p: Project, text: string, states: Map
   const gateways = p.topology.gateways.map((g): SavedGateway => {
     const live = states.get(g.name) ?? null;
     const intents = p.solution.intents[g.name] ?? [];
-    const desired = changeToIntents(g, intents, '').expected;
+    const desired = changeToIntents(g, intents).expected;
     return { gateway: g.name, backend: g.backend, intents, desired, live, liveHash: live === null ? null : sha256(live), changed: live !== desired };
   });
   const plan: SavedPlan = {
