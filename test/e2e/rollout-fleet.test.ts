@@ -89,11 +89,11 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
   const breakLoads = async (gw: string) => {
     const real = backendOf(gw) === 'nftables' ? '/usr/sbin/nft' : '/usr/sbin/iptables-restore';
     const copy = backendOf(gw) === 'nftables' ? '/tmp/nft.real' : '/tmp/xtables.real';
-    // nft -f FILE / iptables-restore --noflush < FILE: refuse when FILE is the staged ruleset (…/new).
+    // nft -f FILE / iptables-restore --noflush < FILE: refuse when FILE is the staged ruleset (…/new, …/new.load), never a revert.
     const wrapper =
       backendOf(gw) === 'nftables'
-        ? `#!/bin/sh\nif [ "$1" = -f ] && case "$2" in */new) true;; *) false;; esac; then echo "load refused (test wrapper)" >&2; exit 1; fi\nexec ${copy} "$@"\n`
-        : `#!/bin/sh\ncase "$*" in *--test*) ;; *) case "$(readlink /proc/$$/fd/0)" in */new) echo "load refused (test wrapper)" >&2; exit 1;; esac;; esac\nexec ${copy} iptables-restore "$@"\n`;
+        ? `#!/bin/sh\nif [ "$1" = -f ] && case "$2" in */new|*/new.load) true;; *) false;; esac; then echo "load refused (test wrapper)" >&2; exit 1; fi\nexec ${copy} "$@"\n`
+        : `#!/bin/sh\ncase "$*" in *--test*) ;; *) case "$(readlink /proc/$$/fd/0)" in */new|*/new.load) echo "load refused (test wrapper)" >&2; exit 1;; esac;; esac\nexec ${copy} iptables-restore "$@"\n`;
     await sh(gw, `cp "$(readlink -f ${real})" ${copy} && cat > /tmp/wrapper.sh <<'EOF'\n${wrapper}EOF\nchmod +x /tmp/wrapper.sh && mount --bind /tmp/wrapper.sh ${real}`);
   };
   const fixLoads = async (gw: string) => {
