@@ -51,8 +51,9 @@ export interface RolloutSetup {
 
 /** Runs `apply` as a rollout: checks, plan shown once, waves, report, exit code. */
 export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup: RolloutSetup): Promise<void> {
-  const { tty, timeout, concurrency } = txSettings(o, 'apply');
+  const { tty, timeout, mode, lockTimeout, concurrency } = txSettings(o, 'apply');
   const ws = waveSettings(o, tty);
+  if (mode === 'manual' && (ws.waves.canary || ws.waves.waveSize)) throw new UsageError('--confirm manual leaves one transaction armed; it cannot be combined with --canary or --wave-size');
   const faults = readFaults();
   const connectOpts = connectOptionsOf(o);
   const { pool, managed, fresh } = connectors(connectOpts);
@@ -108,6 +109,8 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
       ...(setup.saved ? { saved: setup.saved } : {}),
       ...(setup.resumes ? { resumes: setup.resumes } : {}),
       confirm: showPlan,
+      confirmMode: mode,
+      lockTimeoutSec: lockTimeout,
       guard: factsGuard,
       ...topologyHashOf(setup.topology),
       ...(between ? { between } : {}),
@@ -117,7 +120,7 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
     if (e instanceof RolloutError) {
       const notes = e.report.waves.some((w) => w.status === 'committed') && setup.after ? await setup.after(e.report) : [];
       if (o.json) printJson({ ...rolloutJson(setup.topology, e.report), notes, error: { code: e.code, message: e.message } });
-      else if (e.code !== 'CANCELLED') process.stdout.write(formatRollout(e.report) + '\n' + notes.map((n) => n + '\n').join(''));
+      else if (e.code !== 'CANCELLED') process.stdout.write(formatRollout(e.report, setup.topology.file) + '\n' + notes.map((n) => n + '\n').join(''));
     }
     throw e;
   } finally {
@@ -127,7 +130,7 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
   progress.stop();
   const notes = setup.after ? await setup.after(report) : [];
   if (o.json) return printJson({ ...rolloutJson(setup.topology, report), notes });
-  process.stdout.write(formatRollout(report) + '\n');
+  process.stdout.write(formatRollout(report, setup.topology.file) + '\n');
   for (const n of notes) process.stdout.write(n + '\n');
 }
 
@@ -135,6 +138,7 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
 function outcomeOf(r: RolloutReport): string {
   if (!r.waves.length) return 'noop';
   if (r.waves.every((w) => w.status === 'noop')) return 'noop';
+  if (r.waves.length === 1 && r.waves[0]!.status === 'armed') return 'armed';
   if (r.waves.every((w) => w.status === 'committed' || w.status === 'noop')) return 'committed';
   if (r.waves.length === 1) return r.waves[0]!.status;
   return r.waves.some((w) => w.status === 'committed') ? 'partial' : (r.waves.find((w) => w.status !== 'not-started')?.status ?? 'aborted');
@@ -151,6 +155,7 @@ export function rolloutJson(topology: Topology, r: RolloutReport) {
     kind: 'apply' as const,
     outcome: outcomeOf(r),
     failure: failed?.failure ?? null,
+    ...(last?.report?.deadline ? { deadline: last.report.deadline } : {}),
     elapsedMs: r.elapsedMs,
     gateways: gatewayRows(topology, r),
     plan: ran.flatMap((w) => w.report!.plan.map((p) => ({ gateway: p.gateway, backend: p.backend, changed: p.changed, forwards: p.forwards, ipForward: p.ipForward, enableIpForward: p.enableIpForward }))),
@@ -185,7 +190,7 @@ export function formatRolloutPlan(v: RolloutPlan, color = c): string {
 }
 
 /** The report: one section per wave, the gateways outside the change that could not be read, the final count line. */
-export function formatRollout(r: RolloutReport): string {
+export function formatRollout(r: RolloutReport, topologyFile: string): string {
   const lines: string[] = [];
   if (!r.waves.length) {
     const n = r.outside.filter((x) => x.status === 'unchanged').length;
@@ -197,6 +202,10 @@ export function formatRollout(r: RolloutReport): string {
     if (w.report) lines.push(indent(summary(w.report), many));
     else if (w.error) lines.push(indent(c.red(w.error), many));
     if (!many && w.status === 'committed' && w.report) lines.push(`${c.green('committed')} transaction ${w.tx} in ${(w.report.elapsedMs / 1000).toFixed(1)}s`);
+    if (w.status === 'armed' && w.report) {
+      const when = w.report.deadline ? new Date(w.report.deadline * 1000).toISOString() : 'its deadline';
+      lines.push(`${c.yellow('armed')}: transaction ${w.tx} is applied and verified, not committed. Commit it before ${when} with:\n  natchain confirm ${topologyFile} ${w.tx}\nwithout it every gateway restores its snapshot at that time.`);
+    }
     if (w.stopped) lines.push(c.red(`stopped: ${w.stopped}`));
   }
   for (const a of r.scope.limitAdded) lines.push(`--limit added ${a.gateway}: ${a.why}`);

@@ -33,6 +33,9 @@ export interface RolloutOptions {
   connect: ConnectOptions;
   concurrency: number;
   confirmTimeoutSec: number;
+  /** 'manual' (one wave only): leave it armed; `natchain confirm` commits it. */
+  confirmMode?: 'auto' | 'manual';
+  lockTimeoutSec?: number;
   enableIpForward: boolean;
   breakLock?: string;
   faults: Faults;
@@ -267,7 +270,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     summary,
     elapsedMs: Date.now() - t0,
   };
-  const bad = allWaves.find((w) => w.status !== 'committed' && w.status !== 'noop' && w.status !== 'not-started');
+  const bad = allWaves.find((w) => !['committed', 'noop', 'armed', 'not-started'].includes(w.status));
   if (bad || (stopped && allWaves.some((w) => w.status === 'not-started'))) {
     const head = bad ? `wave ${bad.index} ${bad.status === 'aborted' ? 'did not start' : bad.status}${bad.failure ? ` (${bad.failure.gateway}, ${bad.failure.phase}: ${bad.failure.reason})` : bad.error ? ` (${bad.error})` : ''}` : `stopped: ${stopped}`;
     throw new RolloutError(`${head}; ${summary}`, report, bad?.code ?? 'TRANSACTION');
@@ -323,6 +326,8 @@ async function runWave(o: RolloutOptions, w: WaveReport, k: WaveKnowledge, stale
       journal: o.journal,
       concurrency: o.concurrency,
       confirmTimeoutSec: o.confirmTimeoutSec,
+      ...(o.confirmMode ? { confirmMode: o.confirmMode } : {}),
+      ...(o.lockTimeoutSec ? { lockTimeoutSec: o.lockTimeoutSec } : {}),
       enableIpForward: o.enableIpForward,
       ...(o.breakLock ? { breakLock: o.breakLock } : {}),
       progress: o.progress,
@@ -331,7 +336,7 @@ async function runWave(o: RolloutOptions, w: WaveReport, k: WaveKnowledge, stale
     });
     w.report = r;
     w.tx = r.tx;
-    w.status = r.outcome === 'noop' ? 'noop' : 'committed';
+    w.status = r.outcome === 'noop' ? 'noop' : r.outcome === 'armed' ? 'armed' : 'committed';
   } catch (e) {
     if (e instanceof TransactionError) {
       w.report = e.report;

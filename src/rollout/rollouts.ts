@@ -23,7 +23,7 @@ export type RolloutRecord =
   | { type: 'end'; rollout: string; time: string; summary: string };
 
 /** How a wave ended. */
-export type WaveStatus = 'committed' | 'noop' | 'rolled-back' | 'aborted' | 'inconsistent' | 'not-started';
+export type WaveStatus = 'committed' | 'noop' | 'armed' | 'rolled-back' | 'aborted' | 'inconsistent' | 'not-started';
 
 /** One rollout as the file tells it. */
 export interface RolloutHistory {
