@@ -222,6 +222,18 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     expect(rb.json.outcome).to.equal('committed');
     expect(rb.json.gateways.map((g: { gateway: string }) => g.gateway).sort()).to.deep.equal(gws);
     await expectAll(all('v1'), 'after the rollback of the rollout');
+    // Another operator (another state directory, no journal) sees the fleet's transactions in the gateways' own history.
+    const other = await cli(['log', files.v2!, '-F', ssh, '--json'], { NATCHAIN_STATE_DIR: join(dir, 'other-state') });
+    expect(other.code, other.stderr).to.equal(0);
+    const seen = other.json.transactions as Array<{ tx: string; outcome: string; source: string; gateways: Array<{ gateway: string }> }>;
+    const mine = seen.find((t) => t.tx === rb.json.tx)!;
+    expect(mine, 'the rollback, from the gateways').to.include({ outcome: 'committed', source: 'gateways' });
+    expect(mine.gateways.map((g) => g.gateway).sort()).to.deep.equal(gws);
+    expect(seen.filter((t) => t.outcome === 'rolled-back').length, 'the failed waves').to.be.at.least(2);
+    const here = await cli(['log', files.v2!, '-F', ssh, '--json'], env);
+    const wave = (here.json.transactions as Array<{ tx: string; rollout?: string; source: string }>).find((t) => t.tx === rb.json.tx);
+    expect(wave!.source).to.equal('both');
+    expect((here.json.transactions as Array<{ rollout?: string }>).filter((t) => t.rollout === rollout).length, 'the waves of the rollout').to.equal(2);
   });
 
   it('a saved plan applied after a hand change on one gateway is refused, naming it; unchanged, it applies', async () => {

@@ -15,8 +15,9 @@ import { registerRender } from './render.js';
 import { registerRollback } from './rollback.js';
 import { registerSolve } from './solve.js';
 import { registerStatus } from './status.js';
+import { registerLog } from './log.js';
 import { registerValidate } from './validate.js';
 import { registerWizard } from './wizard.js';
 
 /** Every command, in the order `--help` lists them. Each module adds one command (or a group) to the program. */
-export const commands: Array<(program: Command) => void> = [registerInit, registerWizard, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerConfirm, registerRollback, registerRecover, registerStatus, registerProbe, registerCompletion];
+export const commands: Array<(program: Command) => void> = [registerInit, registerWizard, registerValidate, registerSolve, registerRender, registerLock, registerDiff, registerForward, registerGraph, registerLab, registerPlan, registerApply, registerConfirm, registerRollback, registerRecover, registerStatus, registerLog, registerProbe, registerCompletion];
