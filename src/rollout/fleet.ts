@@ -273,7 +273,9 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
   const bad = allWaves.find((w) => !['committed', 'noop', 'armed', 'not-started'].includes(w.status));
   if (bad || (stopped && allWaves.some((w) => w.status === 'not-started'))) {
     const head = bad ? `wave ${bad.index} ${bad.status === 'aborted' ? 'did not start' : bad.status}${bad.failure ? ` (${bad.failure.gateway}, ${bad.failure.phase}: ${bad.failure.reason})` : bad.error ? ` (${bad.error})` : ''}` : `stopped: ${stopped}`;
-    throw new RolloutError(`${head}; ${summary}`, report, bad?.code ?? 'TRANSACTION');
+    // One wave: the transaction's own words; several: which wave, and the count.
+    const message = allWaves.length === 1 && bad?.error ? bad.error : `${head}; ${summary}`;
+    throw new RolloutError(message, report, bad?.code ?? 'TRANSACTION');
   }
   return report;
 }
