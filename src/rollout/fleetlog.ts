@@ -5,16 +5,8 @@ import type { GatewayHistoryEntry } from './history.js';
 import { outcomeOf, type TxHistory } from './journal.js';
 import type { RolloutHistory } from './rollouts.js';
 
-/** One transaction of the fleet. */
-export interface LogEntry {
-  tx: string;
-  /** Earliest time seen (gateway clock, else the journal's). */
-  time: string;
-  owner: string;
-  kind: string;
-  /** The outcome every gateway agrees on, or `mixed`. */
-  outcome: string;
-  topologyHash: string;
+/** One transaction of the fleet: as a gateway records it (time: the earliest seen; outcome: what every gateway agrees on, or `mixed`), plus: */
+export interface LogEntry extends GatewayHistoryEntry {
   /** Each gateway's own outcome ('?' when only the journal names it). */
   gateways: Array<{ gateway: string; outcome: string }>;
   /** Where it is known from. */
