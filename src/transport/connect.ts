@@ -255,12 +255,12 @@ export class SshPool {
   /** Opens (or reuses) the connection to a gateway and returns a session on it. */
   async connect(topology: Topology, gateway: Gateway): Promise<GatewaySession> {
     const target = resolveGatewayTarget(topology, gateway, this.env);
-    const open = async (): Promise<Connection> => {
-      const conn = await this.connection(target, true);
+    const open = async (reserve: boolean): Promise<Connection> => {
+      const conn = await this.connection(target, true, reserve);
       conn.acquire();
       return conn;
     };
-    const conn = await open();
+    const conn = await open(false);
     return new SshSession(
       conn,
       {
@@ -270,7 +270,7 @@ export class SshPool {
         commandTimeoutMs: this.opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       },
       undefined,
-      open,
+      () => open(true),
     );
   }
 
@@ -297,11 +297,11 @@ export class SshPool {
     await Promise.all(pending.map((p) => (p.status === 'fulfilled' ? p.value.closed : undefined)));
   }
 
-  private connection(target: SshTarget, slot = false): Promise<Connection> {
+  private connection(target: SshTarget, slot = false, reserve = false): Promise<Connection> {
     let p = this.conns.get(target.key);
     if (!p) {
       const box: { p?: Promise<Connection> } = {};
-      p = this.open(target, box, slot);
+      p = this.open(target, box, slot, reserve);
       box.p = p;
       this.conns.set(target.key, p);
       // A failed attempt stays cached: every gateway behind it fails with the same error, once.
@@ -314,12 +314,15 @@ export class SshPool {
     this.opts.onNotice?.(target.label, message);
   }
 
-  private async open(target: SshTarget, self: { p?: Promise<Connection> }, slot: boolean): Promise<Connection> {
+  // `reserve`: the connection starts busy (the opener's exec releases it), so that another opener
+  // waiting for room cannot close it before its first exec.
+  private async open(target: SshTarget, self: { p?: Promise<Connection> }, slot: boolean, reserve = false): Promise<Connection> {
     const budget = this.env.budget;
     if (slot) await budget.take();
     try {
       const conn = await this.handshake(target, self);
       conn.slot = slot;
+      if (reserve) conn.inflight++;
       if (slot) budget.add(conn, () => this.evict(conn));
       return conn;
     } catch (e) {

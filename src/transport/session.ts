@@ -109,6 +109,7 @@ export class SshSession implements GatewaySession {
   private readonly inflight = new Set<(err: NatchainError) => void>();
   private offDeath: () => void;
   private reopening: Promise<ConnectionHandle> | undefined;
+  private reserved: ConnectionHandle | undefined;
 
   constructor(
     private conn: ConnectionHandle,
@@ -145,6 +146,11 @@ export class SshSession implements GatewaySession {
     // Closed to make room in the moment between (a pool runs on other tasks): reopen again.
     for (let i = 0; conn.evicted && this.reopen && i < 3; i++) conn = await this.connection();
     conn.busy(1);
+    // A reopened connection comes reserved (busy) for its first exec: hand the reservation over.
+    if (this.reserved === conn) {
+      this.reserved = undefined;
+      conn.busy(-1);
+    }
     try {
       return await conn.limit(() => {
         // The connection may have died while this call waited for a channel slot.
@@ -164,6 +170,7 @@ export class SshSession implements GatewaySession {
       (c) => {
         this.offDeath();
         this.conn = c;
+        this.reserved = c;
         this.offDeath = this.listen(c);
         this.reopening = undefined;
         return c;
