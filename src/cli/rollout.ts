@@ -10,6 +10,7 @@ import { plainFleetProgress, ttyFleetProgress } from '../rollout/progress.js';
 import type { RolloutLog, RolloutSettings } from '../rollout/rollouts.js';
 import { parseCanary, parseCount, type WaveOptions } from '../rollout/waves.js';
 import type { Topology } from '../topology/types.js';
+import type { ConnectOptions, Connector } from '../transport/index.js';
 import { c, makeChalk, printJson } from './output.js';
 import type { WaveCliOptions } from './commands/apply.js';
 import type { TxCliOptions } from './options.js';
@@ -114,6 +115,7 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
       guard: factsGuard,
       ...topologyHashOf(setup.topology),
       ...(between ? { between } : {}),
+      ...(o.probe ? { probe: (forwards: string[]) => probeWave(setup, forwards, managed, connectOpts, concurrency) } : {}),
     });
   } catch (e) {
     progress.stop();
@@ -223,4 +225,13 @@ function waveStatus(w: WaveReport): string {
 
 function indent(text: string, yes: boolean): string {
   return yes ? text.replace(/^/gm, '  ') : text;
+}
+
+/** `--probe` between waves: natchain probe on the forwards of the wave just committed; the first failure, if any. */
+async function probeWave(setup: RolloutSetup, forwards: string[], connector: Connector, connect: ConnectOptions, concurrency: number): Promise<string | undefined> {
+  const { probeForwards } = await import('../gateway/probe.js');
+  const solution = { chains: setup.chains, intents: setup.intents, allocations: [], lock: { version: 1 as const, ports: {} }, warnings: [] };
+  const r = await probeForwards(setup.topology, solution, connector, connect, { forwards, concurrency });
+  const f = r.forwards.flatMap((x) => x.chains.map((c) => ({ forward: x.forward, source: c.source, failure: c.failure }))).find((x) => x.failure);
+  return f?.failure ? `${f.forward} from ${f.source}: ${f.failure.gateway} ${f.failure.check}: ${f.failure.detail}` : undefined;
 }

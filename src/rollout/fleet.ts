@@ -55,6 +55,8 @@ export interface RolloutOptions {
   topologyHash?: string;
   /** Shown the whole change once before the first wave; false cancels. Absent: go on. */
   confirm?: (view: RolloutPlan) => Promise<boolean>;
+  /** Between waves, after the new connections: check the forwards the wave changed (natchain probe); a returned text is why to stop. */
+  probe?: (forwards: string[]) => Promise<string | undefined>;
   /** Between waves (after the checks): wait or ask; false stops the rollout. */
   between?: (next: Wave, of: number) => Promise<boolean>;
 }
@@ -379,6 +381,12 @@ async function betweenWaves(o: RolloutOptions, done: WaveReport, next: WaveRepor
     }),
   );
   if (failures.length) return (done.stopped = `after wave ${done.index} committed, a new connection failed: ${failures.join('; ')}`);
+  if (o.probe) {
+    const mine = new Set(done.gateways);
+    const forwards = [...new Set(o.chains.filter((c) => c.hops.some((h) => mine.has(h.gateway))).map((c) => c.forward))];
+    const bad = forwards.length ? await o.probe(forwards) : undefined;
+    if (bad) return (done.stopped = `after wave ${done.index} committed, natchain probe failed: ${bad}`);
+  }
   if (o.signal?.aborted) return (done.stopped = 'interrupted by the user');
   if (o.between && !(await o.between(waveOf(next), of))) return (done.stopped = `stopped before wave ${next.index}`);
   if (o.signal?.aborted) return (done.stopped = 'interrupted by the user');

@@ -253,4 +253,12 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     expect(ok.code, ok.stderr).to.equal(0);
     await expectAll(all('v2'), 'after the saved plan applied');
   });
+
+  it('--probe between waves: the probe of wave 1\'s forwards fails (no server behind them in this lab), so wave 1 stays committed and no other wave starts', async () => {
+    const r = await cli(['apply', files.v1!, '-F', ssh, '--yes', '--json', '--canary', '2', '--wave-size', '4', '--probe'], env);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.json.waves.map((w: { status: string }) => w.status)).to.deep.equal(['committed', 'not-started', 'not-started', 'not-started']);
+    expect(r.json.waves[0].stopped).to.match(/^after wave 1 committed, natchain probe failed: f01 from s01: gw-0[12] \w+: /);
+    await expectAll(all('v2', { 'gw-01': 'v1', 'gw-02': 'v1' }), 'after the probe stopped the rollout');
+  });
 });

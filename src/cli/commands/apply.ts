@@ -9,6 +9,7 @@ export interface WaveCliOptions {
   maxFail?: string;
   pause?: string;
   limit?: string[];
+  probe?: boolean;
 }
 
 /** Every option of apply. */
@@ -30,7 +31,8 @@ export function registerApply(program: Command): void {
     .option('--canary <n|gateways>', 'first wave: this many gateways, or these gateways (comma-separated), widened to whole chains')
     .option('--wave-size <n|n%>', 'largest wave after the canary (gateways, or a percentage of the gateways in the change)')
     .option('--max-fail <n|n%>', 'no new wave once more gateways than this are in failed waves', '0')
-    .option('--pause <seconds|prompt>', 'between waves: wait this long, or ask before each wave');
+    .option('--pause <seconds|prompt>', 'between waves: wait this long, or ask before each wave')
+    .option('--probe', "between waves: natchain probe the forwards of the wave just committed; a failure stops the rollout (the wave stays committed)");
   addTxOptions(cmd)
     .addOption(new Option('--test-fault <spec>', 'test-only fault injection (docs/rollout.md)').hideHelp())
     .addHelpText(
