@@ -180,9 +180,11 @@ export function topologyHashOf(topology: Topology): { topologyHash?: string } {
   }
 }
 
-/** Refuses a gateway the transaction changes whose facts contradict the topology (src/gateway/facts.ts). */
+/**
+ * Refuses a gateway of the transaction whose facts contradict the topology (src/gateway/facts.ts):
+ * changed or not, it is on the chain of a forward the transaction changes, so that forward could not work.
+ */
 export function factsGuard(gateway: Gateway, read: GatewayRead): void {
-  if (!read.changed) return;
   const m = checkFacts(gateway, read.facts).mismatches;
   if (m.length) throw new Error(m.map((x) => x.message.replace(`${gateway.name}: `, '')).join('; '));
 }

@@ -32,7 +32,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Transaction
   try {
     journalBegin(run);
     await prepareAll(run);
-    planAll(run);
+    await planAll(run);
     await releaseUnchanged(run);
     if (run.changed.length === 0) return await finish(run, 'noop');
     await confirmPlan(run);

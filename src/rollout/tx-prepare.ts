@@ -143,10 +143,16 @@ async function prepareOne(run: TxRun, gw: Gw, force: boolean): Promise<void> {
 }
 
 /** The local plan: what changes where (from each snapshot), ip_forward refusals; journaled (a barrier) before anything changes. */
-export function planAll(run: TxRun): void {
+export async function planAll(run: TxRun): Promise<void> {
   const o = run.o;
   const errors: string[] = [];
+  let slice = Date.now();
   for (const gw of run.inScope) {
+    // A fleet's plan is seconds of CPU: give keepalives, timers and progress a turn every ~20 ms.
+    if (Date.now() - slice > 20) {
+      await new Promise((r) => setImmediate(r));
+      slice = Date.now();
+    }
     const before = canonicalOf(gw.gateway.backend, gw.snapshot ?? '');
     const after = gw.change!.expected;
     const wantsForwarding = o.needsForwarding(gw.gateway) && gw.ipForward !== '1';
