@@ -16,8 +16,8 @@ export async function run(file: string, o: TxCliOptions, cmd: Command): Promise<
     readForEdit,
     save: saveAuthored,
     create: (f, discover) => createTopology(f, discover ? { discover, connect: connectOptionsOf(o), concurrency: concurrencyOf(o) } : {}),
-    plan: (f) => handOver(() => import('./plan.js').then((m) => m.run(f, { ...o, json: false }, cmd))),
-    apply: (f) => handOver(() => import('./apply.js').then((m) => m.run(f, { ...o, json: false, yes: false }))),
+    plan: (f) => handOver(() => import('../plan-run.js').then((m) => m.runPlan(f, { ...o, json: false }, cmd))),
+    apply: (f) => handOver(() => import('../apply-run.js').then((m) => m.runApply(f, { ...o, json: false, yes: false }))),
   });
 }
 
