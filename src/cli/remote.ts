@@ -73,10 +73,10 @@ export function onFirstInterrupt(note: (message: string) => void, message: strin
   return { signal: ctl.signal, dispose: () => process.removeListener('SIGINT', onSigint) };
 }
 
-/** Runs a transaction from the CLI: confirmation, progress, summary, JSON, exit code. */
+/** Runs one rollback transaction from the CLI: confirmation, progress, summary, JSON, exit code (apply runs through rollout.ts, in waves). */
 export async function runTxCommand(
   o: TxCliOptions,
-  kind: 'apply' | 'rollback',
+  kind: 'rollback',
   topology: Topology,
   setup: Pick<TransactionOptions, 'target' | 'needsForwarding'> & { gateways?: string[]; rollbackOf?: string },
   after?: (r: TransactionReport) => Promise<string[]>,
