@@ -3,7 +3,6 @@
 //   apply:<gateway>       that gateway's load gets a line its kernel refuses (apply fails, self-restores)
 //   disconnect:<gateway>  after applying, that gateway's script kills its own sshd: the management connection dies
 //                         (natchain reconnects to roll it back)
-//   isolate:<gateway>     as disconnect, and every new connection natchain tries to it fails: its timer must revert it
 //   pause:<phase>:<ms>    natchain prints "natchain-test: paused before <phase>" on stderr and waits (phase: prepare, apply, verify, commit)
 // Never active unless the variable is set, AND NATCHAIN_TEST_FAULTS_ENABLE=1 is set too: `disconnect` kills
 // sshd on the gateway, so a stray NATCHAIN_TEST_FAULT (or --test-fault) alone is refused, never obeyed.
@@ -15,7 +14,7 @@ export const FAULTS_ENABLE_VAR = 'NATCHAIN_TEST_FAULTS_ENABLE';
 /** Parsed fault list. */
 export interface Faults {
   /** The remote fault word for one gateway and phase ("-" for none). */
-  remote(kind: 'check' | 'apply' | 'disconnect' | 'isolate', gateway: string): boolean;
+  remote(kind: 'check' | 'apply' | 'disconnect', gateway: string): boolean;
   /** Milliseconds to pause before a phase (0: none). */
   pause(phase: string): number;
   active: boolean;

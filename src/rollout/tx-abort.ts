@@ -13,7 +13,7 @@ export async function rollbackGateways(run: TxRun, list: Gw[], undoCommitted = f
     let why = '';
     let lost = false;
     try {
-      st = await run.step(gw, gw.armed || undoCommitted ? 'rollback' : 'release', () => abortOn(run, gw, undoCommitted));
+      st = await run.step(gw, gw.armed || undoCommitted ? 'rollback' : 'release', () => beforeItsTimer(gw, undoCommitted, abortOn(run, gw, undoCommitted)));
     } catch (e) {
       why = reasonOf(e);
       lost = !(e instanceof PhaseError) || e.connectionLost;
@@ -27,6 +27,19 @@ export async function rollbackGateways(run: TxRun, list: Gw[], undoCommitted = f
     else if (st === 'revert-failed') run.mark(gw, 'failed', 'restoring the snapshot failed');
     else run.mark(gw, 'released', gw.plan?.changed ? 'nothing was changed' : undefined);
   });
+}
+
+/**
+ * An armed gateway that does not answer before its dead-man timer fires is left to the timer: the
+ * report then names a time still ahead (issue 13.6), not one natchain spent past it.
+ */
+function beforeItsTimer<T>(gw: Gw, undo: boolean, work: Promise<T>): Promise<T> {
+  if (!gw.armed || undo || gw.firesBy === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer before its dead-man timer fires')), Math.max(0, gw.firesBy! - Date.now() - 1000));
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** The abort script through whichever connection still works: management, the new one, or one opened now. */
@@ -47,7 +60,8 @@ function markUnreached(run: TxRun, gw: Gw, why: string, lost: boolean): void {
     return run.mark(gw, 'unknown', `unreachable (${why}) after its commit's connection was lost: it may have committed, or its dead-man timer restores the snapshot; run natchain recover`);
   }
   if (gw.armed) {
-    const when = gw.deadline ? ` by ${new Date(gw.deadline * 1000).toISOString()}` : ` within ${run.o.confirmTimeoutSec}s`;
+    const by = firesBy(gw);
+    const when = by === undefined ? ` within ${run.o.confirmTimeoutSec}s` : by > Date.now() ? ` by ${iso(by)}` : ` (it was due by ${iso(by)})`;
     return run.mark(gw, 'unknown', `unreachable (${why}); its dead-man timer restores the snapshot${when}`);
   }
   if (['locked', 'staged', 'connected'].includes(gw.state)) return run.mark(gw, 'unknown', `unchanged but could not release its lock: ${why}`);
@@ -62,7 +76,13 @@ export async function abortWith(run: TxRun, stop: Stop): Promise<never> {
   const settled = (g: Gw) =>
     g.scope === 'out' || ['rolled-back', 'released', 'reverted-by-timer', 'connected', 'unchanged'].includes(g.state) || (g.state === 'unknown' && g.armed && !g.commitUnknown);
   const outcome: Outcome = run.gws.every(settled) ? (run.gws.some((g) => g.applyTried) ? 'rolled-back' : 'aborted') : 'inconsistent';
-  let message = stop.message + waitingNote(run);
+  const note = waitingNote(run);
+  let message = stop.message + note;
+  // "rolled back" alone would claim it of the gateways left to their timers too: name the ones it is true of.
+  if (note && stop.message.endsWith('; rolled back')) {
+    const back = run.gws.filter((g) => g.state === 'rolled-back').map((g) => g.gateway.name);
+    message = (back.length ? `${stop.message} ${back.join(', ')}` : stop.message.slice(0, -'; rolled back'.length)) + note;
+  }
   if (outcome === 'inconsistent') message += '; some gateways may not be as they were: run natchain recover';
   const r = run.end(outcome, message);
   await run.closeAll();
@@ -72,12 +92,44 @@ export async function abortWith(run: TxRun, stop: Stop): Promise<never> {
 /** "; gw-a could not be reached and restores itself when its dead-man timer fires (…)", singular or plural. */
 export function waitingNote(run: TxRun): string {
   const waiting = run.gws.filter((g) => g.state === 'unknown' && g.armed && !g.commitUnknown);
-  if (waiting.length === 0) return '';
-  const names = waiting.map((g) => g.gateway.name).join(', ');
-  const one = waiting.length === 1;
-  const latest = Math.max(...waiting.map((g) => g.deadline ?? 0));
-  const when = latest ? ` (by ${new Date(latest * 1000).toISOString()})` : ` (within ${run.o.confirmTimeoutSec}s)`;
+  const times = waiting.map(firesBy);
+  const latest = times.includes(undefined) ? undefined : Math.max(...(times as number[]));
+  return waitingText(
+    waiting.map((g) => g.gateway.name),
+    latest,
+    Date.now(),
+    run.o.confirmTimeoutSec,
+  );
+}
+
+/**
+ * The note for gateways left to their dead-man timers: `latest` is when the last of them fires at
+ * the latest (local clock, ms); a time already past is told in the past tense, never as ahead.
+ */
+export function waitingText(names: string[], latest: number | undefined, now: number, timeoutSec: number): string {
+  if (names.length === 0) return '';
+  const list = names.join(', ');
+  const one = names.length === 1;
+  if (latest !== undefined && latest <= now) {
+    return one
+      ? `; ${list} could not be reached; its dead-man timer was due to restore its snapshot by ${iso(latest)}`
+      : `; ${list} could not be reached; their dead-man timers were due to restore their snapshots by ${iso(latest)}`;
+  }
+  const when = latest === undefined ? `(within ${timeoutSec}s)` : `(by ${iso(latest)})`;
   return one
-    ? `; ${names} could not be reached and restores itself when its dead-man timer fires${when}`
-    : `; ${names} could not be reached and restore themselves when their dead-man timers fire${when}`;
+    ? `; ${list} could not be reached and restores itself when its dead-man timer fires ${when}`
+    : `; ${list} could not be reached and restore themselves when their dead-man timers fire ${when}`;
+}
+
+/**
+ * When a gateway's timer fires at the latest, on this machine's clock (ms, whole seconds up):
+ * the timer started sleeping before the apply answered, so answer time + timeout bounds it
+ * whatever the gateway's clock says.
+ */
+function firesBy(gw: Gw): number | undefined {
+  return gw.firesBy === undefined ? undefined : Math.ceil(gw.firesBy / 1000) * 1000;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }

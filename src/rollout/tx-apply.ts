@@ -20,12 +20,13 @@ export async function applyAll(run: TxRun): Promise<void> {
     try {
       gw.armed = true;
       gw.applyTried = true;
-      const fault = o.faults.remote('apply', name) ? 'apply' : o.faults.remote('disconnect', name) || o.faults.remote('isolate', name) ? 'disconnect' : '-';
+      const fault = o.faults.remote('apply', name) ? 'apply' : o.faults.remote('disconnect', name) ? 'disconnect' : '-';
       const sec = await run.step(gw, 'apply', () =>
         run.exec(gw, gw.session!, 'apply', [o.confirmTimeoutSec, gw.plan!.enableIpForward ? 1 : 0, fault], (nonce) =>
           frame(nonce, { revert: revertOf(gw.gateway.backend, gw.snapshot ?? ''), members: members + '\n', end: '' }),
         ),
       );
+      gw.firesBy = Date.now() + o.confirmTimeoutSec * 1000;
       gw.deadline = Number((sec.get('deadline') ?? '').trim()) || undefined;
       if (gw.deadline) deadlines[name] = gw.deadline;
       const dump = sec.get('readback') ?? '';
@@ -38,6 +39,8 @@ export async function applyAll(run: TxRun): Promise<void> {
     } catch (e) {
       // A clean failure means the script restored the snapshot itself; a lost connection leaves it to the timer.
       if (e instanceof PhaseError && !e.connectionLost) gw.armed = false;
+      // Lost: if the timer was armed, it was before now, so it fires within the timeout from now.
+      else gw.firesBy = Date.now() + o.confirmTimeoutSec * 1000;
       gw.detail = reasonOf(e);
       run.fail(gw, 'apply', gw.detail);
     }
@@ -53,7 +56,7 @@ export async function verifyAll(run: TxRun): Promise<void> {
   await run.pause('verify');
   const o = run.o;
   // With a disconnect fault, give the dying connection its moment, as a real failure would take.
-  for (const gw of run.changed) if (o.faults.remote('disconnect', gw.gateway.name) || o.faults.remote('isolate', gw.gateway.name)) await Promise.race([gw.session!.closed, sleep(5000)]);
+  for (const gw of run.changed) if (o.faults.remote('disconnect', gw.gateway.name)) await Promise.race([gw.session!.closed, sleep(5000)]);
   await run.each(run.changed, async (gw) => {
     try {
       await run.step(gw, 'verify', async () => {

@@ -10,36 +10,7 @@ import { join } from 'node:path';
 import { labDown } from '../../src/lab/index.js';
 import { parseTopology } from '../../src/topology/index.js';
 import { testLabName } from '../support/lab.js';
-import { canUseNetns, cli, LabWorld, sleep, topologyFile, type CliResult } from './rollout-support.js';
-
-/** The pids of the sshd processes serving a lab gateway (in its network namespace). */
-async function sshdPids(w: LabWorld, gw: string): Promise<number[]> {
-  const out = await w.sh(
-    gw,
-    'me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do read -r c < $d/comm 2>/dev/null || continue; case $c in sshd*) [ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] && echo ${d#/proc/};; esac; done; true',
-  );
-  return out.split('\n').filter(Boolean).map(Number);
-}
-
-function signal(pids: number[], sig: NodeJS.Signals): void {
-  for (const p of pids) {
-    try {
-      process.kill(p, sig);
-    } catch {
-      // gone already
-    }
-  }
-}
-
-/** Polls a shell test on a gateway until it holds. */
-async function until(w: LabWorld, gw: string, test: string, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if ((await w.sh(gw, `if ${test}; then echo yes; fi`)).trim() === 'yes') return true;
-    await sleep(100);
-  }
-  return false;
-}
+import { canUseNetns, cli, LabWorld, signal, sleep, sshdPids, topologyFile, until, type CliResult } from './rollout-support.js';
 
 /** Every gateway's owned state now (what "nothing changed" is compared with). */
 async function ownedNow(w: LabWorld): Promise<Record<string, string>> {
@@ -279,16 +250,6 @@ for (const backend of ['iptables', 'nftables'] as const) {
       await w.expectAll(want.v1, 'the waiting apply committed after the manual one reverted');
       const rec = await cli(['recover', '--json'], env);
       expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
-    });
-
-    it('13.10: two gateways that cannot be reached are named in the plural', async () => {
-      const start = await ownedNow(w);
-      const r = await cli(['apply', files.v3, '-F', ssh, '--yes', '--json', '--confirm-timeout', '5', '--test-fault', 'isolate:gw-a,isolate:gw-b'], env);
-      expect(r.code).to.equal(1);
-      expect(r.json.error.message).to.match(/gw-a, gw-b could not be reached and restore themselves when their dead-man timers fire \(by \d{4}-\d\d-\d\dT[\d:.]+Z\)/);
-      await w.waitAll(start, 15_000);
-      await sleep(500);
-      await w.expectAll(start, 'after the timers fired');
     });
   });
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labExec, labUp, type Lab } from '../../src/lab/index.js';
@@ -230,4 +230,122 @@ export class LabWorld {
       await sleep(500);
     }
   }
+}
+
+// ---- faults injected from outside natchain (rollout-faults*) ---------------------------------
+
+/** The pids of the sshd processes serving a lab gateway (in its network namespace). */
+export async function sshdPids(w: LabWorld, gw: string): Promise<number[]> {
+  const out = await w.sh(
+    gw,
+    'me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do read -r c < $d/comm 2>/dev/null || continue; case $c in sshd*) [ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] && echo ${d#/proc/};; esac; done; true',
+  );
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+/** Sends a signal to every pid of the list (gone ones are skipped). */
+export function signal(pids: number[], sig: NodeJS.Signals): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, sig);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/** Polls a shell test on a gateway until it holds. */
+export async function until(w: LabWorld, gw: string, test: string, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if ((await w.sh(gw, `if ${test}; then echo yes; fi`)).trim() === 'yes') return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** A call of the gateway's restore binary held by `holdRestore` until released. */
+export interface Hold {
+  /** Waits until the held call has started; resolves with the transaction id whose ruleset it is given. */
+  held(ms: number): Promise<string>;
+  /** Lets the held call go on (it runs the real binary). */
+  release(): Promise<void>;
+  /** Releases it and removes the wrapper. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Holds the next `load` (or `check`) of a staged ruleset on one gateway until released: a wrapper
+ * over the restore binary (`iptables-restore` / `nft`) in /usr/local/sbin, which sshd's PATH
+ * searches first, bind-mounted inside the gateway's own mount namespace only. One call is held;
+ * every other call (reverts, reads, later loads) runs the real binary at once.
+ */
+export async function holdRestore(w: LabWorld, gw: string, what: 'load' | 'check'): Promise<Hold> {
+  const ipt = w.backend === 'iptables';
+  const bin = ipt ? 'iptables-restore' : 'nft';
+  // iptables-restore reads the ruleset on stdin, nft -f takes it as the last argument.
+  const file = ipt ? 'f=$(readlink /proc/$$/fd/0)' : 'eval "f=\\${$#}"';
+  const wrapper = `#!/bin/sh
+k=load; case " $* " in *' --test '*|*' -c '*) k=check ;; esac
+${file}
+case $f in */new.load) if [ -e /tmp/hold/$k ] && rm /tmp/hold/$k 2>/dev/null; then
+  printf '%s\\n' "$f" > /tmp/hold/at
+  i=0; while [ ! -e /tmp/hold/go ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+fi ;; esac
+exec /usr/sbin/${bin} "$@"
+`;
+  await w.sh(
+    gw,
+    `mkdir -p /tmp/hold /tmp/hold-bin && rm -f /tmp/hold/* && cat > /tmp/hold-bin/${bin} <<'EOF'\n${wrapper}EOF\nchmod 755 /tmp/hold-bin/${bin} && : > /tmp/hold/${what} && (mountpoint -q /usr/local/sbin || mount --bind /tmp/hold-bin /usr/local/sbin)`,
+  );
+  const release = () => w.sh(gw, ': > /tmp/hold/go').then(() => undefined);
+  return {
+    async held(ms) {
+      expect(await until(w, gw, '[ -s /tmp/hold/at ]', ms), `${gw}: the ${what} of the staged ruleset was held`).to.equal(true);
+      const at = (await w.sh(gw, 'cat /tmp/hold/at')).trim();
+      return /\/var\/lib\/natchain\/([^/]+)\/new\.load$/.exec(at)![1]!;
+    },
+    release,
+    async remove() {
+      await release();
+      await w.sh(gw, 'umount /usr/local/sbin 2>/dev/null; rm -rf /tmp/hold /tmp/hold-bin; true');
+    },
+  };
+}
+
+/** The unix socket natchain reaches a lab gateway's sshd through (from the lab's ssh_config). */
+function socketOf(w: LabWorld, gw: string): string {
+  const m = new RegExp(`Host ${gw}\\b[^]*?UNIX-CONNECT:(\\S+)`).exec(readFileSync(w.lab.sshConfig, 'utf8'));
+  if (!m) throw new Error(`no socket for ${gw} in ${w.lab.sshConfig}`);
+  return m[1]!;
+}
+
+/**
+ * A loud cut of a gateway's management link: its socket is moved away (new connections are
+ * refused at once) and every sshd serving it is killed (open connections die, and with them every
+ * connection jumped through it). Returns the repair.
+ */
+export async function cutManagement(w: LabWorld, gw: string): Promise<() => void> {
+  const sock = socketOf(w, gw);
+  renameSync(sock, `${sock}.cut`);
+  signal(await sshdPids(w, gw), 'SIGKILL');
+  return () => renameSync(`${sock}.cut`, sock);
+}
+
+/**
+ * A silent cut inside a gateway's network namespace: every SSH packet to or from it is dropped (an
+ * nft table of the test's own, ahead of everything), so open connections hang and new ones get no
+ * answer. Returns the repair.
+ */
+export async function cutSilently(w: LabWorld, gw: string): Promise<() => Promise<void>> {
+  await w.sh(
+    gw,
+    `nft -f - <<'EOF'
+table inet natchain_test_cut {
+  chain in { type filter hook input priority -400; tcp dport 22 drop; }
+  chain out { type filter hook output priority -400; tcp sport 22 drop; }
+}
+EOF`,
+  );
+  return () => w.sh(gw, 'nft delete table inet natchain_test_cut').then(() => undefined);
 }

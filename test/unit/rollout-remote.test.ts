@@ -139,10 +139,10 @@ describe('rollout: faults, plan summaries', () => {
     expect(none.active).to.equal(false);
     expect(none.remote('check', 'gw-a')).to.equal(false);
     expect(readFaults('', false).active).to.equal(false);
-    const f = readFaults('check:gw-a, isolate:gw-b,pause:commit:1500', true);
+    const f = readFaults('check:gw-a, disconnect:gw-b,pause:commit:1500', true);
     expect(f.remote('check', 'gw-a')).to.equal(true);
     expect(f.remote('check', 'gw-b')).to.equal(false);
-    expect(f.remote('isolate', 'gw-b')).to.equal(true);
+    expect(f.remote('disconnect', 'gw-b')).to.equal(true);
     expect(f.pause('commit')).to.equal(1500);
     expect(f.pause('apply')).to.equal(0);
   });
