@@ -8,7 +8,7 @@ import { serializePlan, sha256, type SavedGateway, type SavedPlan } from '../rol
 import { ExitCode } from './exit.js';
 import { loadProject, readText, type Project } from './io.js';
 import { c, printJson } from './output.js';
-import { colourDiff, concurrencyOf, connectOptionsOf, connectors, noteUnfinished } from './remote.js';
+import { colourDiff, concurrencyOf, connectOptionsOf, connectors, knownRecorder, noteUnfinished } from './remote.js';
 import type { Command } from 'commander';
 import { repeatOptions, shellWord, type RemoteOptions } from './options.js';
 
@@ -18,12 +18,14 @@ export async function runPlan(file: string, o: RemoteOptions & { out?: string },
   noteUnfinished(o);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
+  const known = knownRecorder(o, 'plan');
   let plan;
   try {
-    plan = await planLive(p.topology, p.solution.intents, managed, opts, concurrencyOf(o));
+    plan = await planLive(p.topology, p.solution.intents, managed, opts, concurrencyOf(o), { seen: known.seen });
   } finally {
     await pool.closeAll().catch(() => undefined);
   }
+  known.save();
   // A gateway apply would refuse (mismatch) or cannot repair (an nftables table running first) is an error, not a pending change.
   const errors = plan.gateways.filter((g) => g.status === 'error' || g.status === 'mismatch' || (g.status === 'shadowed' && g.shadowed.some((h) => !h.repairable)));
   const code = errors.length ? 1 : plan.inSync ? 0 : 2;

@@ -7,6 +7,8 @@ import { UsageError } from '../errors.js';
 import { readFaults } from '../rollout/faults.js';
 import { isTxId } from '../rollout/ids.js';
 import { Journal, stateDir, type TxHistory } from '../rollout/journal.js';
+import { knownRecord, KnownStore, type KnownRecord } from '../rollout/known-store.js';
+import type { SeenHook } from '../rollout/live.js';
 import { stillRunning, unfinished } from '../rollout/recover.js';
 import { formatForwardChanges } from '../rollout/owned.js';
 import { plainProgress, ttyProgress } from '../rollout/progress.js';
@@ -43,6 +45,18 @@ export function concurrencyOf(o: RemoteOptions): number {
 export function connectors(opts: ConnectOptions): { pool: SshPool; managed: Connector; fresh: Connector } {
   const pool = new SshPool(opts);
   return { pool, managed: (t, g) => pool.connect(t, g), fresh: connect };
+}
+
+/** Records what a read command saw per gateway in the known-state cache (apply's scope comes from it); `save` warns on stderr when it cannot. */
+export function knownRecorder(o: RemoteOptions, by: string): { seen: SeenHook; save(): void } {
+  const records: KnownRecord[] = [];
+  return {
+    seen: (g, canonical, busy) => records.push(knownRecord(g.name, g.backend, canonical, busy, by)),
+    save: () => {
+      const error = new KnownStore(stateDir(o.stateDir)).write(records);
+      if (error) process.stderr.write(`natchain: ${error}\n`);
+    },
+  };
 }
 
 /** The checks every transaction command makes before anything is drawn or connected (and the unfinished transactions named); the settings they give. */

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { readFaults } from '../rollout/faults.js';
 import { gatewayRows, pauseFor, RolloutError, runRollout, type RolloutOptions, type RolloutPlan, type RolloutReport, type WaveReport } from '../rollout/fleet.js';
 import { Journal, stateDir } from '../rollout/journal.js';
+import { KnownStore } from '../rollout/known-store.js';
 import { formatForwardChanges } from '../rollout/owned.js';
 import { plainFleetProgress, ttyFleetProgress } from '../rollout/progress.js';
 import type { RolloutLog, RolloutSettings } from '../rollout/rollouts.js';
@@ -92,6 +93,9 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
       intents: setup.intents,
       chains: setup.chains,
       journal: new Journal(stateDir(o.stateDir)),
+      known: new KnownStore(stateDir(o.stateDir)),
+      ...(o.refresh ? { refresh: true } : {}),
+      reach: (g, ms, signal) => pool.reach(setup.topology, g, ms, signal),
       log: setup.log,
       connector: managed,
       fresh,
@@ -163,6 +167,7 @@ export function rolloutJson(topology: Topology, r: RolloutReport) {
     plan: ran.flatMap((w) => w.report!.plan.map((p) => ({ gateway: p.gateway, backend: p.backend, changed: p.changed, forwards: p.forwards, ipForward: p.ipForward, enableIpForward: p.enableIpForward }))),
     scope: r.scope,
     outside: r.outside,
+    refreshed: r.refreshed,
     waves: r.waves.map((w) => ({
       index: w.index,
       canary: w.canary,
@@ -196,7 +201,8 @@ export function formatRollout(r: RolloutReport, topologyFile: string): string {
   const lines: string[] = [];
   if (!r.waves.length) {
     const n = r.outside.filter((x) => x.status === 'unchanged').length;
-    lines.push(`${c.green('in sync')}: nothing to apply on ${n} gateway(s) (nothing changed)`);
+    const how = r.refreshed ? '' : ", by natchain's last record of each (none was read: natchain plan, or apply --refresh, reads them)";
+    lines.push(`${c.green('in sync')}: nothing to apply on ${n} gateway(s)${how} (nothing changed)`);
   }
   const many = r.waves.length > 1;
   for (const w of r.waves) {
@@ -211,11 +217,18 @@ export function formatRollout(r: RolloutReport, topologyFile: string): string {
     if (w.stopped) lines.push(c.red(`stopped: ${w.stopped}`));
   }
   for (const a of r.scope.limitAdded) lines.push(`--limit added ${a.gateway}: ${a.why}`);
+  const unchanged = r.outside.filter((x) => x.status === 'unchanged').map((x) => x.gateway);
+  if (unchanged.length && r.waves.length) lines.push(c.dim(`unchanged (not in this change${r.refreshed ? '' : ", not read: as natchain last recorded them"}): ${listNames(unchanged)}`));
   for (const x of r.outside) if (x.status === 'unreachable') lines.push(c.yellow(`${x.gateway}: ${x.detail}`));
   for (const n of r.notes) lines.push(c.yellow(n));
   const f = r.scope.forwards.map((x) => formatForwardChanges({ added: x.change === 'added' ? [x.forward] : [], removed: x.change === 'removed' ? [x.forward] : [], changed: x.change === 'changed' ? [x.forward] : [] })[0]).join(' ');
   if (r.waves.length) lines.push(`${r.summary} (rollout ${r.rollout}${f ? `; forwards ${f}` : ''})`);
   return lines.join('\n');
+}
+
+/** Names, the first 20 of them, then how many more. */
+function listNames(names: string[], max = 20): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 }
 
 function waveStatus(w: WaveReport): string {

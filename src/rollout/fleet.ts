@@ -1,7 +1,9 @@
-// A change across a fleet: work out its scope (rollout/scope) from what natchain last knew, read
-// the gateways outside it once (so a dead one is reported, not blocking), cut the scope into
-// waves (rollout/waves) and run each wave as its own all-or-nothing transaction, stopping when
-// the failures exceed the budget. Records the rollout in rollouts.jsonl for --resume and rollback.
+// A change across a fleet: work out its scope (rollout/scope) from what natchain last knew (journal
+// and known-state cache), cut it into waves (rollout/waves) and run each wave as its own
+// all-or-nothing transaction at once, stopping when the failures exceed the budget. Gateways
+// outside the scope are not read (with --refresh or a saved plan they are, first): beside the
+// change, a check that never logs in tells the report whether each one answers (outside.ts).
+// Records the rollout in rollouts.jsonl for --resume and rollback, and what it read in the cache.
 import { NatchainError } from '../errors.js';
 import type { Chain, Intent } from '../solve/types.js';
 import type { Gateway, Topology } from '../topology/types.js';
@@ -9,13 +11,15 @@ import type { ConnectOptions, Connector, GatewaySession } from '../transport/typ
 import type { Faults } from './faults.js';
 import { newTxId, ownerIdentity } from './ids.js';
 import type { Journal } from './journal.js';
-import { lastKnownStates } from './known.js';
+import { journalRecords, lastKnownStates } from './known.js';
+import { knownRecord, type KnownRecord, type KnownStore } from './known-store.js';
 import { inspectGateways } from './live.js';
 import { canonicalOf, changeToIntents, forwardChanges, forwardsIn } from './owned.js';
 import { sha256, staleGateways } from './planfile.js';
 import type { FleetProgress } from './progress.js';
 import type { RolloutLog, RolloutSettings, WaveStatus } from './rollouts.js';
-import { computeScope, limitScope, type KnownState, type OutsideGateway, type Scope } from './scope.js';
+import { ReachChecks } from './outside.js';
+import { computeScope, limitScope, markUnreachable, type KnownState, type OutsideGateway, type Scope } from './scope.js';
 import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionOptions, type TransactionReport } from './transaction.js';
 import { overBudget, planWaves, resolveCount, type Count, type Wave, type WaveOptions } from './waves.js';
 
@@ -59,6 +63,12 @@ export interface RolloutOptions {
   probe?: (forwards: string[]) => Promise<string | undefined>;
   /** Between waves (after the checks): wait or ask; false stops the rollout. */
   between?: (next: Wave, of: number) => Promise<boolean>;
+  /** The known-state cache: read for the scope, and every read of this rollout is recorded in it. */
+  known?: KnownStore;
+  /** Read every gateway outside the change first (drift there is found and brought in); implied by a saved plan. */
+  refresh?: boolean;
+  /** Whether a gateway outside the change answers, without logging in (resolves: it does; rejects: why not). */
+  reach?: (gateway: Gateway, timeoutMs: number, signal: AbortSignal) => Promise<unknown>;
 }
 
 /** What the rollout will do, shown before anything changes. */
@@ -96,8 +106,10 @@ export interface RolloutReport {
   outside: OutsideGateway[];
   waves: WaveReport[];
   notes: string[];
-  /** Exec calls per gateway before the transactions (the read of gateways outside the scope or of unknown state). */
+  /** Exec calls per gateway outside the transactions (--refresh reads, re-planned waves). */
   reads: Record<string, number>;
+  /** Whether the gateways outside the change were read (--refresh, saved plan) or taken from natchain's records. */
+  refreshed: boolean;
   summary: string;
   elapsedMs: number;
 }
@@ -147,7 +159,9 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
   const gateways = o.topology.gateways;
   const byName = new Map(gateways.map((g) => [g.name, g]));
   const desired = new Map(gateways.map((g) => [g.name, changeToIntents(g, o.intents[g.name] ?? []).expected]));
-  const journalKnown = lastKnownStates(o.journal, o.topology);
+  const journalKnown = lastKnownStates(o.journal.transactions(), o.topology, o.known?.read(byName.keys()));
+  /** Reads of this rollout, for the known-state cache. */
+  const seen: KnownRecord[] = [];
   /** What each read found: the canonical state, or why the gateway could not be read. */
   const read = new Map<string, string | Error>();
   const reads: Record<string, number> = Object.create(null);
@@ -161,6 +175,8 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
       // Errors are reported beside the gateway's name: drop the transport's own "<gateway>: " prefix.
       read.set(n, v instanceof Error ? new Error(v.message.startsWith(`${n}: `) ? v.message.slice(n.length + 2) : v.message) : canonicalOf(byName.get(n)!.backend, v.live));
       if (!(v instanceof Error) && (v.lock || v.armed.length)) busy.set(n, v.lock ? `locked by transaction ${v.lock.tx} of ${v.lock.owner}` : `transaction ${v.armed[0]!.tx} is armed here`);
+      const now = read.get(n);
+      if (typeof now === 'string') seen.push(knownRecord(n, byName.get(n)!.backend, now, busy.has(n), 'apply'));
       reads[n] = (reads[n] ?? 0) + (v instanceof Error ? 0 : v.roundTrips);
     }
   };
@@ -177,8 +193,9 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
         const r = read.get(g.name);
         const a = assumed(g.name);
         if (r instanceof Error) return [g.name, a === undefined ? { source: 'unknown', reason: r.message } : { source: 'last-known', canonical: a, reason: r.message }];
-        // Not read yet: the last known state stands in for the live one (confirmed under the lock).
+        // Not read (yet): the last known state stands in for the live one (confirmed under the lock if it takes part).
         if (a === undefined) return [g.name, { source: 'unread' }];
+        if (r === undefined) return [g.name, { source: 'recorded', canonical: a, since: o.saved ? 'the saved plan' : journalKnown.get(g.name)!.time }];
         const b = busy.get(g.name);
         return [g.name, b ? { source: 'live', canonical: a, busy: b } : { source: 'live', canonical: a }];
       }),
@@ -199,87 +216,107 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     }
     return true;
   };
-  // Every gateway outside the scope is read once (those natchain has no record of are in it: their prepare reads them).
   let { scope } = scopeNow();
-  await readGateways(gateways.filter((g) => !scope.gateways.includes(g.name) && !read.has(g.name)).map((g) => g.name));
-  if (o.saved) refuseStale(o.saved, read);
+  const outsideNow = () => gateways.filter((g) => !scope.gateways.includes(g.name) && !read.has(g.name)).map((g) => g.name);
+  // --refresh (and a saved plan, which must be refused when any gateway changed since): every gateway
+  // outside the scope is read first (those with no record are in it: their prepare reads them).
+  // Otherwise the change starts at once, and whether those outside answer is checked beside it.
+  const refresh = o.refresh === true || o.saved !== undefined;
+  const checks = !refresh && o.reach ? new ReachChecks((n, ms, signal) => o.reach!(byName.get(n)!, ms, signal), o.concurrency) : undefined;
+  /** Gateways of the waves that ran (their transactions' outcomes go into the known-state cache). */
+  const ranGateways = new Set<string>();
+  try {
+    if (refresh) await readGateways(outsideNow());
+    else checks?.start(outsideNow());
+    if (o.saved) refuseStale(o.saved, read);
+    return await runScope();
+  } finally {
+    checks?.stop();
+    const error = o.known?.write([...seen, ...journalRecords(o.journal.transactions(), o.topology, ranGateways)]);
+    if (error) o.progress.note(`natchain: ${error}`);
+  }
 
-  const allWaves: WaveReport[] = [];
-  const notes: string[] = [];
-  let failed = 0;
-  let stopped: string | undefined;
-  let limited = scopeNow();
-  for (let pass = 0; pass < 5 && !stopped; pass++) {
-    limited = scopeNow();
-    scope = limited.scope;
-    if (scope.blocked.length) {
-      const b = scope.blocked.map((x) => `${x.gateway} (${scope.why.get(x.gateway)}): ${x.reason}`);
-      throw new NatchainError('SSH', `cannot reach ${scope.blocked.length} gateway(s) this change needs; nothing was changed`, b);
-    }
-    if (!scope.gateways.length) break;
-    const wp = planWaves(scope.components, o.waves);
-    notes.push(...wp.notes);
-    const first = allWaves.length;
-    const planned: WaveReport[] = wp.waves.map((w) => ({ index: first + w.index, canary: w.canary, gateways: w.gateways, status: 'not-started', tx: null }));
-    allWaves.push(...planned);
-    if (pass === 0) {
-      o.log.append({ type: 'start', rollout, time: new Date().toISOString(), owner: ownerIdentity().text, topology: o.topology.file, topologySha256: sha256(o.topologyText), settings: o.settings, ...(o.resumes ? { resumes: o.resumes } : {}), waves: wp.waves.map((w) => w.gateways) });
-      if (o.confirm) {
-        const plan = scope.gateways.map((g) => gatewayPlan(byName.get(g)!, assumed(g) ?? '', desired.get(g)!));
-        const yes = await o.confirm({ rollout, scope, waves: wp.waves, notes: wp.notes, plan, limitAdded: limited.added, left: limited.left });
-        if (!yes) throw new NatchainError('CANCELLED', 'cancelled; nothing was changed');
+  /** The waves, re-planned when a gateway is not as assumed; the report. */
+  async function runScope(): Promise<RolloutReport> {
+    const allWaves: WaveReport[] = [];
+    const notes: string[] = [];
+    let failed = 0;
+    let stopped: string | undefined;
+    let limited = scopeNow();
+    for (let pass = 0; pass < 5 && !stopped; pass++) {
+      limited = scopeNow();
+      scope = limited.scope;
+      if (scope.blocked.length) {
+        const b = scope.blocked.map((x) => `${x.gateway} (${scope.why.get(x.gateway)}): ${x.reason}`);
+        throw new NatchainError('SSH', `cannot reach ${scope.blocked.length} gateway(s) this change needs; nothing was changed`, b);
       }
-    }
-    const budget = resolveCount(o.maxFail, scope.gateways.length, 'down');
-    const stale = new Set<string>();
-    for (const [k, w] of planned.entries()) {
-      if (o.signal?.aborted) stopped ??= 'interrupted by the user';
-      if (stopped) break;
-      o.progress.wave(`wave ${w.index} of ${first + planned.length}${w.canary ? ' (canary)' : ''}`, w.gateways);
-      await runWave(o, w, { assumed, read, closed: (g, now) => closedIn(g, now, w.gateways) }, stale);
-      o.log.append({ type: 'wave', rollout, time: new Date().toISOString(), index: w.index, canary: w.canary, gateways: w.gateways, tx: w.tx, status: w.status });
-      if (stale.size) {
-        // A gateway was not in the state the plan assumed (its prepare read it): plan the rest again.
-        notes.push(`re-planned: ${[...stale].join(', ')} ${stale.size === 1 ? 'was' : 'were'} not as natchain last recorded (or had no record here)`);
-        for (const g of w.report?.gateways ?? []) reads[g.gateway] = (reads[g.gateway] ?? 0) + g.roundTrips;
-        // This wave changed nothing (refused at plan time): it and the waves after it are planned again.
-        allWaves.splice(allWaves.indexOf(w));
-        break;
+      if (!scope.gateways.length) break;
+      const wp = planWaves(scope.components, o.waves);
+      notes.push(...wp.notes);
+      const first = allWaves.length;
+      const planned: WaveReport[] = wp.waves.map((w) => ({ index: first + w.index, canary: w.canary, gateways: w.gateways, status: 'not-started', tx: null }));
+      allWaves.push(...planned);
+      if (pass === 0) {
+        o.log.append({ type: 'start', rollout, time: new Date().toISOString(), owner: ownerIdentity().text, topology: o.topology.file, topologySha256: sha256(o.topologyText), settings: o.settings, ...(o.resumes ? { resumes: o.resumes } : {}), waves: wp.waves.map((w) => w.gateways) });
+        if (o.confirm) {
+          const plan = scope.gateways.map((g) => gatewayPlan(byName.get(g)!, assumed(g) ?? '', desired.get(g)!));
+          const yes = await o.confirm({ rollout, scope, waves: wp.waves, notes: wp.notes, plan, limitAdded: limited.added, left: limited.left });
+          if (!yes) throw new NatchainError('CANCELLED', 'cancelled; nothing was changed');
+        }
       }
-      if (w.status === 'committed' || w.status === 'noop') {
-        const next = planned[k + 1];
-        if (next) stopped = await betweenWaves(o, w, next, first + planned.length);
-        continue;
+      const budget = resolveCount(o.maxFail, scope.gateways.length, 'down');
+      const stale = new Set<string>();
+      for (const [k, w] of planned.entries()) {
+        if (o.signal?.aborted) stopped ??= 'interrupted by the user';
+        if (stopped) break;
+        o.progress.wave(`wave ${w.index} of ${first + planned.length}${w.canary ? ' (canary)' : ''}`, w.gateways);
+        await runWave(o, w, { assumed, read, seen, closed: (g, now) => closedIn(g, now, w.gateways) }, stale);
+        if (w.report) for (const g of w.gateways) ranGateways.add(g);
+        o.log.append({ type: 'wave', rollout, time: new Date().toISOString(), index: w.index, canary: w.canary, gateways: w.gateways, tx: w.tx, status: w.status });
+        if (stale.size) {
+          // A gateway was not in the state the plan assumed (its prepare read it): plan the rest again.
+          notes.push(`re-planned: ${[...stale].join(', ')} ${stale.size === 1 ? 'was' : 'were'} not as natchain last recorded (or had no record here)`);
+          for (const g of w.report?.gateways ?? []) reads[g.gateway] = (reads[g.gateway] ?? 0) + g.roundTrips;
+          // This wave changed nothing (refused at plan time): it and the waves after it are planned again.
+          allWaves.splice(allWaves.indexOf(w));
+          break;
+        }
+        if (w.status === 'committed' || w.status === 'noop') {
+          const next = planned[k + 1];
+          if (next) stopped = await betweenWaves(o, w, next, first + planned.length);
+          continue;
+        }
+        failed += w.gateways.length;
+        if (w.status === 'inconsistent') stopped = 'a wave ended inconsistent (run natchain recover)';
+        else if (w.canary) stopped = 'the canary failed';
+        else if (o.signal?.aborted) stopped = 'interrupted by the user';
+        else if (overBudget(failed, budget)) stopped = `${failed} gateway(s) failed, more than --max-fail ${budget}`;
+        if (stopped) w.stopped = stopped;
       }
-      failed += w.gateways.length;
-      if (w.status === 'inconsistent') stopped = 'a wave ended inconsistent (run natchain recover)';
-      else if (w.canary) stopped = 'the canary failed';
-      else if (o.signal?.aborted) stopped = 'interrupted by the user';
-      else if (overBudget(failed, budget)) stopped = `${failed} gateway(s) failed, more than --max-fail ${budget}`;
-      if (stopped) w.stopped = stopped;
+      if (!stale.size) break;
     }
-    if (!stale.size) break;
+    const summary = rolloutSummary(allWaves);
+    o.log.append({ type: 'end', rollout, time: new Date().toISOString(), summary });
+    const report: RolloutReport = {
+      rollout,
+      scope: { gateways: scope.gateways, forwards: scope.forwards, limitAdded: limited.added, left: limited.left },
+      outside: checks ? markUnreachable(scope.outside, await checks.failures(scope.outside.filter((x) => x.status === 'unchanged' && x.since !== undefined).map((x) => x.gateway))) : scope.outside,
+      waves: allWaves,
+      notes,
+      reads,
+      refreshed: refresh,
+      summary,
+      elapsedMs: Date.now() - t0,
+    };
+    const bad = allWaves.find((w) => !['committed', 'noop', 'armed', 'not-started'].includes(w.status));
+    if (bad || (stopped && allWaves.some((w) => w.status === 'not-started'))) {
+      const head = bad ? `wave ${bad.index} ${bad.status === 'aborted' ? 'did not start' : bad.status}${bad.failure ? ` (${bad.failure.gateway}, ${bad.failure.phase}: ${bad.failure.reason})` : bad.error ? ` (${bad.error})` : ''}` : `stopped: ${stopped}`;
+      // One wave: the transaction's own words; several: which wave, and the count.
+      const message = allWaves.length === 1 && bad?.error ? bad.error : `${head}; ${summary}`;
+      throw new RolloutError(message, report, bad?.code ?? 'TRANSACTION');
+    }
+    return report;
   }
-  const summary = rolloutSummary(allWaves);
-  o.log.append({ type: 'end', rollout, time: new Date().toISOString(), summary });
-  const report: RolloutReport = {
-    rollout,
-    scope: { gateways: scope.gateways, forwards: scope.forwards, limitAdded: limited.added, left: limited.left },
-    outside: scope.outside,
-    waves: allWaves,
-    notes,
-    reads,
-    summary,
-    elapsedMs: Date.now() - t0,
-  };
-  const bad = allWaves.find((w) => !['committed', 'noop', 'armed', 'not-started'].includes(w.status));
-  if (bad || (stopped && allWaves.some((w) => w.status === 'not-started'))) {
-    const head = bad ? `wave ${bad.index} ${bad.status === 'aborted' ? 'did not start' : bad.status}${bad.failure ? ` (${bad.failure.gateway}, ${bad.failure.phase}: ${bad.failure.reason})` : bad.error ? ` (${bad.error})` : ''}` : `stopped: ${stopped}`;
-    // One wave: the transaction's own words; several: which wave, and the count.
-    const message = allWaves.length === 1 && bad?.error ? bad.error : `${head}; ${summary}`;
-    throw new RolloutError(message, report, bad?.code ?? 'TRANSACTION');
-  }
-  return report;
 }
 
 /** A saved plan is refused when any gateway read now differs from what the plan saw, naming each. */
@@ -300,6 +337,8 @@ function gatewayPlan(g: Gateway, before: string, after: string): GatewayPlan {
 interface WaveKnowledge {
   assumed: (g: string) => string | undefined;
   read: Map<string, string | Error>;
+  /** Reads for the known-state cache. */
+  seen: KnownRecord[];
   closed: (g: string, now: string) => boolean;
 }
 
@@ -315,6 +354,7 @@ async function runWave(o: RolloutOptions, w: WaveReport, k: WaveKnowledge, stale
         const now = canonicalOf(g.backend, read.snapshot);
         const then = k.assumed(g.name);
         k.read.set(g.name, now);
+        k.seen.push(knownRecord(g.name, g.backend, now, false, 'prepare'));
         if (then === undefined ? !k.closed(g.name, now) : now !== then) {
           if (o.saved) throw new Error("natchain's state changed since the plan was made; nothing was changed: make a new plan");
           stale.add(g.name);
@@ -406,7 +446,7 @@ export function pauseFor(seconds: number, signal?: AbortSignal): () => Promise<b
 }
 
 /** One gateway in a rollout's report: its transaction's row, or why it had none. */
-export type GatewayRow = Omit<Partial<GatewayReport>, 'state'> & { gateway: string; state: string; wave?: number; roundTrips: number };
+export type GatewayRow = Omit<Partial<GatewayReport>, 'state'> & { gateway: string; state: string; wave?: number; roundTrips: number; since?: string };
 
 /** Every gateway of the topology with where the rollout left it (for the JSON report). */
 export function gatewayRows(topology: Topology, r: RolloutReport): GatewayRow[] {
@@ -417,6 +457,6 @@ export function gatewayRows(topology: Topology, r: RolloutReport): GatewayRow[] 
     if (w && inTx) return { ...inTx, wave: w.index, roundTrips: inTx.roundTrips + reads };
     if (w) return { gateway: g.name, backend: g.backend, changed: false, state: w.status === 'not-started' ? 'not-started' : 'unknown', wave: w.index, roundTrips: reads, ...(w.error ? { detail: w.error } : {}) };
     const out = r.outside.find((x) => x.gateway === g.name);
-    return { gateway: g.name, backend: g.backend, changed: false, state: out?.status ?? 'unchanged', roundTrips: reads, ...(out ? { detail: out.detail } : {}) };
+    return { gateway: g.name, backend: g.backend, changed: false, state: out?.status ?? 'unchanged', roundTrips: reads, ...(out ? { detail: out.detail } : {}), ...(out?.since ? { since: out.since } : {}) };
   });
 }

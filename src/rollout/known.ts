@@ -1,38 +1,68 @@
-// The last state natchain knows of each gateway without asking it: what the journal says the last
-// finished transaction left there. The scope of a change is worked out from this, then confirmed
-// live (a gateway whose lock-time snapshot differs is re-read and the change re-planned).
+// The last state natchain knows of each gateway without asking it: the newer of what the journal
+// says the last finished transaction left there and what the last read saw (the known-state
+// cache, known-store.ts: plan, status, apply). The scope of a change is worked out from this, then
+// confirmed live under the lock (a gateway whose snapshot differs is re-read and the change
+// re-planned). Pure: journal transactions and cache records in, states out.
 import type { Topology } from '../topology/types.js';
-import { outcomeOf, type Journal } from './journal.js';
+import { outcomeOf, type TxHistory } from './journal.js';
+import type { KnownRecord } from './known-store.js';
 import { canonicalOf } from './owned.js';
 
-/** One gateway's last known canonical owned state and the transaction that left it. */
+/** One gateway's last known canonical owned state, when natchain saw or left it, and how. */
 export interface Known {
   canonical: string;
-  tx: string;
+  /** ISO time of the read or of the end of the transaction. */
+  time: string;
+  /** `tx <id>` (the transaction that left it) or the read that saw it (plan, status, apply, prepare). */
+  from: string;
 }
 
-/** Per gateway of the topology: the canonical state the last finished transaction left (absent: unknown). */
-export function lastKnownStates(journal: Journal, topology: Topology): Map<string, Known> {
-  const backends = new Map(topology.gateways.map((g) => [g.name, g.backend]));
-  const out = new Map<string, Known>();
-  for (const h of journal.transactions()) {
+/** A gateway's newest record; canonical null: unknown from `time` on (unfinished, inconsistent, in flux). */
+type Entry = { canonical: () => string | null; time: string; from: string };
+
+/** What the journal's transactions say last of each gateway of the topology (canonical states computed only when asked for). */
+function fromJournal(transactions: TxHistory[], backends: Map<string, string>): Map<string, Entry> {
+  const out = new Map<string, Entry>();
+  for (const h of transactions) {
     if (!h.plan) continue;
     const outcome = outcomeOf(h);
+    const time = h.recovered?.time ?? h.end?.time ?? h.begin?.time ?? h.plan.time;
+    const from = `tx ${h.tx}`;
     for (const [name, p] of Object.entries(h.plan.gateways)) {
       if (!backends.has(name)) continue;
-      // Unfinished, inconsistent, or another backend: nothing is known until the gateway is read.
-      if (outcome === undefined || outcome === 'inconsistent' || p.backend !== backends.get(name)) {
-        out.delete(name);
-        continue;
-      }
       const read = h.readback[name];
-      if (outcome === 'committed' && p.changed && read === undefined) {
-        out.delete(name);
-        continue;
-      }
-      const canonical = canonicalOf(p.backend, outcome === 'committed' && p.changed ? read! : p.snapshot);
-      out.set(name, { canonical, tx: h.tx });
+      // Unfinished, inconsistent, another backend, or committed without a read-back: unknown until read.
+      const unknown = outcome === undefined || outcome === 'inconsistent' || p.backend !== backends.get(name) || (outcome === 'committed' && p.changed && read === undefined);
+      const dump = outcome === 'committed' && p.changed ? read! : p.snapshot;
+      out.set(name, { canonical: () => (unknown ? null : canonicalOf(p.backend, dump)), time, from });
     }
   }
   return out;
+}
+
+/** Per gateway of the topology: the newer of the journal's and the cache's record, when it is a known state (absent: unknown). */
+export function lastKnownStates(transactions: TxHistory[], topology: Topology, cache: Map<string, KnownRecord> = new Map()): Map<string, Known> {
+  const backends = new Map<string, string>(topology.gateways.map((g) => [g.name, g.backend]));
+  const journal = fromJournal(transactions, backends);
+  const out = new Map<string, Known>();
+  for (const g of topology.gateways) {
+    const c = cache.get(g.name);
+    const fromCache: Entry | undefined = c && { canonical: () => (c.backend === g.backend ? c.canonical : null), time: c.time, from: c.by };
+    const j = journal.get(g.name);
+    const newest = !j ? fromCache : !fromCache ? j : fromCache.time > j.time ? fromCache : j;
+    const canonical = newest?.canonical();
+    if (newest && canonical != null) out.set(g.name, { canonical, time: newest.time, from: newest.from });
+  }
+  return out;
+}
+
+/** What the journal's transactions last left on these gateways, as known-state cache records (unknown: null). */
+export function journalRecords(transactions: TxHistory[], topology: Topology, gateways: Iterable<string>): KnownRecord[] {
+  const want = new Set(gateways);
+  if (!want.size) return [];
+  const journal = fromJournal(transactions, new Map<string, string>(topology.gateways.map((g) => [g.name, g.backend])));
+  return topology.gateways.flatMap((g) => {
+    const e = want.has(g.name) ? journal.get(g.name) : undefined;
+    return e ? [{ gateway: g.name, backend: g.backend, canonical: e.canonical(), time: e.time, by: e.from }] : [];
+  });
 }

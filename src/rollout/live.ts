@@ -131,6 +131,9 @@ export interface LivePlan {
   states: Map<string, string>;
 }
 
+/** Told what a read saw on a gateway (canonical owned state; busy: another transaction holds it), for the known-state cache. */
+export type SeenHook = (g: Gateway, canonical: string, busy: boolean) => void;
+
 /** Compares every gateway's live state with what the topology renders to. */
 export async function planLive(
   topology: Topology,
@@ -138,6 +141,7 @@ export async function planLive(
   connector: Connector,
   connect: ConnectOptions,
   concurrency = 8,
+  opts: { seen?: SeenHook } = {},
 ): Promise<LivePlan> {
   const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
   const olds: Array<{ gateway: string; backend: Gateway['backend']; text: string }> = [];
@@ -155,6 +159,7 @@ export async function planLive(
     const before = canonicalOf(g.backend, l.live);
     const after = changeToIntents(g, intents[g.name] ?? []).expected;
     states.set(g.name, before);
+    opts.seen?.(g, before, Boolean(l.lock || l.armed.length));
     olds.push({ gateway: g.name, backend: g.backend, text: before });
     news.push({ gateway: g.name, backend: g.backend, text: after });
     const found = findingsOf(g, intents[g.name] ?? [], l);
@@ -214,7 +219,7 @@ export async function statusLive(
   connector: Connector,
   connect: ConnectOptions,
   concurrency = 8,
-  opts: { counters?: boolean } = {},
+  opts: { counters?: boolean; seen?: SeenHook } = {},
 ): Promise<GatewayStatus[]> {
   const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
   const out: GatewayStatus[] = [];
@@ -228,6 +233,7 @@ export async function statusLive(
     const l = live.get(g.name)!;
     if (l instanceof Error) return { gateway: g.name, backend: g.backend, sync: 'unreachable', mismatches: [], shadowed: [], armed: [], detail: withoutGateway(g.name, l.message) };
     const now = canonicalOf(g.backend, l.live);
+    opts.seen?.(g, now, Boolean(l.lock || l.armed.length));
     const desired = changeToIntents(g, intents[g.name] ?? []).expected;
     let sync: GatewayStatus['sync'];
     let detail: string | undefined;

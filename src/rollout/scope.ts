@@ -9,8 +9,10 @@ import { forwardChanges, forwardsIn } from './owned.js';
 
 /** What natchain knows of one gateway's owned state (canonical), and where from. */
 export type KnownState =
-  /** Read now (or assumed from the last record, confirmed under the lock); `busy`: another transaction holds it. */
+  /** Read now; `busy`: another transaction holds it. */
   | { source: 'live'; canonical: string; busy?: string }
+  /** Not read: natchain's last record of it (journal or known-state cache) from `since`; confirmed under the lock if it takes part. */
+  | { source: 'recorded'; canonical: string; since: string }
   /** Unreachable now; the last state natchain saw there (journal / the gateway's records). */
   | { source: 'last-known'; canonical: string; reason: string }
   /** Unreachable now and never seen: its state is unknown. */
@@ -42,6 +44,8 @@ export interface OutsideGateway {
   gateway: string;
   status: 'unchanged' | 'unreachable' | 'left-out';
   detail: string;
+  /** Not read in this run: the time of natchain's record its state is taken from. */
+  since?: string;
 }
 
 /** The gateways a change must touch. */
@@ -134,7 +138,8 @@ export function computeScope(input: ScopeInput): Scope {
       if (k.source === 'last-known' || k.source === 'unknown') blocked.push({ gateway: g, reason: k.reason });
       continue;
     }
-    if (k.source === 'live' || k.source === 'unread') outside.push({ gateway: g, status: 'unchanged', detail: 'not in this change' });
+    if (k.source === 'recorded') outside.push({ gateway: g, status: 'unchanged', detail: 'not in this change', since: k.since });
+    else if (k.source === 'live' || k.source === 'unread') outside.push({ gateway: g, status: 'unchanged', detail: 'not in this change' });
     else {
       const last = k.source === 'last-known' ? 'last known state in sync' : 'state unknown';
       outside.push({ gateway: g, status: 'unreachable', detail: `unreachable (not in this change; ${last}): ${k.reason}` });
@@ -234,4 +239,13 @@ function addedWhy(scope: Scope, g: string, named: Set<string>, namedForwards: Se
   const via = mine.find((f) => f.gateways.some((x) => named.has(x)));
   if (via) return `shares the changed forward ${via.forward} with ${via.gateways.filter((x) => named.has(x)).join(', ')}`;
   return `shares a changed forward (${mine.map((f) => f.forward).join(', ')}) with a gateway in the limit, through a chain of changed forwards`;
+}
+
+/** The outside list after the reachability checks: a gateway whose sshd did not answer is `unreachable (not in this change …)`. */
+export function markUnreachable(outside: OutsideGateway[], failures: Map<string, string>): OutsideGateway[] {
+  return outside.map((x) => {
+    const why = failures.get(x.gateway);
+    if (why === undefined || x.status !== 'unchanged') return x;
+    return { ...x, status: 'unreachable', detail: `unreachable (not in this change; last known state in sync): ${why}` };
+  });
 }

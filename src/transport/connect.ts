@@ -9,6 +9,7 @@ import { describeAuth, planAuth, candidateIdentityFiles } from './auth.js';
 import { contextOf, type SshContext } from './context.js';
 import { blobKeyType, checkHostKey, fingerprint, keyTypeLabel, knownHostName, preferredHostKeyAlgorithms } from './knownhosts.js';
 import { ProxyCommandSocket } from './proxy.js';
+import { openCheckSocket, readSshBanner } from './reach.js';
 import { assertSafeHost, assertSafePort, assertSafeUser } from './quote.js';
 import { MAX_PARALLEL_EXECS, SshSession, type ConnectionHandle } from './session.js';
 import { expandPath, expandTokens, type ResolvedSshConfig, type TokenValues } from './sshconfig.js';
@@ -272,6 +273,30 @@ export class SshPool {
       undefined,
       () => open(true),
     );
+  }
+
+  /**
+   * Whether a gateway's sshd answers, without logging in to it: its SSH version line, read within
+   * `timeoutMs` over direct TCP, its ProxyCommand, or a channel of its jump host's connection (the jump
+   * host is logged into once, shared, and not counted against maxConnections). Rejects with why not;
+   * `signal` stops it.
+   */
+  async reach(topology: Topology, gateway: Gateway, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+    const target = resolveGatewayTarget(topology, gateway, this.env);
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(1, deadline - Date.now());
+    if (target.via.kind !== 'jump') {
+      const via = target.via.kind === 'tcp' ? { kind: 'tcp' as const, host: target.hostname, port: target.port } : target.via;
+      return readSshBanner(openCheckSocket(via), timeoutMs, signal);
+    }
+    const through = target.via.through;
+    const parent = await within(this.connection(through), timeoutMs, () => new Error(`no connection to its jump host ${through.label} within ${fmtMs(timeoutMs)}`));
+    parent.acquire();
+    try {
+      return await readSshBanner(await forwardOut(parent, target, left()), left(), signal);
+    } finally {
+      parent.release();
+    }
   }
 
   /** Open gateway connections of the run (those counted against maxConnections), in every pool sharing these options. */
@@ -570,6 +595,17 @@ export class SshPool {
     }
     return new NatchainError('SSH', `${target.label}: cannot connect: ${err.message}`, details, { cause: err });
   }
+}
+
+/** `p`, or the error `late()` when it takes longer than `ms` (p keeps running). */
+function within<T>(p: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(late()), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e instanceof Error ? e : new Error(String(e)))),
+    );
+  });
 }
 
 function fmtMs(ms: number): string {

@@ -96,6 +96,18 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
         : `#!/bin/sh\ncase "$*" in *--test*) ;; *) case "$(readlink /proc/$$/fd/0)" in */new|*/new.load) echo "load refused (test wrapper)" >&2; exit 1;; esac;; esac\nexec ${copy} iptables-restore "$@"\n`;
     await sh(gw, `cp "$(readlink -f ${real})" ${copy} && cat > /tmp/wrapper.sh <<'EOF'\n${wrapper}EOF\nchmod +x /tmp/wrapper.sh && mount --bind /tmp/wrapper.sh ${real}`);
   };
+  /** Kills the listener that starts gw's sshd (by its pid); returns how to start it again, as the lab did. */
+  const killSshd = async (gw: string): Promise<() => Promise<void>> => {
+    const sock = new RegExp(`Host ${gw}\\b[^]*?UNIX-CONNECT:(\\S+)`).exec(readFileSync(ssh, 'utf8'))![1]!;
+    const pid = (await sh(gw, `for p in /proc/[0-9]*; do if tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '^socat UNIX-LISTEN:${sock},'; then echo \${p#/proc/}; fi; done`)).trim();
+    expect(pid, `${gw}: one sshd listener`).to.match(/^\d+$/);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    process.kill(Number(pid), 'SIGTERM');
+    return async () => {
+      await labExec(lab!, gw, ['sh', '-c', 'setsid "$@" </dev/null >/dev/null 2>&1 &', 'sh', ...argv]);
+      for (let i = 0; i < 50 && (await labExec(lab!, gw, ['test', '-S', sock])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    };
+  };
   const fixLoads = async (gw: string) => {
     const real = backendOf(gw) === 'nftables' ? '/usr/sbin/nft' : '/usr/sbin/iptables-restore';
     await sh(gw, `umount ${real}`);
@@ -141,22 +153,35 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     await expectAll(all('v1'), 'after the first apply');
   });
 
-  it('a dead gateway outside the change does not block it and is named; a dead gateway inside it changes nothing anywhere', async () => {
-    const r = await cli(['apply', files.v1b!, '-F', sshWithout(['gw-12']), '--yes', '--json'], env);
-    expect(r.code, r.stderr).to.equal(0);
-    expect(r.json.scope.gateways).to.deep.equal(['gw-01', 'gw-02']);
-    const out12 = r.json.outside.find((x: { gateway: string }) => x.gateway === 'gw-12');
-    expect(out12.status).to.equal('unreachable');
-    expect(out12.detail).to.match(/^unreachable \(not in this change; last known state in sync\)/);
-    const row = (g: string) => r.json.gateways.find((x: { gateway: string }) => x.gateway === g);
-    // In scope: the transaction only (the journal knew them); outside: one read each; the dead one: none.
-    expect(row('gw-01')).to.include({ state: 'committed', roundTrips: TX_EXECS });
-    expect(row('gw-05')).to.include({ state: 'unchanged', roundTrips: 1 });
-    expect(row('gw-12')).to.include({ state: 'unreachable', roundTrips: 0 });
-    const text = await cli(['apply', files.v1!, '-F', sshWithout(['gw-12']), '--yes'], env);
-    expect(text.code, text.stderr).to.equal(0);
-    expect(text.stdout).to.match(/^gw-12: unreachable \(not in this change/m);
-    await expectAll(all('v1'), 'after the changes around a dead gw-12');
+  it('dead gateways outside the change (gw-11: sshd killed; gw-12: its socket gone) do not block it and are named; the others are not read; a dead gateway inside it changes nothing anywhere', async () => {
+    const restart = await killSshd('gw-11');
+    try {
+      const r = await cli(['apply', files.v1b!, '-F', sshWithout(['gw-12']), '--yes', '--json'], env);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.json.scope.gateways).to.deep.equal(['gw-01', 'gw-02']);
+      expect(r.json.refreshed).to.equal(false);
+      const out = (g: string) => r.json.outside.find((x: { gateway: string }) => x.gateway === g);
+      expect(out('gw-12').status).to.equal('unreachable');
+      expect(out('gw-12').detail).to.match(/^unreachable \(not in this change; last known state in sync\): closed before any SSH version line; ProxyCommand exited/);
+      expect(out('gw-11').status).to.equal('unreachable');
+      expect(out('gw-11').detail).to.match(/^unreachable \(not in this change; last known state in sync\): .*(Connection refused|No such file)/);
+      const row = (g: string) => r.json.gateways.find((x: { gateway: string }) => x.gateway === g);
+      // In scope: the transaction only (the journal knew them); outside: not read at all (their sshd only answered).
+      expect(row('gw-01')).to.include({ state: 'committed', roundTrips: TX_EXECS });
+      expect(row('gw-02')).to.include({ state: 'committed', roundTrips: TX_EXECS });
+      for (const g of gws.slice(2, 10)) expect(row(g), g).to.include({ state: 'unchanged', roundTrips: 0, detail: 'not in this change' });
+      expect(row('gw-05').since, 'the record its state is taken from').to.match(/^\d{4}-\d\d-\d\dT/);
+      expect(row('gw-11')).to.include({ state: 'unreachable', roundTrips: 0 });
+      expect(row('gw-12')).to.include({ state: 'unreachable', roundTrips: 0 });
+      const text = await cli(['apply', files.v1!, '-F', sshWithout(['gw-12']), '--yes'], env);
+      expect(text.code, text.stderr).to.equal(0);
+      expect(text.stdout).to.match(/^gw-11: unreachable \(not in this change.*(Connection refused|No such file)/m);
+      expect(text.stdout).to.match(/^gw-12: unreachable \(not in this change/m);
+      expect(text.stdout).to.match(/^unchanged \(not in this change, not read: as natchain last recorded them\): gw-03, gw-04, gw-05, gw-06, gw-07, gw-08, gw-09, gw-10$/m);
+    } finally {
+      await restart();
+    }
+    await expectAll(all('v1'), 'after the changes around a dead gw-11 and gw-12');
     const st = await cli(['status', files.v1!, '-F', sshWithout(['gw-12']), '--json'], env);
     expect(st.json.gateways.find((x: { gateway: string }) => x.gateway === 'gw-12').sync).to.equal('unreachable');
 

@@ -84,7 +84,8 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const again = await cli(['apply', vpn, '-F', ssh, '--yes', '--json'], env);
       expect(again.code, again.stderr).to.equal(0);
       expect(again.json.outcome).to.equal('noop');
-      for (const g of again.json.gateways) expect(g, g.gateway).to.include({ state: 'unchanged', roundTrips: 1 });
+      // In sync by natchain's records (the apply's own read-back): no gateway is read or logged into.
+      for (const g of again.json.gateways) expect(g, g.gateway).to.include({ state: 'unchanged', roundTrips: 0 });
       const plan = await cli(['plan', vpn, '-F', ssh, '--json'], env);
       expect(plan.code, plan.stderr).to.equal(0);
       expect(plan.json.inSync).to.equal(true);
@@ -277,7 +278,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       }
     });
 
-    it('9. natchain rules changed by hand on gw-b: status says drifted for gw-b only (exit 1, --json too), plan shows the rule; apply puts it back', async () => {
+    it('9. natchain rules changed by hand on gw-b: status says drifted for gw-b only (exit 1, --json too), plan shows the rule; the next apply puts it back (gw-a not read); unseen drift needs apply --refresh', async () => {
       const before = await cli(['status', vpn, '-F', ssh, '--json'], env);
       expect(before.code, before.stdout + before.stderr).to.equal(0);
       for (const g of before.json.gateways) expect(g.sync, g.gateway).to.equal('in-sync');
@@ -322,17 +323,31 @@ for (const backend of ['iptables', 'nftables'] as const) {
       expect(r.json.outcome).to.equal('committed');
       const ra = r.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a');
       const rb = r.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-b');
-      expect(ra).to.include({ changed: false, state: 'unchanged', roundTrips: 1 });
-      // natchain's record said gw-b was in sync, so it was outside the change and read once (1), which showed
-      // the hand-made rule and brought it in: then the transaction (3).
-      expect(rb).to.include({ roundTrips: 4 });
-      expect(rb).to.include({ changed: true, state: 'committed' });
+      // status and plan recorded the hand-made rule (the known-state cache): gw-b is in the change by
+      // itself (the transaction's 3 execs), gw-a is outside it and not read at all.
+      expect(ra).to.include({ changed: false, state: 'unchanged', roundTrips: 0, detail: 'not in this change' });
+      expect(rb).to.include({ changed: true, state: 'committed', roundTrips: 3 });
       await w.expectAll(applied, 'after apply removed the hand-made rule');
       const after = await cli(['status', vpn, '-F', ssh, '--json'], env);
       expect(after.code, after.stdout + after.stderr).to.equal(0);
       for (const g of after.json.gateways) expect(g.sync, g.gateway).to.equal('in-sync');
       expect(lastTx('gw-b', after.json), 'gw-b: the apply is its last commit').to.equal(r.json.tx);
       expect(lastTx('gw-a', after.json), 'gw-a was not changed').to.equal(lastA);
+
+      // The same hand edit, seen by no plan or status: apply goes by natchain's records (in sync) and
+      // reads nothing; --refresh reads every gateway first, finds it and puts it back.
+      await w.sh('gw-b', backend === 'iptables' ? 'iptables -t nat -A NATCHAIN-PREROUTING -p tcp --dport 2222 -j DNAT --to-destination 10.0.1.99:22' : 'nft add rule ip natchain prerouting tcp dport 2222 dnat to 10.0.1.99:22');
+      const blind = await cli(['apply', vpn, '-F', ssh, '--yes'], env);
+      expect(blind.code, blind.stderr).to.equal(0);
+      expect(blind.stdout).to.match(/^in sync: nothing to apply on 2 gateway\(s\), by natchain's last record of each \(none was read/m);
+      expect(await w.owned('gw-b'), 'unseen drift stays').to.not.equal(applied['gw-b']);
+      const fresh = await cli(['apply', vpn, '-F', ssh, '--yes', '--json', '--refresh'], env);
+      expect(fresh.code, fresh.stderr).to.equal(0);
+      expect(fresh.json).to.include({ outcome: 'committed', refreshed: true });
+      // Read once outside the change (1), which showed the rule and brought gw-b in: then the transaction (3).
+      expect(fresh.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a')).to.include({ state: 'unchanged', roundTrips: 1 });
+      expect(fresh.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-b')).to.include({ state: 'committed', roundTrips: 4 });
+      await w.expectAll(applied, 'after apply --refresh removed the hand-made rule');
     });
 
     it('10. apply and rollback without a terminal and without --yes refuse with exit 64 before connecting: nothing changes', async () => {

@@ -8,6 +8,24 @@ export function topo(yaml: string): Topology {
   return compile(yaml, 't.yaml').topology;
 }
 
+/** Three nftables gateways on one VPN; forward `old` crosses gw-c and gw-a, `new` gw-b and gw-a (scope tests). */
+export const THREE_GATEWAYS_YAML = `version: 1
+defaults: { backend: nftables }
+sites:
+  a: { subnets: [10.1.0.0/24] }
+  b: { subnets: [10.2.0.0/24] }
+  c: { subnets: [10.3.0.0/24] }
+networks:
+  vpn: { subnet: 10.255.0.0/24 }
+gateways:
+  gw-a: { interfaces: { wg0: { address: 10.255.0.1/24, network: vpn }, eth1: { address: 10.1.0.1/24, site: a } } }
+  gw-b: { interfaces: { wg0: { address: 10.255.0.2/24, network: vpn }, eth1: { address: 10.2.0.1/24, site: b } } }
+  gw-c: { interfaces: { wg0: { address: 10.255.0.3/24, network: vpn }, eth1: { address: 10.3.0.1/24, site: c } } }
+forwards:
+  old: { from: c, to: 10.1.0.9:22, proto: tcp }
+  new: { from: b, to: 10.1.0.10:80, proto: tcp }
+`;
+
 /** Parses an example topology shipped in topologies/. */
 export function example(name: string): Topology {
   const file = `topologies/${name}.yaml`;

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { changeToIntents } from '../../src/rollout/owned.js';
 import { computeScope, limitScope, type KnownState } from '../../src/rollout/scope.js';
-import { compile } from '../../src/compile.js';
-import { example } from '../support/topo.js';
+import { example, THREE_GATEWAYS_YAML, topo } from '../support/topo.js';
 import { solve } from '../../src/solve/index.js';
 import type { Topology } from '../../src/topology/index.js';
 
@@ -42,25 +41,7 @@ describe('rollout: scope of a change', () => {
   });
 
   it('a gateway outside the change that cannot be reached is reported, not blocking; one inside blocks', () => {
-    const t = compile(
-      `version: 1
-defaults: { backend: nftables }
-sites:
-  a: { subnets: [10.1.0.0/24] }
-  b: { subnets: [10.2.0.0/24] }
-  c: { subnets: [10.3.0.0/24] }
-networks:
-  vpn: { subnet: 10.255.0.0/24 }
-gateways:
-  gw-a: { interfaces: { wg0: { address: 10.255.0.1/24, network: vpn }, eth1: { address: 10.1.0.1/24, site: a } } }
-  gw-b: { interfaces: { wg0: { address: 10.255.0.2/24, network: vpn }, eth1: { address: 10.2.0.1/24, site: b } } }
-  gw-c: { interfaces: { wg0: { address: 10.255.0.3/24, network: vpn }, eth1: { address: 10.3.0.1/24, site: c } } }
-forwards:
-  old: { from: c, to: 10.1.0.9:22, proto: tcp }
-  new: { from: b, to: 10.1.0.10:80, proto: tcp }
-`,
-      't.yaml',
-    ).topology;
+    const t = topo(THREE_GATEWAYS_YAML);
     const gws = t.gateways.map((g) => g.name);
     const after = desiredOf(t);
     const before = desiredOf({ ...t, forwards: t.forwards.filter((f) => f.name === 'old') });

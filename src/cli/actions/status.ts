@@ -6,7 +6,7 @@ import { stillRunning } from '../../rollout/recover.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson, table } from '../output.js';
-import { concurrencyOf, connectOptionsOf, connectors, noteUnfinished } from '../remote.js';
+import { concurrencyOf, connectOptionsOf, connectors, knownRecorder, noteUnfinished } from '../remote.js';
 import { type RemoteOptions } from '../options.js';
 
 /** Runs `natchain status`. */
@@ -15,12 +15,14 @@ export async function run(file: string, o: RemoteOptions & { counters?: boolean 
   noteUnfinished(o);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
+  const known = knownRecorder(o, 'status');
   let gws;
   try {
-    gws = await statusLive(p.topology, p.solution.intents, managed, opts, concurrencyOf(o), { counters: Boolean(o.counters) });
+    gws = await statusLive(p.topology, p.solution.intents, managed, opts, concurrencyOf(o), { counters: Boolean(o.counters), seen: known.seen });
   } finally {
     await pool.closeAll().catch(() => undefined);
   }
+  known.save();
   const journal = new Journal(stateDir(o.stateDir));
   const mine = journal.transactions().filter((h) => h.begin && resolve(h.begin.topology) === resolve(file) && outcomeOf(h) !== 'noop');
   const last = mine[mine.length - 1];

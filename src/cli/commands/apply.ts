@@ -10,6 +10,7 @@ export interface WaveCliOptions {
   pause?: string;
   limit?: string[];
   probe?: boolean;
+  refresh?: boolean;
 }
 
 /** Every option of apply. */
@@ -32,14 +33,19 @@ export function registerApply(program: Command): void {
     .option('--wave-size <n|n%>', 'largest wave after the canary (gateways, or a percentage of the gateways in the change)')
     .option('--max-fail <n|n%>', 'no new wave once more gateways than this are in failed waves', '0')
     .option('--pause <seconds|prompt>', 'between waves: wait this long, or ask before each wave')
-    .option('--probe', "between waves: natchain probe the forwards of the wave just committed; a failure stops the rollout (the wave stays committed)");
+    .option('--probe', "between waves: natchain probe the forwards of the wave just committed; a failure stops the rollout (the wave stays committed)")
+    .option('--refresh', 'read every gateway outside the change first: drift there (found by no plan or status yet) is brought into this change');
   addTxOptions(cmd)
     .addOption(new Option('--test-fault <spec>', 'test-only fault injection (docs/rollout.md)').hideHelp())
     .addHelpText(
       'after',
       `
 Scope: only the gateways on the chains of the forwards the change adds, changes or removes take
-part; a gateway outside it that cannot be reached is reported, never blocking. Phases on every
+part, worked out from natchain's last record of each gateway (its journal, and what plan, status
+and apply last read; a gateway with no record takes part). Gateways outside the change are not
+read: their sshd is only checked (no login) and one that does not answer is reported, never
+blocking. Drift there is seen by plan/status (the next apply then brings it in) or by --refresh,
+which reads them all first (a saved plan always does). Phases on every
 gateway of a wave, in parallel: lock + snapshot, stage + check (every gateway must pass before any
 changes), arm a dead-man timer + apply + read back, a NEW ssh connection must get in, commit. Any
 failure rolls the wave back; committed waves stay. See docs/rollout.md.

@@ -1,0 +1,69 @@
+// Gateways outside a change are not read (their state is natchain's last record of it), but the
+// report says whether each one answers: a check that never logs in (its sshd's version line, see
+// transport/reach.ts), started beside the change with a limiter of its own (never a connection
+// slot of --concurrency) and bounded per gateway, so the report waits for it only when a gateway
+// is silent, and then at most REACH_TIMEOUT_MS from the check's start.
+import pLimit from 'p-limit';
+import { withoutGateway } from '../errors.js';
+
+/** Longest a reachability check may take (a live sshd answers in milliseconds; a cut link never does). */
+export const REACH_TIMEOUT_MS = 4000;
+/** Checks in flight at once, at least (they are one socket or one ProxyCommand each, no login). */
+export const REACH_MIN_PARALLEL = 64;
+
+/** Checks gateways as they are started; `failures` waits for the ones asked about. */
+export class ReachChecks {
+  private readonly runs = new Map<string, Promise<string | undefined>>();
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly stopper = new AbortController();
+
+  constructor(
+    /** Resolves when the gateway's sshd answers within the time given, rejects with why not (or when the signal stops it). */
+    private readonly check: (gateway: string, timeoutMs: number, signal: AbortSignal) => Promise<unknown>,
+    concurrency: number,
+    private readonly timeoutMs = REACH_TIMEOUT_MS,
+  ) {
+    this.limit = pLimit(Math.max(REACH_MIN_PARALLEL, concurrency));
+  }
+
+  /** Starts checking these gateways (each at most once). */
+  start(gateways: Iterable<string>): void {
+    for (const g of gateways) if (!this.runs.has(g)) this.runs.set(g, this.limit(() => (this.stopper.signal.aborted ? Promise.resolve('check stopped') : this.one(g))));
+  }
+
+  /** Why each of these gateways did not answer (absent: it answered); starts those not started yet. */
+  async failures(gateways: string[]): Promise<Map<string, string>> {
+    this.start(gateways);
+    const out = new Map<string, string>();
+    await Promise.all(
+      gateways.map(async (g) => {
+        const why = await this.runs.get(g)!;
+        if (why !== undefined) out.set(g, why);
+      }),
+    );
+    return out;
+  }
+
+  /** Ends the checks still running (nobody will read their answers): their sockets and processes go at once. */
+  stop(): void {
+    this.stopper.abort();
+  }
+
+  /** One check, bounded here too (a check that does not honour its time must not hold the report). */
+  private async one(gateway: string): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((r) => (timer = setTimeout(() => r(`no answer within ${(this.timeoutMs / 1000).toFixed(1)} s`), this.timeoutMs + 250)));
+    try {
+      return await Promise.race([
+        this.check(gateway, this.timeoutMs, this.stopper.signal).then(
+          () => undefined,
+          (e: unknown) => withoutGateway(gateway, e instanceof Error ? e.message : String(e)),
+        ),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+

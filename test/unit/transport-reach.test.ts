@@ -1,0 +1,79 @@
+// The reachability check of gateways outside a change, against real sockets and processes on
+// 127.0.0.1: an SSH version line is an answer; refused, closed, silent or a failing ProxyCommand
+// is not, with the reason; ReachChecks bounds and stops them.
+import { expect } from 'chai';
+import { createServer, type Server, type Socket } from 'node:net';
+import { ReachChecks } from '../../src/rollout/outside.js';
+import { openCheckSocket, readSshBanner } from '../../src/transport/reach.js';
+
+/** A TCP server on 127.0.0.1 that does `serve` with each connection; resolves with its port. */
+async function server(serve: (s: Socket) => void): Promise<{ port: number; srv: Server; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const srv = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    serve(s);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { port: (srv.address() as { port: number }).port, srv, sockets };
+}
+
+describe('transport: is an sshd there (no login)', () => {
+  const servers: Array<{ srv: Server; sockets: Socket[] }> = [];
+  const up = async (serve: (s: Socket) => void) => {
+    const s = await server(serve);
+    servers.push(s);
+    return s.port;
+  };
+  after(() => {
+    for (const s of servers) {
+      for (const x of s.sockets) x.destroy();
+      s.srv.close();
+    }
+  });
+  const tcp = (port: number) => openCheckSocket({ kind: 'tcp', host: '127.0.0.1', port });
+
+  it('an SSH version line (after other lines, as RFC 4253 allows) is an answer', async () => {
+    const port = await up((s) => s.write('a greeting\r\nSSH-2.0-OpenSSH_9.2p1 Debian\r\n'));
+    expect(await readSshBanner(tcp(port), 2000)).to.equal('SSH-2.0-OpenSSH_9.2p1 Debian');
+  });
+
+  it('refused, closed at once, silent, or not SSH: rejected with the reason', async () => {
+    const closed = await up((s) => s.end());
+    const silent = await up(() => undefined);
+    const http = await up((s) => s.write('x'.repeat(9000)));
+    const gone = await up(() => undefined);
+    await new Promise<void>((r) => servers.pop()!.srv.close(() => r()));
+    const why = (p: Promise<string>) => p.then(() => 'answered', (e: Error) => e.message);
+    expect(await why(readSshBanner(tcp(gone), 2000))).to.match(/refused/i);
+    expect(await why(readSshBanner(tcp(closed), 2000))).to.equal('closed before any SSH version line');
+    expect(await why(readSshBanner(tcp(silent), 300))).to.equal('no SSH version line within 0.3 s');
+    expect(await why(readSshBanner(tcp(http), 2000))).to.equal('it answers, but not with an SSH version line');
+  });
+
+  it('through a ProxyCommand: its output is the answer; its exit status and stderr say why not', async () => {
+    const ok = openCheckSocket({ kind: 'proxy-command', command: "printf 'SSH-2.0-Proxy\\r\\n'; sleep 30" });
+    const t0 = Date.now();
+    expect(await readSshBanner(ok, 3000)).to.equal('SSH-2.0-Proxy');
+    const bad = openCheckSocket({ kind: 'proxy-command', command: 'echo "2026/01/01 socat E connect(5): Connection refused" >&2; exit 1' });
+    const err = await readSshBanner(bad, 3000).then(() => '', (e: Error) => e.message);
+    expect(err).to.match(/^closed before any SSH version line; ProxyCommand exited with code 1: .*Connection refused$/);
+    expect(Date.now() - t0, 'the answered command was ended, not waited for').to.be.lessThan(3000);
+  });
+
+  it('ReachChecks: answers and failures by gateway, each bounded; stop() ends the rest at once', async () => {
+    const ok = await up((s) => s.write('SSH-2.0-x\r\n'));
+    const silent = await up(() => undefined);
+    const ports: Record<string, number> = { a: ok, b: silent };
+    const checks = new ReachChecks((g, ms, signal) => readSshBanner(tcp(ports[g]!), ms, signal), 1, 400);
+    checks.start(['a', 'b']);
+    const f = await checks.failures(['a', 'b']);
+    expect([...f]).to.deep.equal([['b', 'no SSH version line within 0.4 s']]);
+    const stopped = new ReachChecks((g, ms, signal) => readSshBanner(tcp(ports[g]!), ms, signal), 1, 60_000);
+    stopped.start(['b']);
+    const t0 = Date.now();
+    setTimeout(() => stopped.stop(), 100);
+    expect([...(await stopped.failures(['b']))]).to.deep.equal([['b', 'check stopped']]);
+    expect(Date.now() - t0).to.be.lessThan(2000);
+  });
+});
