@@ -35,7 +35,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "natchain: installing npm packages" >&2
   npm ci --no-audit --no-fund >&2
 fi
-if [ ! -f dist/cli/main.js ] || [ -n "$(find src -newer dist/cli/main.js -name '*.ts' -print -quit)" ]; then
+# The build (scripts/build.mjs): again whenever a source, the build itself or the installed packages changed.
+if [ ! -f dist/cli/main.js ] || [ -n "$(find src scripts/build.mjs tsconfig.json tsconfig.build.json node_modules/.package-lock.json -newer dist/cli/main.js \( -name '*.ts' -o -name '*.mjs' -o -name '*.json' \) -print -quit)" ]; then
   echo "natchain: building" >&2
-  npx tsc -p tsconfig.json >&2
+  npm run --silent build >&2
 fi

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-2}
-npx tsc -p tsconfig.json
+npm run --silent build
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "| forwards | YAML | file | exit | wall | CPU | peak RSS |"

@@ -14,7 +14,7 @@
 //
 // Medians of the rounds; natchain runs with --concurrency N (the floor is fully parallel too).
 //
-//   npx tsc -p tsconfig.json && npx tsx scripts/bench/fleet-lab.ts [rounds=5] [N...=10 25 50]   (as root)
+//   npm run build && npx tsx scripts/bench/fleet-lab.ts [rounds=5] [N...=10 25 50]   (as root)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

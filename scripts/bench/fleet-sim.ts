@@ -4,7 +4,7 @@
 // CPU seconds and peak RSS of the natchain process, longest event-loop stall once connections
 // start, wall time, SSH connections and execs the fleet saw.
 //
-//   npx tsc -p tsconfig.json && npx tsx scripts/bench/fleet-sim.ts [N...]   (default 100 300 1000)
+//   npm run build && npx tsx scripts/bench/fleet-sim.ts [N...]   (default 100 300 1000)
 //
 // Per-gateway figures are marginal: (cost at N - cost at BASE) / (N - BASE), BASE = 10 gateways
 // measured in the same run, so the fixed start-up does not flatter the large fleets.

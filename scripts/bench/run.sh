@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-3}
-npx tsc -p tsconfig.json
+npm run --silent build
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "| forwards | intents | YAML | validate+solve | render | total (wall) | CPU | peak RSS |"

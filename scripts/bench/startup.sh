@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-40}
 command -v hyperfine >/dev/null || { echo "startup.sh: needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
-npx tsc -p tsconfig.json
+npm run --silent build
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$tmp/r.json" \

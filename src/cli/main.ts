@@ -50,7 +50,8 @@ async function report(e: unknown): Promise<number> {
     return 1;
   }
   process.stderr.write(red('natchain: internal error (a bug; please report it with this trace)') + '\n');
-  process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
+  const { sourceMappedStack } = await import('./stack.js');
+  process.stderr.write(sourceMappedStack(String((e as Error)?.stack ?? e)) + '\n');
   return 70;
 }
 

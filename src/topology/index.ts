@@ -2,7 +2,7 @@ import { TopologyError, type Diagnostic } from '../errors.js';
 import { buildTopology } from './build.js';
 import { parseYaml } from './parse.js';
 import { describeIssue, type ShapeIssue } from './issues.js';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { RawForward, RawGateway, RawLabHost, RawNetwork, RawSite, RawTopology } from './schema.js';
 import type { Topology } from './types.js';
 
@@ -62,7 +62,7 @@ export function checkTopology(text: string, file: string): { topology: Topology;
 // Top-level maps of named entities: where the entity's name is in a path, and its schema. A shape
 // error in an optional field of an entity leaves out that field; in a required one (or in the
 // name), the entity. Any other shape error leaves out the one field it is in (defaults.backend).
-const ENTITIES: Record<string, { map: string[]; depth: number; schema: z.ZodObject }> = Object.assign(Object.create(null) as Record<string, never>, {
+const ENTITIES: Record<string, { map: string[]; depth: number; schema: z.ZodMiniObject }> = Object.assign(Object.create(null) as Record<string, never>, {
   sites: { map: ['sites'], depth: 1, schema: RawSite },
   networks: { map: ['networks'], depth: 1, schema: RawNetwork },
   gateways: { map: ['gateways'], depth: 1, schema: RawGateway },
@@ -116,7 +116,7 @@ function cutPoint(path: string[]): { path: string[]; entity: boolean } | undefin
   if (!e || path.length < e.depth || e.map.some((m, i) => path[i] !== m)) return { path: path.slice(0, 2), entity: false };
   if (path.length <= e.depth + 1) return { path: path.slice(0, e.depth + 1), entity: true };
   const field = path[e.depth + 1]!;
-  const fieldSchema = Object.hasOwn(e.schema.shape, field) ? (e.schema.shape[field] as z.ZodType) : undefined;
+  const fieldSchema = Object.hasOwn(e.schema.shape, field) ? (e.schema.shape[field] as z.ZodMiniType) : undefined;
   // An unknown or optional field goes alone; a required one takes its entity with it.
   if (path.length === e.depth + 2 && (!fieldSchema || fieldSchema.safeParse(undefined).success)) return { path, entity: false };
   if (fieldSchema?.safeParse(undefined).success && path.length > e.depth + 2) return { path: path.slice(0, e.depth + 2), entity: false };

@@ -5,17 +5,32 @@ import { natchain } from '../support/cli.js';
 
 const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const HOOK = new URL('../support/imports-hook.mjs', import.meta.url).pathname;
-const DIST = new URL('../../dist/', import.meta.url).href;
+const DIST = new URL('../../dist/cli/', import.meta.url).href;
 
-/** The modules (relative to dist/, or a package name) the compiled CLI loads for these arguments. */
+/**
+ * The modules the compiled CLI loads for these arguments: src/ modules as their compiled names
+ * relative to src/ ('cli/main.js'), packages by name ('zod'). The CLI is bundled (scripts/build.mjs):
+ * Node loads chunks, and each chunk's source map lists the modules inside it, all of which run
+ * when the chunk loads.
+ */
 function loaded(args: string[]): string[] {
   const r = spawnSync(process.execPath, ['--import', HOOK, MAIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   const urls = r.stderr.split('\n').filter((l) => l.startsWith('natchain-import ')).map((l) => l.slice('natchain-import '.length));
-  const names = urls.filter((u) => !u.startsWith('node:') && !u.startsWith('data:')).map((u) => {
+  const chunks = urls.filter((u) => u.startsWith(DIST));
+  expect(chunks, 'the CLI loaded nothing from dist/').not.to.be.empty;
+  const names = [...urls.filter((u) => !u.startsWith('node:') && !u.startsWith('data:') && !u.startsWith(DIST)), ...chunks.flatMap(sourcesOf)].map((u) => {
     const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
-    return pkg ? pkg[1]! : u.startsWith(DIST) ? u.slice(DIST.length) : u;
+    if (pkg) return pkg[1]!;
+    const src = /(?:^|\/)src\/(.+)\.ts$/.exec(u);
+    return src ? src[1] + '.js' : u;
   });
   return [...new Set(names)];
+}
+
+/** The source files bundled into one chunk of dist/cli (its source map's `sources`). */
+function sourcesOf(chunkUrl: string): string[] {
+  const map = JSON.parse(readFileSync(new URL(chunkUrl + '.map'), 'utf8')) as { sources: string[] };
+  return map.sources;
 }
 
 // Start-up speed is measured in scripts/bench/startup.sh (docs/benchmarks.md); this guards its cause:
@@ -61,5 +76,22 @@ describe('cli: start-up loads only the command definitions', () => {
     const r = natchain(['--version']);
     expect(r.code).to.equal(0);
     expect(r.stdout.trim()).to.equal(pkg.version);
+  });
+});
+
+describe('cli: the bundled build', () => {
+  it("an internal error's trace is shown at the source files, lines and columns, not in the bundle", async () => {
+    const { sourceMappedStack } = await import('../../src/cli/stack.js');
+    // A frame inside the bundled main.js: where its `report` function (src/cli/main.ts) begins.
+    const bundled = readFileSync(MAIN, 'utf8').split('\n');
+    const line = bundled.findIndex((l) => l.includes('async function report('));
+    expect(line, 'report() not found in dist/cli/main.js').to.be.greaterThan(-1);
+    const col = bundled[line]!.indexOf('async function report(');
+    const frame = `    at report (${new URL(`file://${MAIN}`).href}:${line + 1}:${col + 1})`;
+    const source = readFileSync(new URL('../../src/cli/main.ts', import.meta.url), 'utf8').split('\n');
+    const want = source.findIndex((l) => l.startsWith('async function report(')) + 1;
+    expect(sourceMappedStack(`Error: boom\n${frame}\n    at node:internal/x:1:1`)).to.equal(
+      `Error: boom\n    at report (${new URL('../../src/cli/main.ts', import.meta.url).pathname}:${want}:1)\n    at node:internal/x:1:1`,
+    );
   });
 });
