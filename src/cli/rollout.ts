@@ -76,6 +76,8 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
   const between =
     ws.pause === 'prompt'
       ? async (next: { index: number; gateways: string[] }, of: number) => {
+          // The question goes below the finished wave's block; the next wave draws a new block below the answer.
+          progress.stop();
           try {
             return await askYesNo({ message: `start wave ${next.index} of ${of} (${next.gateways.length} gateway(s))?`, default: true }, { output: process.stderr });
           } catch {

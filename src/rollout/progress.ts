@@ -13,39 +13,102 @@ interface Line {
   detail?: string;
 }
 
-/** A block of lines redrawn in place; notes print above it; after stop() nothing is drawn (the cursor never moves again). */
-function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: number): { draw(): void; note(message: string): void; stop(): void } {
+/** The terminal's size (a stream that is not one: 80x24). */
+function sizeOf(stream: NodeJS.WriteStream): { columns: number; rows: number } {
+  return { columns: stream.columns || 80, rows: stream.rows || 24 };
+}
+
+const STYLE = /\x1b\[[0-9;]*m/y;
+
+/**
+ * `line` cut to `columns` visible characters (colour escapes kept, `…` marking a cut): a line
+ * the terminal wraps takes two rows, and the redraw, moving up by lines, would drift down the screen.
+ */
+export function clip(line: string, columns: number): string {
+  if ([...line.replace(new RegExp(STYLE.source, 'g'), '')].length <= columns) return line;
+  let out = '';
+  let seen = 0;
+  for (let i = 0; i < line.length; ) {
+    STYLE.lastIndex = i;
+    const m = STYLE.exec(line);
+    if (m) {
+      out += m[0];
+      i += m[0].length;
+      continue;
+    }
+    if (seen === columns - 1) break;
+    const ch = String.fromCodePoint(line.codePointAt(i)!);
+    out += ch;
+    seen++;
+    i += ch.length;
+  }
+  return out + '…' + (out.includes('\x1b[') ? '\x1b[0m' : '');
+}
+
+/** One line of detail: control characters (a newline in a gateway's message) would break the block's line count. */
+function oneLine(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
+}
+
+/** A block of lines redrawn in place while live, each cut to the terminal's width; notes print above it. */
+interface LiveBlock {
+  /** Draws the block now (nothing when paused). */
+  draw(): void;
+  /** Prints `message` above the block (the block is drawn again below it). */
+  note(message: string): void;
+  /** Starts drawing (again): a new block below whatever was printed since the last pause. */
+  resume(): void;
+  /** Draws it a last time and stops: what is printed next goes below it, and the cursor never moves up over it. */
+  pause(): void;
+}
+
+function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: number): LiveBlock {
   let drawn = 0;
-  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
   const draw = () => {
-    // Stopped: whatever was printed since (a prompt, the plan) sits where the block was; never move over it.
-    if (stopped) return;
-    const lines = render();
-    stream.write((drawn ? `\x1b[${drawn}A` : '') + lines.map((l) => `\x1b[2K${l}\n`).join('') + '\x1b[J');
+    if (!timer) return;
+    const width = sizeOf(stream).columns - 1;
+    const lines = render().map((l) => clip(l, width));
+    // `\r` first: the terminal's own echo (`^C`, typed keys) may have moved the cursor off column 0.
+    stream.write('\r' + (drawn ? `\x1b[${drawn}A` : '') + lines.map((l) => `\x1b[2K${l}\n`).join('') + '\x1b[J');
     drawn = lines.length;
   };
-  const timer = setInterval(draw, everyMs);
-  timer.unref();
   return {
     draw,
     note(message) {
-      if (stopped) return void stream.write(`${message}\n`);
-      // Erase the block, print the note where it was, draw the block again below it.
-      stream.write((drawn ? `\x1b[${drawn}A\x1b[J` : '') + `${message}\n`);
+      if (!timer) return void stream.write(`\r\x1b[K${message}\n`);
+      // Erase the block, print the note where it was (from column 0: over the `^C` echo), draw the block again below it.
+      stream.write('\r' + (drawn ? `\x1b[${drawn}A` : '') + `\x1b[J${message}\n`);
       drawn = 0;
       draw();
     },
-    stop() {
-      if (stopped) return;
-      clearInterval(timer);
+    resume() {
+      if (timer) return;
+      drawn = 0;
+      timer = setInterval(draw, everyMs);
+      timer.unref();
       draw();
-      stopped = true;
+    },
+    pause() {
+      if (!timer) return;
+      draw();
+      clearInterval(timer);
+      timer = undefined;
+      drawn = 0;
     },
   };
 }
 
-/** Progress for a terminal: a line per gateway redrawn in place. Call `stop()` before printing anything else. */
+/**
+ * Progress for a terminal: a line per gateway redrawn in place, or the compact fleet block when
+ * there are more gateways than the terminal has rows for. Call `stop()` before printing anything else.
+ */
 export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], color: ChalkInstance): ProgressSink & { stop(): void } {
+  if (gateways.length > blockLines(stream)) {
+    const fleet = ttyFleetProgress(stream, color);
+    fleet.wave('transaction', gateways);
+    return fleet;
+  }
   const lines = new Map<string, Line>(gateways.map((g) => [g, { phase: 'waiting', since: Date.now(), started: Date.now(), state: 'running' }]));
   const width = Math.max(...gateways.map((g) => g.length), 4);
   const block = liveBlock(
@@ -54,11 +117,11 @@ export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], colo
       [...lines].map(([g, l]) => {
         const secs = ((Date.now() - l.started) / 1000).toFixed(1) + 's';
         const mark = l.state === 'ok' ? color.green('✓') : l.state === 'failed' ? color.red('✗') : color.cyan('…');
-        return `${mark} ${g.padEnd(width)}  ${l.phase.padEnd(9)} ${secs.padStart(6)}${l.detail ? '  ' + color.dim(l.detail.slice(0, 80)) : ''}`;
+        return `${mark} ${g.padEnd(width)}  ${l.phase.padEnd(9)} ${secs.padStart(6)}${l.detail ? '  ' + color.dim(l.detail) : ''}`;
       }),
     200,
   );
-  block.draw();
+  block.resume();
   return {
     start(g, phase) {
       const l = lines.get(g);
@@ -71,12 +134,12 @@ export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], colo
       const l = lines.get(g);
       if (!l) return;
       Object.assign(l, { phase, state: ok ? ('ok' as const) : ('failed' as const) });
-      if (detail) l.detail = detail;
+      if (detail) l.detail = oneLine(detail);
       else delete l.detail;
       block.draw();
     },
     note: (m) => block.note(m),
-    stop: () => block.stop(),
+    stop: () => block.pause(),
   };
 }
 
@@ -100,24 +163,37 @@ export function plainProgress(stream: NodeJS.WritableStream): ProgressSink & { s
 
 /** Progress of a rollout in waves: a ProgressSink told when each wave starts. */
 export interface FleetProgress extends ProgressSink {
-  /** A new wave starts: `label` (e.g. `wave 2 of 5`) on these gateways. */
+  /** A new wave starts: `label` (e.g. `wave 2 of 5`) on these gateways; on a terminal the block is drawn (again) from here. */
   wave(label: string, gateways: string[]): void;
+  /** Stops drawing (before a prompt, the plan, the report): what is printed next goes below the block. */
   stop(): void;
 }
 
 /** The most lines the fleet block takes (it must fit a 24-line terminal with the prompt line). */
 export const FLEET_BLOCK_LINES = 20;
 
+/** The lines the block may take on this terminal: FLEET_BLOCK_LINES, fewer on a short one (room for a note and the prompt). */
+function blockLines(stream: NodeJS.WriteStream): number {
+  return Math.max(4, Math.min(FLEET_BLOCK_LINES, sizeOf(stream).rows - 4));
+}
+
 interface GwState {
   phase: string;
   state: 'waiting' | 'running' | 'ok' | 'failed';
 }
 
-/** The compact block for a fleet: one head line, a line per phase seen, the failures by name; at most `maxLines`. */
+/** One phase of the current wave: the gateways in it now, and how many finished it well or badly. */
+export interface PhaseCount {
+  running: Set<string>;
+  ok: number;
+  failed: number;
+}
+
+/** The compact block for a fleet: two head lines, a line per phase seen (in it now / passed / failed), the failures by name; at most `maxLines`. */
 export function fleetBlock(
   label: string,
   gws: Map<string, GwState>,
-  phases: string[],
+  phases: Map<string, PhaseCount>,
   failures: Array<{ gateway: string; phase: string; detail: string }>,
   elapsedMs: number,
   color: ChalkInstance,
@@ -126,33 +202,39 @@ export function fleetBlock(
   const all = [...gws.values()];
   const count = (st: GwState['state']) => all.filter((g) => g.state === st).length;
   const lines = [
-    `${color.bold(label)}: ${all.length} gateway(s): ${count('waiting')} waiting, ${count('running')} running, ${color.green(`${count('ok')} ok`)}, ${color.red(`${count('failed')} failed`)}  ${(elapsedMs / 1000).toFixed(1)}s`,
+    `${color.bold(label)}: ${all.length} gateway(s), ${(elapsedMs / 1000).toFixed(1)}s`,
+    `  ${count('waiting')} waiting, ${count('running')} running, ${color.green(`${count('ok')} ok`)}, ${color.red(`${count('failed')} failed`)}`,
   ];
-  const shownPhases = phases.slice(-Math.max(1, Math.floor((maxLines - 1) / 2)));
-  for (const ph of shownPhases) {
-    const at = all.filter((g) => g.phase === ph);
-    const n = (st: GwState['state']) => at.filter((g) => g.state === st).length;
-    lines.push(`  ${ph.padEnd(10)} ${color.cyan(`… ${String(n('running')).padStart(4)}`)}  ${color.green(`✓ ${String(n('ok')).padStart(4)}`)}  ${color.red(`✗ ${String(n('failed')).padStart(4)}`)}`);
+  const n = (x: number) => String(x).padStart(4);
+  for (const [ph, k] of [...phases].slice(-Math.max(1, Math.floor((maxLines - 2) / 2)))) {
+    lines.push(`  ${ph.padEnd(10)} ${color.cyan(`… ${n(k.running.size)}`)}  ${color.green(`✓ ${n(k.ok)}`)}  ${color.red(`✗ ${n(k.failed)}`)}`);
   }
   const room = maxLines - lines.length;
   const shown = failures.length > room ? failures.slice(0, Math.max(0, room - 1)) : failures;
-  for (const f of shown) lines.push(`  ${color.red('✗')} ${f.gateway} ${f.phase}: ${color.dim(f.detail.slice(0, 70))}`);
+  for (const f of shown) lines.push(`  ${color.red('✗')} ${f.gateway} ${f.phase}: ${color.dim(f.detail)}`);
   if (shown.length < failures.length) lines.push(color.red(`  … and ${failures.length - shown.length} more failed`));
   return lines;
 }
 
-/** Fleet progress on a terminal: the compact block redrawn in place; notes printed above it. */
-export function ttyFleetProgress(stream: NodeJS.WriteStream, color: ChalkInstance, maxLines = FLEET_BLOCK_LINES): FleetProgress {
+/**
+ * Fleet progress on a terminal: the compact block redrawn in place from the first wave on, each
+ * line cut to the terminal's width; notes printed above it. stop() leaves it on screen; the next
+ * wave() draws it again below whatever was printed in between (the prompt between waves).
+ */
+export function ttyFleetProgress(stream: NodeJS.WriteStream, color: ChalkInstance, maxLines = blockLines(stream)): FleetProgress {
   let label = 'rollout';
   let gws = new Map<string, GwState>();
-  const phases: string[] = [];
+  const phases = new Map<string, PhaseCount>();
   const failures: Array<{ gateway: string; phase: string; detail: string }> = [];
   let started = Date.now();
   const block = liveBlock(stream, () => fleetBlock(label, gws, phases, failures, Date.now() - started, color, maxLines), 250);
   const set = (g: string, phase: string, state: GwState['state']) => {
     const s = gws.get(g);
     if (!s) return;
-    if (!phases.includes(phase)) phases.push(phase);
+    let k = phases.get(phase);
+    if (!k) phases.set(phase, (k = { running: new Set(), ok: 0, failed: 0 }));
+    if (state === 'running') k.running.add(g);
+    else if (k.running.delete(g)) k[state === 'ok' ? 'ok' : 'failed']++;
     s.phase = phase;
     s.state = state;
   };
@@ -160,8 +242,9 @@ export function ttyFleetProgress(stream: NodeJS.WriteStream, color: ChalkInstanc
     wave(l, gateways) {
       label = l;
       gws = new Map(gateways.map((g) => [g, { phase: 'waiting', state: 'waiting' }]));
-      phases.length = 0;
+      phases.clear();
       started = Date.now();
+      block.resume();
       block.draw();
     },
     start(g, phase) {
@@ -169,10 +252,10 @@ export function ttyFleetProgress(stream: NodeJS.WriteStream, color: ChalkInstanc
     },
     finish(g, phase, ok, detail) {
       set(g, phase, ok ? 'ok' : 'failed');
-      if (!ok && gws.has(g)) failures.push({ gateway: g, phase, detail: detail ?? '' });
+      if (!ok && gws.has(g)) failures.push({ gateway: g, phase, detail: oneLine(detail ?? '') });
     },
     note: (m) => block.note(m),
-    stop: () => block.stop(),
+    stop: () => block.pause(),
   };
 }
 

@@ -13,7 +13,8 @@ export class Terminal {
   /** Starts `argv` (no shell quoting needed) in `cwd`; the session stays after it exits and shows `EXIT=<code>`. */
   constructor(argv: string[], opts: { cwd: string; env?: Record<string, string>; width?: number; height?: number }) {
     const env = Object.entries({ NO_COLOR: '1', ...opts.env }).map(([k, v]) => `${k}=${quote(v)}`).join(' ');
-    const cmd = `cd ${quote(opts.cwd)} && env ${env} ${argv.map(quote).join(' ')}; echo "EXIT=$?"; sleep 3600`;
+    // The shell traps SIGINT so that a command Ctrl-C kills still gets its `EXIT=130` line (an untrapped shell dies with it).
+    const cmd = `trap : INT; cd ${quote(opts.cwd)} && env ${env} ${argv.map(quote).join(' ')}; echo "EXIT=$?"; sleep 3600`;
     tmux(['new-session', '-d', '-s', this.session, '-x', String(opts.width ?? 80), '-y', String(opts.height ?? 24), 'bash', '-c', cmd]);
     // A deep history, so a test can read everything the session printed.
     tmux(['set-option', '-t', this.session, 'history-limit', '20000']);

@@ -1,30 +1,33 @@
 import { expect } from 'chai';
 import { Chalk } from 'chalk';
-import { FLEET_BLOCK_LINES, plainFleetProgress, ttyFleetProgress, ttyProgress } from '../../src/rollout/progress.js';
+import { clip, FLEET_BLOCK_LINES, plainFleetProgress, ttyFleetProgress, ttyProgress } from '../../src/rollout/progress.js';
 
-/** A tiny terminal: the escapes the renderers use (cursor up, erase line, erase below), and text with newlines. */
+/** A tiny terminal: a cursor (row, column), the escapes the renderers use (cursor up, erase line, erase below), `\r` and `\n`. */
 class Screen {
-  rows: string[] = [''];
+  lines: string[] = [''];
   row = 0;
+  col = 0;
   write(s: string): boolean {
-    const re = /\x1b\[(\d*)([AJK])|([^\x1b]+)/g;
+    const re = /\x1b\[(\d*)([AJK])|([^\x1b])/gu;
     for (const m of s.matchAll(re)) {
-      if (m[3] !== undefined) {
-        for (const [i, part] of m[3].split('\n').entries()) {
-          if (i > 0) {
-            this.row++;
-            if (this.rows.length <= this.row) this.rows.push('');
-          }
-          this.rows[this.row] += part;
-        }
+      const line = this.lines[this.row]!;
+      if (m[3] === '\n') {
+        this.row++;
+        this.col = 0;
+        if (this.lines.length <= this.row) this.lines.push('');
+      } else if (m[3] === '\r') this.col = 0;
+      else if (m[3] !== undefined) {
+        const cells = [...line.padEnd(this.col)];
+        cells[this.col++] = m[3];
+        this.lines[this.row] = cells.join('');
       } else if (m[2] === 'A') this.row = Math.max(0, this.row - Number(m[1] || 1));
-      else if (m[2] === 'K') this.rows[this.row] = '';
-      else if (m[2] === 'J') this.rows.splice(this.row + 1), (this.rows[this.row] = '');
+      else if (m[2] === 'K') this.lines[this.row] = m[1] === '2' ? '' : [...line].slice(0, this.col).join('');
+      else if (m[2] === 'J') this.lines.splice(this.row + 1), (this.lines[this.row] = [...line].slice(0, this.col).join(''));
     }
     return true;
   }
   text(): string {
-    return this.rows.join('\n');
+    return this.lines.join('\n');
   }
 }
 
@@ -43,8 +46,9 @@ describe('rollout: fleet progress', () => {
     const lines = screen.text().split('\n').filter((l) => l !== '');
     expect(lines.length).to.be.at.most(FLEET_BLOCK_LINES);
     expect(lines.length).to.be.below(24);
-    expect(lines[0]).to.match(/^wave 2 of 5: 200 gateway\(s\): 0 waiting, 90 running, 90 ok, 20 failed/);
-    expect(screen.text()).to.match(/prepare +… +0 +✓ +90 +✗ +20/);
+    expect(lines[0]).to.match(/^wave 2 of 5: 200 gateway\(s\), \d+\.\ds$/);
+    expect(lines[1]).to.equal('  0 waiting, 90 running, 90 ok, 20 failed');
+    expect(screen.text()).to.match(/prepare +… +0 +✓ +180 +✗ +20/);
     expect(screen.text()).to.match(/apply +… +90/);
     expect(screen.text()).to.include('✗ gw-000 prepare: load refused on gw-000');
     expect(screen.text()).to.include('more failed');
@@ -68,6 +72,21 @@ describe('rollout: fleet progress', () => {
     expect(text).to.include('wave 1 of 3 (canary): 3 gateway(s)');
   });
 
+  it("a note starts at column 0 even when the terminal echoed `^C` after the block", () => {
+    const screen = new Screen();
+    const p = ttyFleetProgress(screen as unknown as NodeJS.WriteStream, plain);
+    p.wave('wave 1 of 1', fleet.slice(0, 3));
+    screen.write('^C');
+    p.note('natchain: interrupted');
+    screen.write('^C');
+    p.start('gw-000', 'rollback');
+    p.stop();
+    const rows = screen.text().split('\n');
+    expect(rows[0]).to.equal('natchain: interrupted');
+    expect(rows[1]).to.match(/^wave 1 of 1: 3 gateway\(s\)/);
+    expect(screen.text()).to.not.include('^C');
+  });
+
   it('the per-gateway view too: a note is printed once, above the block, and survives redraws', () => {
     const screen = new Screen();
     const p = ttyProgress(screen as unknown as NodeJS.WriteStream, ['gw-a', 'gw-b'], plain);
@@ -79,6 +98,62 @@ describe('rollout: fleet progress', () => {
     const rows = screen.text().split('\n');
     expect(rows[0]).to.equal('natchain: interrupted');
     expect(rows.filter((r) => r.includes('gw-'))).to.have.length(2);
+  });
+
+  it('every line fits the terminal width (a wrapped line would make the redraw drift), a multi-line failure is one line', () => {
+    const screen = Object.assign(new Screen(), { columns: 40, rows: 24 });
+    const p = ttyFleetProgress(screen as unknown as NodeJS.WriteStream, plain);
+    p.wave('wave 1 of 1 (canary)', fleet.slice(0, 2));
+    p.start('gw-000', 'apply');
+    p.finish('gw-000', 'apply', false, 'iptables-restore: line 3 failed\n(restored the snapshot)');
+    p.stop();
+    const rows = screen.text().split('\n').filter((l) => l !== '');
+    for (const r of rows) expect([...r].length, r).to.be.at.most(39);
+    expect(rows).to.include('  ✗ gw-000 apply: iptables-restore: li…');
+  });
+
+  it('clip counts visible characters only and closes a colour it cuts', () => {
+    const red = new Chalk({ level: 1 }).red;
+    expect(clip('short', 10)).to.equal('short');
+    expect(clip('0123456789abc', 10)).to.equal('012345678…');
+    expect(clip(`ab${red('cdefgh')}ij`, 10)).to.equal(`ab${red('cdefgh')}ij`);
+    expect(clip(`ab${red('cdefghijkl')}`, 6)).to.equal('ab\x1b[31mcde…\x1b[0m');
+  });
+
+  it('a short terminal gets a shorter block (room left for a note and the prompt)', () => {
+    const screen = Object.assign(new Screen(), { columns: 80, rows: 12 });
+    const p = ttyFleetProgress(screen as unknown as NodeJS.WriteStream, plain);
+    p.wave('wave 1 of 1', fleet);
+    for (const [i, g] of fleet.entries()) p.finish(g, 'prepare', i % 2 === 0, 'refused');
+    p.stop();
+    expect(screen.text().split('\n').filter((l) => l !== '').length).to.equal(8);
+  });
+
+  it('stop() leaves the block; the next wave draws a new one below what was printed in between (the prompt)', () => {
+    const screen = new Screen();
+    const p = ttyFleetProgress(screen as unknown as NodeJS.WriteStream, plain);
+    expect(screen.text()).to.equal('');
+    p.wave('wave 1 of 2', ['gw-a']);
+    p.start('gw-a', 'commit');
+    p.finish('gw-a', 'commit', true);
+    p.stop();
+    screen.write('? start wave 2 of 2 (1 gateway(s))? yes\n');
+    p.wave('wave 2 of 2', ['gw-b']);
+    p.stop();
+    const rows = screen.text().split('\n');
+    const at = (re: RegExp) => rows.findIndex((r) => re.test(r));
+    expect(at(/^wave 1 of 2: 1 gateway/)).to.be.below(at(/start wave 2/));
+    expect(at(/start wave 2/)).to.be.below(at(/^wave 2 of 2: 1 gateway/));
+  });
+
+  it('a transaction on more gateways than the terminal has rows draws the compact block, not a line per gateway', () => {
+    const screen = new Screen();
+    const p = ttyProgress(screen as unknown as NodeJS.WriteStream, fleet, plain);
+    p.start('gw-000', 'rollback');
+    p.stop();
+    const rows = screen.text().split('\n').filter((l) => l !== '');
+    expect(rows[0]).to.match(/^transaction: 200 gateway\(s\)/);
+    expect(rows.length).to.be.below(24);
   });
 
   it('without a terminal: a line per wave and per finished phase', () => {

@@ -16,6 +16,6 @@ describe('rollout: progress on a terminal', () => {
     p.stop();
     expect(out.join('')).to.equal('');
     p.note('a note');
-    expect(out.join('')).to.equal('a note\n');
+    expect(out.join('')).to.equal('\r\x1b[Ka note\n');
   });
 });

@@ -74,6 +74,10 @@ export class SimGateway {
   private readonly history: string[] = [];
   /** Phases run, by name (the benchmark reports round trips from them). */
   readonly counts = new Map<string, number>();
+  /** Tests: phases this gateway refuses (answered as its script's `die`, with this text), e.g. a load the kernel refuses. */
+  readonly refuse = new Map<string, string>();
+  /** Tests: milliseconds a phase takes to answer here (a slow gateway; the server waits before answering). */
+  readonly delay = new Map<string, number>();
 
   constructor(
     readonly name: string,
@@ -82,6 +86,11 @@ export class SimGateway {
     readonly interfaces: SimInterface[] = [],
   ) {
     this.net = backend === 'iptables' ? new IptablesModel(FOREIGN_IPTABLES) : new NftablesModel();
+  }
+
+  /** The transaction holding natchain's lock here, if any. */
+  get lockHolder(): string | undefined {
+    return this.lock?.tx;
   }
 
   /** natchain's dump: `iptables-save`, or natchain's nft table. */
@@ -121,6 +130,9 @@ export class SimGateway {
   }
 
   private phase(op: string, out: Out, tx: string, args: string[], input: Map<string, string>): number {
+    // prepare and apply refuse where the kernel would (the check, the load); other phases at once.
+    const refused = this.refuse.get(op);
+    if (refused !== undefined && op !== 'prepare' && op !== 'apply') throw new Die(refused);
     switch (op) {
       case 'prepare':
         return this.prepare(out, tx, args, input);
@@ -205,7 +217,7 @@ export class SimGateway {
     }
     d.load = resolveTemplate(this.backend, input.get('new')!, snap);
     if (fault === 'check') d.load += 'natchain-test-fault: refused on purpose\n';
-    const err = this.load(d.load, true);
+    const err = this.refuse.get('prepare') ?? this.load(d.load, true);
     if (err) {
       d.state = 'check-failed';
       this.unlock(tx);
@@ -238,7 +250,7 @@ export class SimGateway {
       d.forwardOld = this.ipForward;
       this.ipForward = '1';
     }
-    const err = this.load(fault === 'apply' ? d.load + 'natchain-test-fault: refused on purpose\n' : d.load!);
+    const err = this.refuse.get('apply') ?? this.load(fault === 'apply' ? d.load + 'natchain-test-fault: refused on purpose\n' : d.load!);
     if (err) {
       d.state = 'apply-failed';
       let r = "its dead-man timer restores the snapshot";

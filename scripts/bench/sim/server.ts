@@ -73,10 +73,15 @@ export async function startSimFleet(specs: SimGatewaySpec[], clientPub: string):
               stream.end();
               return;
             }
-            const a = gw.run(call.op, call.nonce, call.tx, call.args, Buffer.concat(input).toString('utf8'));
-            stream.write(a.stdout);
-            stream.exit(a.code);
-            stream.end();
+            const answer = () => {
+              const a = gw.run(call.op, call.nonce, call.tx, call.args, Buffer.concat(input).toString('utf8'));
+              stream.write(a.stdout);
+              stream.exit(a.code);
+              stream.end();
+            };
+            const ms = gw.delay.get(call.op);
+            if (ms) setTimeout(answer, ms);
+            else answer();
           });
         });
       });
