@@ -1,6 +1,7 @@
 // What every command that reaches gateways shares when it runs: the connectors, and running a
 // transaction from the CLI (confirmation, progress, summary, JSON, exit code). Their options are in options.ts.
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { confirm as askYesNo, password } from '@inquirer/prompts';
 import { UsageError } from '../errors.js';
@@ -78,6 +79,8 @@ export function txSettings(o: TxCliOptions, kind: string): { tty: boolean; timeo
 /** The first Ctrl-C notes `message` (through the progress renderer, so no redraw overwrites it) and aborts the signal; the second is Node's own. */
 export function onFirstInterrupt(note: (message: string) => void, message: string): { signal: AbortSignal; dispose(): void } {
   const ctl = new AbortController();
+  // Shared by every wait of the run (Node warns over the progress block past 10 listeners).
+  setMaxListeners(0, ctl.signal);
   const onSigint = () => {
     note(message);
     ctl.abort();

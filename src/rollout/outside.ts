@@ -3,6 +3,7 @@
 // transport/reach.ts), started beside the change with a limiter of its own (never a connection
 // slot of --concurrency) and bounded per gateway, so the report waits for it only when a gateway
 // is silent, and then at most REACH_TIMEOUT_MS from the check's start.
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { withoutGateway } from '../errors.js';
 
@@ -24,6 +25,8 @@ export class ReachChecks {
     private readonly timeoutMs = REACH_TIMEOUT_MS,
   ) {
     this.limit = pLimit(Math.max(REACH_MIN_PARALLEL, concurrency));
+    // Every check in flight listens to it: without this Node prints a leak warning over the progress block at 11.
+    setMaxListeners(0, this.stopper.signal);
   }
 
   /** Starts checking these gateways (each at most once). */

@@ -27,13 +27,15 @@ export function readSshBanner(sock: Duplex, timeoutMs: number, signal?: AbortSig
       if (done) return;
       done = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
       sock.destroy();
       if (err) reject(err);
       else resolve(banner!);
     };
     const timer = setTimeout(() => finish(new Error(`no SSH version line within ${(timeoutMs / 1000).toFixed(1)} s`)), timeoutMs);
-    if (signal?.aborted) return finish(new Error('check stopped'));
-    signal?.addEventListener('abort', () => finish(new Error('check stopped')), { once: true });
+    const stop = () => finish(new Error('check stopped'));
+    if (signal?.aborted) return stop();
+    signal?.addEventListener('abort', stop, { once: true });
     sock.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
       for (const line of buf.split('\n').slice(0, -1)) {

@@ -169,8 +169,8 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
     // 10 new forwards on gw0000..gw0019; gw0004 takes 4 s to answer its apply, so Ctrl-C lands mid-transaction.
     topology([...kept, ...Array.from({ length: 10 }, (_, i) => pair(`q${i}`, i, 8100))]);
     sim(4).delay.set('apply', 4000);
+    const t = apply('--yes');
     try {
-      const t = apply('--yes');
       await t.waitFor(/^ {2}apply +… +1 +✓ +19 /m, 60_000);
       t.keys('C-c');
       await t.waitFor(/natchain: interrupted; rolling back/);
@@ -191,6 +191,8 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
       expect(t.screen()).to.match(/0 waves committed, 1 rolled back, 0 not started/);
     } finally {
       sim(4).delay.clear();
+      // Never leave it running into the next test (its locks would be in the way).
+      await t.exitCode(30_000).catch(() => undefined);
     }
     for (let i = 0; i < 20; i++) {
       expect(holds(i, `q${i >> 1}`), gw(i)).to.equal(false);
@@ -202,8 +204,8 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
   it('Ctrl-C twice: natchain leaves at once (exit 130) and the dead-man timers restore every gateway', async () => {
     topology([...kept, ...Array.from({ length: 10 }, (_, i) => pair(`r${i}`, 10 + i, 8200))]);
     sim(24).delay.set('apply', 2500);
+    const t = apply('--yes', '--confirm-timeout', '3');
     try {
-      const t = apply('--yes', '--confirm-timeout', '3');
       await t.waitFor(/^ {2}apply +… +1 +✓ +19 /m, 60_000);
       t.keys('C-c');
       await t.waitFor(/natchain: interrupted; rolling back/);
@@ -216,6 +218,7 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
       expect(armed().map(gw)).to.deep.equal([]);
     } finally {
       sim(24).delay.clear();
+      await t.exitCode(30_000).catch(() => undefined);
     }
     for (let i = 20; i < 40; i++) expect(holds(i, `p${i >> 1}`), gw(i)).to.equal(true);
   });
