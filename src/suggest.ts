@@ -1,4 +1,5 @@
 // "Did you mean": one edit-distance suggestion, shared by the topology's messages and the CLI's.
+import { UsageError } from './errors.js';
 import { quote } from './escape.js';
 
 /** `; did you mean "x"?` when a known name is close to the given one. */
@@ -14,6 +15,14 @@ export function suggest(name: string, names: Iterable<string>): string {
   // An abbreviation ("nft" for "nftables") is further by edit distance but as clear a hint, when only one name starts so.
   const longer = name.length >= 2 ? known.filter((k) => k.startsWith(name)) : [];
   return longer.length === 1 ? `; did you mean ${quote(longer[0])}?` : '';
+}
+
+/**
+ * The usage error for a name (forward, gateway, lab...) that is not among `known`, with what
+ * exists and the closest: `no forward "x" in f.yaml; did you mean "y"?` (CLI and library alike).
+ */
+export function unknownName(kind: string, name: string, known: readonly string[], where: string): UsageError {
+  return new UsageError(`no ${kind} ${quote(name)} in ${where}${suggest(name, known)}`, [`${kind}s: ${known.join(', ') || '(none)'}`]);
 }
 
 function editDistance(a: string, b: string): number {

@@ -3,6 +3,7 @@
 // or so a test can take a target down on purpose.
 import { join } from 'node:path';
 import { NatchainError } from '../errors.js';
+import { unknownName } from '../suggest.js';
 import { echoListen, echoStartScript, echoWaitScript } from './scripts.js';
 import { NETNS_DIR, alive, openLab, processesIn } from './state.js';
 import { run } from './sys.js';
@@ -21,7 +22,7 @@ export function parseServiceSpec(spec: string): { port: number; proto: PlannedSe
 
 function hostOf(lab: Lab, name: string): LabHostInfo {
   const h = lab.hosts.find((x) => x.name === name);
-  if (!h) throw new NatchainError('NOT_FOUND', `lab "${lab.name}" has no host named "${name}"`, [`hosts: ${lab.hosts.map((x) => x.name).join(', ')}`]);
+  if (!h) throw unknownName('host', name, lab.hosts.map((x) => x.name), `lab ${lab.name}`);
   if (!h.services.length) throw new NatchainError('NOT_FOUND', `lab host "${name}" runs no echo service (only forward targets do)`);
   return h;
 }
@@ -30,7 +31,7 @@ function selected(h: LabHostInfo, which: EchoSelection): PlannedService[] {
   if (which === 'all') return h.services;
   return which.map((w) => {
     const svc = h.services.find((s) => s.port === w.port && s.proto === w.proto);
-    if (!svc) throw new NatchainError('NOT_FOUND', `lab host "${h.name}" has no echo service on ${w.port}/${w.proto}`, [`services: ${h.services.map((s) => `${s.port}/${s.proto}`).join(', ')}`]);
+    if (!svc) throw unknownName('echo service', `${w.port}/${w.proto}`, h.services.map((s) => `${s.port}/${s.proto}`), `lab host ${h.name}`);
     return svc;
   });
 }

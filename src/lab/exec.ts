@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { NatchainError } from '../errors.js';
+import { unknownName } from '../suggest.js';
 import type { Proto } from '../topology/types.js';
 import { SWITCH_NODE } from './names.js';
 import { NETNS_DIR, openLab } from './state.js';
@@ -27,7 +28,7 @@ export function nsenterArgs(lab: Lab, node: string): string[] {
   const h = lab.hosts.find((x) => x.name === node);
   if (h) return [`--net=${join(NETNS_DIR, h.netns)}`];
   if (node === SWITCH_NODE) return [`--net=${join(NETNS_DIR, lab.switchNs)}`];
-  throw new NatchainError('NOT_FOUND', `lab "${lab.name}" has no gateway or host named "${node}"`, [`nodes: ${labNodes(lab).join(', ')}`]);
+  throw unknownName('node', node, labNodes(lab), `lab ${lab.name}`);
 }
 
 /**

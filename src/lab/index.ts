@@ -6,7 +6,7 @@ export { labUp, type LabUpOptions } from './up.js';
 export { labDown, type LabDownOptions } from './down.js';
 export { labStatus } from './status.js';
 export { labExec, labProbe, labProbeMany, labNodes, parseEcho, type LabExecOptions, type ProbeOptions, type ProbeResult } from './exec.js';
-export { openLab, listLabs, labNamespaces } from './state.js';
+export { openLab, listLabs, labNamespaces, unknownLab } from './state.js';
 export { rootSnapshot, diffSnapshots, assertRootUnchanged, type RootSnapshot } from './safety.js';
 export { preflight, LAB_PROGRAMS } from './preflight.js';
 export { checkLabName, defaultLabName, labBaseDir, labDirOf, netnsName, NS_PREFIX } from './names.js';

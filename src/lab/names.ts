@@ -1,5 +1,6 @@
 import { basename, extname, join } from 'node:path';
 import { NatchainError } from '../errors.js';
+import { quote } from '../escape.js';
 
 /** Every namespace natchain's lab makes starts with this, so `lab status`/`lab down` find them all, also after a crash. */
 export const NS_PREFIX = 'nc-';
@@ -17,7 +18,7 @@ export const SWITCH_NODE = '_switch';
 /** Throws a USAGE error unless `name` is a valid lab name. */
 export function checkLabName(name: string): string {
   if (!LAB_NAME_RE.test(name) || name.length > LAB_NAME_MAX) {
-    throw new NatchainError('USAGE', `invalid lab name "${name}"`, [
+    throw new NatchainError('USAGE', `invalid lab name ${quote(name)}`, [
       `a lab name is 1-${LAB_NAME_MAX} lower-case letters and digits, in words joined by single "-" (e.g. seed-vpn)`,
     ]);
   }

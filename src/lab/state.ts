@@ -1,6 +1,7 @@
 import { readdir, readFile, readlink, stat, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NatchainError } from '../errors.js';
+import { NatchainError, type UsageError } from '../errors.js';
+import { unknownName } from '../suggest.js';
 import { checkLabName, labBaseDir, labDirOf, labOfNetns, NS_PREFIX } from './names.js';
 import type { Lab } from './types.js';
 
@@ -23,13 +24,18 @@ export async function readLabFile(dir: string): Promise<LabFile | undefined> {
   }
 }
 
-/** Reads a lab that is up (for `lab exec`, tests, the demo); NOT_FOUND when there is none by that name. */
+/** Reads a lab that is up (for `lab exec`, tests, the demo); a usage error naming the labs there are when there is none by that name. */
 export async function openLab(name: string, base = labBaseDir()): Promise<Lab> {
   checkLabName(name);
   const f = await readLabFile(labDirOf(name, base));
-  if (!f) throw new NatchainError('NOT_FOUND', `no lab named "${name}"`, [`labs that are up: ${(await listLabs(base)).join(', ') || 'none'}`]);
+  if (!f) throw await unknownLab(name, base);
   if (f.state !== 'up') throw new NatchainError('LAB', `lab "${name}" is not up (it was being built${f.state === 'building' ? ', and may have crashed' : ''})`, [`run: natchain lab down ${name}`]);
   return f;
+}
+
+/** The error for a lab name with no trace on this machine: the labs there are, and the closest (`did you mean`). */
+export async function unknownLab(name: string, base = labBaseDir()): Promise<UsageError> {
+  return unknownName('lab', name, await listLabs(base), base);
 }
 
 /** Every network namespace whose name marks it as a lab's. */

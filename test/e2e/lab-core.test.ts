@@ -103,7 +103,8 @@ describe('lab core: seed-vpn (documentation addresses)', function () {
       () => undefined,
       (e: unknown) => e as NatchainError,
     );
-    expect(err?.code).to.equal('NOT_FOUND');
+    expect(err?.code).to.equal('USAGE');
+    expect(err?.message).to.equal(`no node "nope" in lab ${f.lab.name}`);
     expect(err?.details.join(' ')).to.include('gw-a').and.include('client-b');
     expect((await openLab(f.lab.name)).sshConfig).to.equal(f.lab.sshConfig);
   });

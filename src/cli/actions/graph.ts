@@ -4,7 +4,7 @@ import { solvePartial } from '../../plan/index.js';
 import { readLock, readTopology } from '../io.js';
 import { printJson } from '../output.js';
 import type { Format } from '../commands/graph.js';
-import { unknownName } from '../choices.js';
+import { unknownName } from '../../suggest.js';
 
 /** Runs `natchain graph`. */
 export async function run(file: string, opts: { format: Format; forward?: string; json?: boolean }): Promise<void> {

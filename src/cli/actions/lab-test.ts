@@ -1,16 +1,17 @@
-import { NatchainError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { labEchoStart, labEchoStop, labTraffic, openLab, parseServiceSpec, type TrafficReport } from '../../lab/index.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson, table } from '../output.js';
+import { unknownName } from '../../suggest.js';
 
 /** Runs `natchain lab test`. */
 export async function test(name: string, o: { forward?: string[]; topology?: string; json?: boolean }): Promise<void> {
   const lab = await openLab(name);
   const p = await loadProject(o.topology ?? lab.topologyFile);
   const wanted = o.forward?.flatMap((f) => f.split(',')).filter(Boolean);
-  const unknown = (wanted ?? []).filter((f) => !p.topology.forwards.some((x) => x.name === f));
-  if (unknown.length) throw new NatchainError('NOT_FOUND', `no forward ${unknown.map((f) => JSON.stringify(f)).join(', ')} in ${p.file}`);
+  const unknown = (wanted ?? []).find((f) => !p.topology.forwards.some((x) => x.name === f));
+  if (unknown !== undefined) throw unknownName('forward', unknown, p.topology.forwards.map((x) => x.name), p.file);
   const report = await labTraffic(lab, p.solution, wanted ? { forwards: wanted } : {});
   if (o.json) printJson({ topology: p.file, ...report });
   else process.stdout.write(formatTraffic(report) + '\n');

@@ -1,4 +1,5 @@
-import { labDown, labExec, labStatus, labUp, openLab, type Lab } from '../../lab/index.js';
+import { checkLabName, labDown, labExec, labStatus, labUp, listLabs, openLab, unknownLab, type Lab } from '../../lab/index.js';
+import { suggest } from '../../suggest.js';
 import { ExitCode } from '../exit.js';
 import { readTopology } from '../io.js';
 import { c, makeChalk, printJson, table } from '../output.js';
@@ -14,6 +15,12 @@ export async function up(file: string, opts: { name?: string; json?: boolean }):
 
 /** Runs `natchain lab down`. */
 export async function down(name: string | undefined, opts: { json?: boolean }): Promise<void> {
+  // Safe to run twice: a lab with no trace left is nothing to do, not an error; a typo gets its "did you mean".
+  const labs = await listLabs();
+  if (name !== undefined && !labs.includes(checkLabName(name))) {
+    if (opts.json) return printJson([]);
+    return void process.stdout.write(`no lab "${name}" to take down${suggest(name, labs)}\n`);
+  }
   const reports = await labDown(name);
   if (opts.json) return printJson(reports);
   if (!reports.length) return void process.stdout.write('no lab to take down\n');
@@ -27,8 +34,9 @@ export async function down(name: string | undefined, opts: { json?: boolean }): 
 /** Runs `natchain lab status`. */
 export async function status(name: string | undefined, opts: { json?: boolean }): Promise<void> {
   const labs = await labStatus(name);
+  if (name !== undefined && !labs.length) throw await unknownLab(name);
   if (opts.json) return printJson(labs);
-  if (!labs.length) return void process.stdout.write(name ? `no lab named ${name}\n` : 'no labs\n');
+  if (!labs.length) return void process.stdout.write('no labs\n');
   for (const l of labs) {
     const procs = l.namespaces.reduce((n, ns) => n + ns.processes.length, 0);
     const state = l.state === 'up' ? c.green(l.state) : c.yellow(l.state);

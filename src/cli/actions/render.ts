@@ -3,7 +3,7 @@ import { parseIptablesSave, renderRuleset } from '../../render/index.js';
 import type { Backend } from '../../topology/types.js';
 import { loadProject, readStdin, readText } from '../io.js';
 import { printJson } from '../output.js';
-import { unknownName } from '../choices.js';
+import { unknownName } from '../../suggest.js';
 
 /** Runs `natchain render`. */
 export async function run(file: string, opts: { gateway?: string; backend?: Backend; live?: string; json?: boolean }): Promise<void> {

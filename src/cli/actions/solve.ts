@@ -1,4 +1,4 @@
-import { unknownName } from '../choices.js';
+import { unknownName } from '../../suggest.js';
 import type { Allocation, Chain } from '../../solve/types.js';
 import { formatCidr, formatPorts, formatSource } from '../../topology/types.js';
 import { escapeControl } from '../../escape.js';
