@@ -11,15 +11,16 @@ import type { ConnectOptions, Connector, GatewaySession } from '../transport/typ
 import type { Faults } from './faults.js';
 import { newTxId, ownerIdentity } from './ids.js';
 import type { Journal } from './journal.js';
-import { journalRecords, lastKnownStates } from './known.js';
-import { knownRecord, type KnownRecord, type KnownStore } from './known-store.js';
+import { FleetKnowledge, yielder } from './fleet-knowledge.js';
+import { journalRecords } from './known.js';
+import type { KnownStore } from './known-store.js';
 import { inspectGateways } from './live.js';
-import { canonicalOf, changeToIntents, forwardChanges, forwardsIn } from './owned.js';
+import { canonicalOf, changeToIntents, forwardChanges } from './owned.js';
 import { sha256, staleGateways } from './planfile.js';
 import type { FleetProgress } from './progress.js';
 import type { RolloutLog, RolloutSettings, WaveStatus } from './rollouts.js';
 import { ReachChecks } from './outside.js';
-import { computeScope, limitScope, markUnreachable, type KnownState, type OutsideGateway, type Scope } from './scope.js';
+import { computeScope, limitScope, markUnreachable, type OutsideGateway, type Scope } from './scope.js';
 import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionOptions, type TransactionReport } from './transaction.js';
 import { overBudget, planWaves, resolveCount, type Count, type Wave, type WaveOptions } from './waves.js';
 
@@ -158,65 +159,31 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
   const rollout = newTxId();
   const gateways = o.topology.gateways;
   const byName = new Map(gateways.map((g) => [g.name, g]));
-  const desired = new Map(gateways.map((g) => [g.name, changeToIntents(g, o.intents[g.name] ?? []).expected]));
-  const journalKnown = lastKnownStates(o.journal.transactions(), o.topology, o.known?.read(byName.keys()));
-  /** Reads of this rollout, for the known-state cache. */
-  const seen: KnownRecord[] = [];
-  /** What each read found: the canonical state, or why the gateway could not be read. */
-  const read = new Map<string, string | Error>();
-  const reads: Record<string, number> = Object.create(null);
-  const busy = new Map<string, string>();
+  const k = await FleetKnowledge.build({ topology: o.topology, intents: o.intents, chains: o.chains, transactions: o.journal.transactions(), cache: o.known?.read(byName.keys()), saved: o.saved });
+  const { desired, read, reads } = k;
   const readGateways = async (names: string[]) => {
     if (!names.length) return;
     // Sessions are kept open: a pooled connection serves the wave that may need the gateway later.
     const got = await inspectGateways(o.topology, names.map((n) => byName.get(n)!), o.connector, o.connect, { concurrency: o.concurrency, keep: (_g, s) => kept.push(s) });
+    const turn = yielder();
     for (const [n, v] of got) {
-      busy.delete(n);
-      // Errors are reported beside the gateway's name: drop the transport's own "<gateway>: " prefix.
-      read.set(n, v instanceof Error ? new Error(v.message.startsWith(`${n}: `) ? v.message.slice(n.length + 2) : v.message) : canonicalOf(byName.get(n)!.backend, v.live));
-      if (!(v instanceof Error) && (v.lock || v.armed.length)) busy.set(n, v.lock ? `locked by transaction ${v.lock.tx} of ${v.lock.owner}` : `transaction ${v.armed[0]!.tx} is armed here`);
-      const now = read.get(n);
-      if (typeof now === 'string') seen.push(knownRecord(n, byName.get(n)!.backend, now, busy.has(n), 'apply'));
-      reads[n] = (reads[n] ?? 0) + (v instanceof Error ? 0 : v.roundTrips);
+      k.noteRead(n, v);
+      await turn();
     }
   };
-  /** The state the plan assumes for a gateway: read now, saved in the plan, or from the journal. */
-  const assumed = (g: string): string | undefined => {
-    const r = read.get(g);
-    if (typeof r === 'string') return r;
-    if (o.saved) return o.saved.get(g) ?? undefined;
-    return journalKnown.get(g)?.canonical;
-  };
-  const knownMap = (): Map<string, KnownState> =>
-    new Map(
-      gateways.map((g): [string, KnownState] => {
-        const r = read.get(g.name);
-        const a = assumed(g.name);
-        if (r instanceof Error) return [g.name, a === undefined ? { source: 'unknown', reason: r.message } : { source: 'last-known', canonical: a, reason: r.message }];
-        // Not read (yet): the last known state stands in for the live one (confirmed under the lock if it takes part).
-        if (a === undefined) return [g.name, { source: 'unread' }];
-        if (r === undefined) return [g.name, { source: 'recorded', canonical: a, since: o.saved ? 'the saved plan' : journalKnown.get(g.name)!.time }];
-        const b = busy.get(g.name);
-        return [g.name, b ? { source: 'live', canonical: a, busy: b } : { source: 'live', canonical: a }];
-      }),
-    );
   const scopeNow = () => {
-    const s = computeScope({ gateways: gateways.map((g) => g.name), chains: o.chains, desired, known: knownMap() });
+    const s = computeScope({ gateways: gateways.map((g) => g.name), chains: o.chains, desired, known: k.knownMap() });
     if (!o.limit?.length) return { scope: s, added: [], left: [] };
     return limitScope(s, gateways.map((g) => g.name), [...new Set([...o.chains.map((c) => c.forward), ...s.forwards.map((f) => f.forward)])], o.limit);
   };
-
-  /** Whether every gateway a forward changing on `g` touches is in `wave` (a gateway natchain had no record of, read under the lock). */
-  const closedIn = (g: string, now: string, wave: string[]): boolean => {
-    const fc = forwardChanges(now, desired.get(g)!);
-    for (const f of [...fc.added, ...fc.removed, ...fc.changed]) {
-      const on = new Set(o.chains.filter((c) => c.forward === f).flatMap((c) => c.hops.map((h) => h.gateway)));
-      for (const h of gateways) if (h.name !== g && forwardsIn(assumed(h.name) ?? '').has(f)) on.add(h.name);
-      if ([...on].some((x) => !wave.includes(x))) return false;
-    }
-    return true;
-  };
   let { scope } = scopeNow();
+  // Waves and --limit cut the change along its forwards; a gateway natchain has no record of (its
+  // forwards unknown) would make them guess, and each wrong guess costs a refused wave: read those first.
+  const unread = [...k.knownMap()].filter(([, v]) => v.source === 'unread').map(([g]) => g);
+  if (unread.length && (o.waves.canary !== undefined || o.waves.waveSize !== undefined || o.limit?.length)) {
+    await readGateways(unread);
+    ({ scope } = scopeNow());
+  }
   const outsideNow = () => gateways.filter((g) => !scope.gateways.includes(g.name) && !read.has(g.name)).map((g) => g.name);
   // --refresh (and a saved plan, which must be refused when any gateway changed since): every gateway
   // outside the scope is read first (those with no record are in it: their prepare reads them).
@@ -232,7 +199,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     return await runScope();
   } finally {
     checks?.stop();
-    const error = o.known?.write([...seen, ...journalRecords(o.journal.transactions(), o.topology, ranGateways)]);
+    const error = o.known?.write([...k.seen, ...journalRecords(o.journal.transactions(), o.topology, ranGateways)]);
     if (error) o.progress.note(`natchain: ${error}`);
   }
 
@@ -259,18 +226,19 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
       if (pass === 0) {
         o.log.append({ type: 'start', rollout, time: new Date().toISOString(), owner: ownerIdentity().text, topology: o.topology.file, topologySha256: sha256(o.topologyText), settings: o.settings, ...(o.resumes ? { resumes: o.resumes } : {}), waves: wp.waves.map((w) => w.gateways) });
         if (o.confirm) {
-          const plan = scope.gateways.map((g) => gatewayPlan(byName.get(g)!, assumed(g) ?? '', desired.get(g)!));
+          const plan = scope.gateways.map((g) => gatewayPlan(byName.get(g)!, k.assumed(g) ?? '', desired.get(g)!));
           const yes = await o.confirm({ rollout, scope, waves: wp.waves, notes: wp.notes, plan, limitAdded: limited.added, left: limited.left });
           if (!yes) throw new NatchainError('CANCELLED', 'cancelled; nothing was changed');
         }
       }
       const budget = resolveCount(o.maxFail, scope.gateways.length, 'down');
       const stale = new Set<string>();
-      for (const [k, w] of planned.entries()) {
+      for (const [i, w] of planned.entries()) {
         if (o.signal?.aborted) stopped ??= 'interrupted by the user';
         if (stopped) break;
         o.progress.wave(`wave ${w.index} of ${first + planned.length}${w.canary ? ' (canary)' : ''}`, w.gateways);
-        await runWave(o, w, { assumed, read, seen, closed: (g, now) => closedIn(g, now, w.gateways) }, stale);
+        const members = new Set(w.gateways);
+        await runWave(o, w, k, (g, now) => k.closedIn(g, now, members), stale);
         if (w.report) for (const g of w.gateways) ranGateways.add(g);
         o.log.append({ type: 'wave', rollout, time: new Date().toISOString(), index: w.index, canary: w.canary, gateways: w.gateways, tx: w.tx, status: w.status });
         if (stale.size) {
@@ -282,7 +250,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
           break;
         }
         if (w.status === 'committed' || w.status === 'noop') {
-          const next = planned[k + 1];
+          const next = planned[i + 1];
           if (next) stopped = await betweenWaves(o, w, next, first + planned.length);
           continue;
         }
@@ -332,17 +300,11 @@ function gatewayPlan(g: Gateway, before: string, after: string): GatewayPlan {
   return { gateway: g.name, backend: g.backend, changed: before !== after, before, after, forwards: forwardChanges(before, after), ipForward: '', enableIpForward: false };
 }
 
-/** Runs one wave as a transaction; fills in its status, tx and report. Gateways found not as assumed go into `stale`. */
-/** What a wave's guard knows: the assumed states, where reads go, and whether a gateway read under the lock keeps its changes inside the wave. */
-interface WaveKnowledge {
-  assumed: (g: string) => string | undefined;
-  read: Map<string, string | Error>;
-  /** Reads for the known-state cache. */
-  seen: KnownRecord[];
-  closed: (g: string, now: string) => boolean;
-}
-
-async function runWave(o: RolloutOptions, w: WaveReport, k: WaveKnowledge, stale: Set<string>): Promise<void> {
+/**
+ * Runs one wave as a transaction; fills in its status, tx and report. Gateways found not as assumed
+ * go into `stale`; `closed` says whether a gateway natchain had no record of keeps its changes inside the wave.
+ */
+async function runWave(o: RolloutOptions, w: WaveReport, k: FleetKnowledge, closed: (g: string, now: string) => boolean, stale: Set<string>): Promise<void> {
   try {
     const r = await runTransaction({
       kind: 'apply',
@@ -353,9 +315,8 @@ async function runWave(o: RolloutOptions, w: WaveReport, k: WaveKnowledge, stale
       guard: (g, read) => {
         const now = canonicalOf(g.backend, read.snapshot);
         const then = k.assumed(g.name);
-        k.read.set(g.name, now);
-        k.seen.push(knownRecord(g.name, g.backend, now, false, 'prepare'));
-        if (then === undefined ? !k.closed(g.name, now) : now !== then) {
+        k.noteLocked(g.name, now);
+        if (then === undefined ? !closed(g.name, now) : now !== then) {
           if (o.saved) throw new Error("natchain's state changed since the plan was made; nothing was changed: make a new plan");
           stale.add(g.name);
           throw new Error('natchain\'s state is not what the plan assumed (changed by hand, by another operator, or never recorded here): re-planning');
@@ -398,7 +359,7 @@ async function runWave(o: RolloutOptions, w: WaveReport, k: WaveKnowledge, stale
       for (const d of e.details) {
         const name = w.gateways.find((g) => d.startsWith(`${g}: `));
         if (name && k.assumed(name) === undefined) {
-          k.read.set(name, new Error(d.slice(name.length + 2)));
+          k.noteUnreachable(name, d.slice(name.length + 2));
           stale.add(name);
         }
       }

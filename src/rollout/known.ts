@@ -17,8 +17,13 @@ export interface Known {
   from: string;
 }
 
-/** A gateway's newest record; canonical null: unknown from `time` on (unfinished, inconsistent, in flux). */
-type Entry = { canonical: () => string | null; time: string; from: string };
+/** A gateway's newest record; canonical (computed when asked: it parses a dump) null: unknown from `time` on (unfinished, inconsistent, in flux). */
+export interface KnownEntry {
+  canonical: () => string | null;
+  time: string;
+  from: string;
+}
+type Entry = KnownEntry;
 
 /** What the journal's transactions say last of each gateway of the topology (canonical states computed only when asked for). */
 function fromJournal(transactions: TxHistory[], backends: Map<string, string>): Map<string, Entry> {
@@ -40,18 +45,27 @@ function fromJournal(transactions: TxHistory[], backends: Map<string, string>): 
   return out;
 }
 
-/** Per gateway of the topology: the newer of the journal's and the cache's record, when it is a known state (absent: unknown). */
-export function lastKnownStates(transactions: TxHistory[], topology: Topology, cache: Map<string, KnownRecord> = new Map()): Map<string, Known> {
+/** Per gateway of the topology with any record: the newer of the journal's and the cache's. */
+export function knownEntries(transactions: TxHistory[], topology: Topology, cache: Map<string, KnownRecord> = new Map()): Map<string, KnownEntry> {
   const backends = new Map<string, string>(topology.gateways.map((g) => [g.name, g.backend]));
   const journal = fromJournal(transactions, backends);
-  const out = new Map<string, Known>();
+  const out = new Map<string, KnownEntry>();
   for (const g of topology.gateways) {
     const c = cache.get(g.name);
     const fromCache: Entry | undefined = c && { canonical: () => (c.backend === g.backend ? c.canonical : null), time: c.time, from: c.by };
     const j = journal.get(g.name);
     const newest = !j ? fromCache : !fromCache ? j : fromCache.time > j.time ? fromCache : j;
-    const canonical = newest?.canonical();
-    if (newest && canonical != null) out.set(g.name, { canonical, time: newest.time, from: newest.from });
+    if (newest) out.set(g.name, newest);
+  }
+  return out;
+}
+
+/** Per gateway of the topology: the newer of the journal's and the cache's record, when it is a known state (absent: unknown). */
+export function lastKnownStates(transactions: TxHistory[], topology: Topology, cache: Map<string, KnownRecord> = new Map()): Map<string, Known> {
+  const out = new Map<string, Known>();
+  for (const [name, e] of knownEntries(transactions, topology, cache)) {
+    const canonical = e.canonical();
+    if (canonical !== null) out.set(name, { canonical, time: e.time, from: e.from });
   }
   return out;
 }
