@@ -195,6 +195,8 @@ export function formatRolloutPlan(v: RolloutPlan, color = c): string {
   if (v.waves.length > 1) for (const w of v.waves) lines.push(`wave ${w.index}${w.canary ? ' (canary)' : ''}: ${w.gateways.join(', ')}${w.oversize ? color.yellow(' (one group of gateways sharing changed forwards, bigger than the wave size)') : ''}`);
   for (const n of v.notes) lines.push(color.yellow(n));
   for (const x of v.scope.outside.filter((x) => x.status === 'unreachable')) lines.push(color.yellow(`${x.gateway}: ${x.detail}`));
+  const unread = v.scope.outside.filter((x) => x.since !== undefined).length;
+  if (unread) lines.push(color.dim(`${unread} gateway(s) outside the change are not read: natchain's last record of each says it is in sync (--refresh reads them first)`));
   return lines.join('\n');
 }
 

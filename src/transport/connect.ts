@@ -248,6 +248,8 @@ export class SshPool {
   private readonly live = new Set<Connection>();
   private readonly env: SshContext;
   private readonly warned = new Set<string>();
+  /** Jump connections `reach` opened or used: kept open for the next check. */
+  private readonly heldForChecks = new Set<Connection>();
 
   constructor(readonly opts: ConnectOptions = {}) {
     this.env = contextOf(opts);
@@ -291,12 +293,12 @@ export class SshPool {
     }
     const through = target.via.through;
     const parent = await within(this.connection(through), timeoutMs, () => new Error(`no connection to its jump host ${through.label} within ${fmtMs(timeoutMs)}`));
-    parent.acquire();
-    try {
-      return await readSshBanner(await forwardOut(parent, target, left()), left(), signal);
-    } finally {
-      parent.release();
+    // Held for the checks of the other gateways behind it until closeAll (released, it would end now).
+    if (!this.heldForChecks.has(parent)) {
+      this.heldForChecks.add(parent);
+      parent.acquire();
     }
+    return readSshBanner(await forwardOut(parent, target, left()), left(), signal);
   }
 
   /** Open gateway connections of the run (those counted against maxConnections), in every pool sharing these options. */

@@ -394,6 +394,27 @@ describe('transport over a real sshd (e2e)', function () {
       }
     });
 
+    it('reach (no login): the SSH version line of a gateway behind the jump host over a channel of ONE jump connection; a silent cut or a closed port says why, bounded', async () => {
+      const t = T();
+      const pool = new SshPool(opts());
+      const before = hub.connections;
+      const nft = (script: string) => execFileSync('ip', ['netns', 'exec', hub.netns, 'nft', '-f', '-'], { input: script });
+      try {
+        assert.match(await pool.reach(t, t.gateways[1]!, 4000), /^SSH-2\.0-OpenSSH/);
+        nft('table inet natchain_test_cut { chain out { type filter hook output priority 0; tcp dport 2223 drop; }; }\n');
+        const [e, ms] = await timed(rejection(pool.reach(t, t.gateways[2]!, 2000)));
+        assert.match(e.message, /^inner-b: hub did not open a connection to 127\.0\.0\.1:2223 within 2 s$/);
+        assert.ok(ms < 3000, `took ${ms} ms`);
+        const closed = topo(gw('hub'), gw('inner-c', { host: '127.0.0.1', port: 2299, jump: 'hub' }));
+        const [c] = await timed(rejection(pool.reach(closed, closed.gateways[1]!, 4000)));
+        assert.match(c.message, /^inner-c: hub cannot open a connection to 127\.0\.0\.1:2299: /);
+        assert.equal(hub.connections - before, 1, 'one login, to the jump host only');
+      } finally {
+        spawnSync('ip', ['netns', 'exec', hub.netns, 'nft', 'delete', 'table', 'inet', 'natchain_test_cut']);
+        await pool.closeAll();
+      }
+    });
+
     it('a frozen jump host (SIGSTOP) fails the channel open at the connect timeout, whatever the keepalive', async () => {
       const t = T();
       const pool = new SshPool(opts({ connectTimeoutMs: 4000, keepaliveIntervalMs: 60_000 }));

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FleetKnowledge } from '../../src/rollout/fleet-knowledge.js';
 import type { TxHistory } from '../../src/rollout/journal.js';
 import { journalRecords, lastKnownStates } from '../../src/rollout/known.js';
 import { KnownStore, knownRecord, type KnownRecord } from '../../src/rollout/known-store.js';
@@ -126,5 +127,27 @@ describe('rollout: the known-state cache on disk', () => {
   it('a state directory it cannot write is reported, not thrown', () => {
     writeFileSync(join(dir, 'known'), 'a file where the directory should be');
     expect(new KnownStore(dir).write([rec('gw-hq', 'a', 't')])).to.match(/^cannot record what was read in .*known: /);
+  });
+});
+
+describe('rollout: what a rollout knows (FleetKnowledge)', () => {
+  const solution = solve(hub);
+  const build = (transactions: TxHistory[]) => FleetKnowledge.build({ topology: hub, intents: solution.intents, chains: solution.chains, transactions });
+
+  it('a gateway read under the lock keeps its change inside the wave only if every gateway of the changing forward is in it (chains and holders, kept up to date)', async () => {
+    // Recorded: gw-c and gw-a hold forward old (as the topology wants); nothing of gw-b.
+    const k = await build([tx('T1', '2026-01-01T10:00:00.000Z', new Map([...oldDumps].filter(([g]) => g !== 'gw-b')))]);
+    expect(k.assumed('gw-b')).to.equal(undefined);
+    expect(k.knownMap().get('gw-b')).to.deep.equal({ source: 'unread' });
+    expect(k.knownMap().get('gw-c')).to.deep.include({ source: 'recorded' });
+    // gw-b read under the lock: empty, so forward new (gw-b and gw-a) changes there.
+    expect(k.closedIn('gw-b', '', new Set(['gw-b']))).to.equal(false);
+    expect(k.closedIn('gw-b', '', new Set(['gw-b', 'gw-a']))).to.equal(true);
+    // gw-c read holding forward new by hand: new's holders now include gw-c too.
+    const cWithNew = render(hub).get('gw-a')!.expected;
+    k.noteLocked('gw-c', cWithNew);
+    expect(k.closedIn('gw-b', '', new Set(['gw-b', 'gw-a']))).to.equal(false);
+    expect(k.closedIn('gw-b', '', new Set(['gw-a', 'gw-b', 'gw-c']))).to.equal(true);
+    expect(k.seen.map((r) => `${r.gateway} ${r.by}`)).to.deep.equal(['gw-c prepare']);
   });
 });
