@@ -194,7 +194,10 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
   const ranGateways = new Set<string>();
   try {
     if (refresh) await readGateways(outsideNow());
-    else checks?.start(outsideNow());
+    // The checks start once the first wave's prepare is on its way: its connections are made, so the
+    // checks' sockets and ProxyCommands never compete with the change's own set-up.
+    const outside = outsideNow();
+    if (checks) o = { ...o, progress: onFirstPhase(o.progress, 'prepare', () => checks.start(outside)) };
     if (o.saved) refuseStale(o.saved, read);
     return await runScope();
   } finally {
@@ -285,6 +288,24 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     }
     return report;
   }
+}
+
+/** The same progress sink, calling `then` once, when any gateway first starts `phase`. */
+function onFirstPhase(p: FleetProgress, phase: string, then: () => void): FleetProgress {
+  let fired = false;
+  return {
+    wave: (label, gateways) => p.wave(label, gateways),
+    stop: () => p.stop(),
+    note: (m) => p.note(m),
+    finish: (g, ph, ok, detail) => p.finish(g, ph, ok, detail),
+    start: (g, ph) => {
+      if (!fired && ph === phase) {
+        fired = true;
+        then();
+      }
+      p.start(g, ph);
+    },
+  };
 }
 
 /** A saved plan is refused when any gateway read now differs from what the plan saw, naming each. */
