@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { natchain } from '../support/cli.js';
 
 const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -93,5 +94,16 @@ describe('cli: the bundled build', () => {
     expect(sourceMappedStack(`Error: boom\n${frame}\n    at node:internal/x:1:1`)).to.equal(
       `Error: boom\n    at report (${new URL('../../src/cli/main.ts', import.meta.url).pathname}:${want}:1)\n    at node:internal/x:1:1`,
     );
+  });
+
+  it('dependencies are exactly the packages dist/ loads at run time; what the CLI bundle holds is a devDependency', () => {
+    // Bare specifiers in the library's modules (tsc) and the CLI's chunks (the bundle's externals).
+    const root = new URL('../../dist/', import.meta.url);
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.js'));
+    const SPEC = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']((?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*)(?:\/[\w./-]*)?["']/g;
+    const used = new Set<string>();
+    for (const f of files) for (const m of readFileSync(new URL(f, root), 'utf8').matchAll(SPEC)) if (!builtinModules.includes(m[1]!)) used.add(m[1]!);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    expect([...used].sort()).to.deep.equal(Object.keys(pkg.dependencies).sort());
   });
 });
