@@ -4,6 +4,14 @@ import { escapeControl } from '../escape.js';
 import { ExitCode, exitCodeFor } from './exit.js';
 import { version } from './version.js';
 
+// A reader that stops early (`natchain solve x | head`) closes the pipe: the rest of the output is
+// dropped quietly, and the command still finishes as it would (an apply is never cut short by its reader).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+}
+
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // Answered before commander and the command definitions load: what scripts call most often.

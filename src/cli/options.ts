@@ -1,6 +1,7 @@
 // The option sets several commands share, defined without importing their implementation
 // (the runtime half lives in remote.ts, loaded only when a remote command runs).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { withChoices } from './choices.js';
 
 /** Options every command that reaches gateways shares. */
 export interface RemoteOptions {
@@ -38,7 +39,12 @@ export function addTxOptions(cmd: Command): Command {
     .option('--confirm-timeout <seconds>', 'dead-man timer: each gateway restores its snapshot unless committed within this time (also $NATCHAIN_CONFIRM_TIMEOUT, config files)', '60')
     .option('--enable-ip-forward', 'turn net.ipv4.ip_forward on where a gateway forwards and it is off (restored on rollback)')
     .option('--break-lock <tx>', 'take over the lock a dead transaction TX left (see natchain status / recover)')
-    .option('--confirm <mode>', "auto: commit once every gateway verified; manual: leave every gateway armed, print the transaction id and its deadline and exit 0 (natchain confirm commits it)", 'auto')
+    .addOption(
+      withChoices(
+        new Option('--confirm <mode>', 'auto: commit once every gateway verified; manual: leave every gateway armed, print the transaction id and its deadline and exit 0 (natchain confirm commits it)').default('auto'),
+        ['auto', 'manual'],
+      ),
+    )
     .option('--lock-timeout <seconds>', "wait up to this long for another transaction's lock (natchain's own locks are given back while waiting)", '0');
 }
 

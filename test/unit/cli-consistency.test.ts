@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import type { Command } from 'commander';
 import { repeatOptions } from '../../src/cli/options.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { natchain } from '../support/cli.js';
+
+const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
 // Issue 11, "Consistency": the same conventions in every command (docs/cli.md, first section).
 describe('cli: consistency across commands (compiled binary)', () => {
@@ -63,11 +66,26 @@ describe('cli: consistency across commands (compiled binary)', () => {
       [['forward', 'add', 'topologies/seed-vpn.yaml', 'x', '--from', 'site-b', '--to', '10.0.0.12:22', '--proto', 'tpc'], 'did you mean "tcp"?'],
       [['valdate', 'topologies/seed-vpn.yaml'], 'Did you mean validate?'],
       [['solve', 'topologies/seed-vpn.yaml', '--forwrd', 'x'], 'Did you mean --forward?'],
+      [['apply', 'topologies/seed-vpn.yaml', '--confirm', 'manaul'], 'did you mean "manual"?'],
+      [['rollback', 'topologies/seed-vpn.yaml', '--confirm', 'atuo'], 'did you mean "auto"?'],
+      [['lab', 'echo', 'stpo', 'seed-vpn', 'server-ssh-12'], 'did you mean "stop"?'],
     ];
     for (const [args, hint] of cases) {
       const r = natchain(args);
       expect(r.code, args.join(' ')).to.equal(64);
       expect(r.stderr, args.join(' ')).to.contain(hint);
+    }
+  });
+
+  it('a reader that closes the pipe early (`| head`) ends the output quietly, not with an EPIPE trace', async () => {
+    for (const args of [['solve', 'topologies/seed-vpn.yaml'], ['lab', 'echo', '--help'], ['--help']]) {
+      const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      child.stdout.destroy(); // the reader is gone before natchain writes a byte
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stderr, args.join(' ')).not.to.match(/EPIPE|Unhandled|node:events/);
+      expect(code, args.join(' ')).to.equal(0);
     }
   });
 

@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
+import { withChoices } from '../choices.js';
 import { lazy } from '../lazy.js';
 
 /** `natchain lab up|down|status|exec`: a topology as Linux network namespaces, with a real sshd per gateway. */
@@ -120,7 +121,7 @@ Examples:
   lab
     .command('echo')
     .description("stop or start a lab target's echo services (to run a real service on a forwarded port instead)")
-    .argument('<action>', 'stop or start')
+    .addArgument(withChoices(new Argument('<action>', 'stop or start'), ['stop', 'start']))
     .argument('<lab>', 'lab name')
     .argument('<host>', 'target host (server-<forward>)')
     .argument('[service...]', 'PORT or PORT/tcp or PORT/udp (default: every echo service of the host)')
