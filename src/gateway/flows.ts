@@ -2,6 +2,7 @@
 // three-valued matching ("yes", "no", "maybe") the shadowing checks use to decide whether a foreign
 // rule can catch them. Anything the matchers do not understand is "maybe": a rule natchain cannot
 // read is assumed to be able to match.
+import { parseAddressMatch, parseIPv4 } from '../topology/addr.js';
 import type { Intent } from '../solve/types.js';
 import type { Gateway, PortRange, Proto } from '../topology/types.js';
 
@@ -62,35 +63,16 @@ export function matchIface(pattern: string, name: string | undefined): Tri {
   return tri(wild ? name.startsWith(pattern.slice(0, -1)) : name === pattern);
 }
 
-/** Dotted IPv4 to a number (NaN when it is not one). */
-export function ipv4(a: string): number {
-  const p = a.split('.');
-  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return NaN;
-  return p.reduce((n, x) => n * 256 + Number(x), 0);
-}
-
-/** `10.0.0.0/8` or `10.1.2.3` as a numeric range; undefined when unreadable. */
+/** `10.0.0.0/8`, `10.0.0.0/255.0.0.0` or `10.1.2.3` as a numeric range; undefined when unreadable. */
 export function cidrRange(text: string): { lo: number; hi: number } | undefined {
-  const [a, p] = text.split('/');
-  const n = ipv4(a ?? '');
-  const bits = p === undefined ? 32 : /^\d+$/.test(p) ? Number(p) : p.includes('.') ? maskBits(p) : NaN;
-  if (Number.isNaN(n) || !(bits >= 0 && bits <= 32)) return undefined;
-  const size = 2 ** (32 - bits);
-  const lo = n - (n % size);
-  return { lo, hi: lo + size - 1 };
-}
-
-function maskBits(mask: string): number {
-  const m = ipv4(mask);
-  if (Number.isNaN(m)) return NaN;
-  const bits = m.toString(2).padStart(32, '0');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') < 0 ? 32 : bits.indexOf('0') : NaN;
+  const m = parseAddressMatch(text);
+  return m && { lo: m.network, hi: m.network + 2 ** (32 - m.prefix) - 1 };
 }
 
 /** A rule's address range against the flow's exact destination. */
 export function matchDst(range: { lo: number; hi: number } | undefined, dst: string): Tri {
   if (!range) return 'maybe';
-  const d = ipv4(dst);
+  const d = parseIPv4(dst);
   return tri(d >= range.lo && d <= range.hi);
 }
 

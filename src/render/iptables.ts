@@ -8,6 +8,7 @@
 // Declaring `:NATCHAIN-X - [0:0]` under --noflush creates the chain or flushes it, so a load
 // replaces natchain's rules and nothing else. iptables-restore has no "insert if absent", so the
 // jumps are written only when the caller says they are missing (see `presentJumps`).
+import { intToIp, parseAddressMatch } from '../topology/addr.js';
 import { toNameTable } from '../names.js';
 import type { Gateway } from '../topology/types.js';
 import type { Intent } from '../solve/types.js';
@@ -468,21 +469,8 @@ function protoCanon(p: string): string {
 }
 
 function cidrCanon(v: string): string {
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?:\/(\d{1,2}|\d{1,3}(?:\.\d{1,3}){3}))?$/.exec(v);
-  if (!m) return v;
-  const addr = m[1]!.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-  let prefix = 32;
-  if (m[2] !== undefined) {
-    if (m[2].includes('.')) {
-      const mask = m[2].split('.').reduce((n, o) => n * 256 + Number(o), 0);
-      const bits = mask.toString(2).padStart(32, '0');
-      if (!/^1*0*$/.test(bits)) return v;
-      prefix = bits.indexOf('0') < 0 ? 32 : bits.indexOf('0');
-    } else prefix = Number(m[2]);
-  }
-  const size = 2 ** (32 - prefix);
-  const net = Math.floor(addr / size) * size;
-  return `${[24, 16, 8, 0].map((s) => Math.floor(net / 2 ** s) % 256).join('.')}/${prefix}`;
+  const m = parseAddressMatch(v);
+  return m ? `${intToIp(m.network)}/${m.prefix}` : v;
 }
 
 function portsCanon(v: string): string {

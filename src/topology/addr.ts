@@ -1,7 +1,7 @@
 import { quote } from '../escape.js';
 import type { Cidr, PortRange } from './types.js';
 
-// The project's one IPv4 module (the topology, the solver, the renderers' checks and the lab use it):
+// The project's one IPv4 module (the topology, the solver, the renderers, gateway/'s rule matching and the lab use it):
 // hand-written rather than a library because it sits on the hot path of 100k-forward topologies
 // (one pass, no regex, no allocation) and natchain speaks IPv4 only.
 
@@ -65,6 +65,29 @@ export function parseCidr(text: string): { address: string; prefix: number } | n
 export function networkOf(address: string, prefix: number): string {
   const size = 2 ** (32 - prefix);
   return intToIp(Math.floor(ipToInt(address) / size) * size);
+}
+
+/** A dotted netmask (`255.255.255.0`) as its prefix length, or -1 when it is not one (not contiguous ones, then zeros). */
+export function maskPrefix(mask: string): number {
+  const m = parseIPv4(mask);
+  if (m < 0) return -1;
+  const zeros = 2 ** 32 - 1 - m; // the host part: 2^k - 1 exactly when the mask is k zeros after ones
+  const hostBits = Math.log2(zeros + 1);
+  return Number.isInteger(hostBits) ? 32 - hostBits : -1;
+}
+
+/**
+ * An address match as the kernel's tools print one (`10.1.2.3`, `10.0.0.0/8`, `10.0.0.0/255.0.0.0`):
+ * its network (host bits cleared, as a number) and prefix length; undefined when it is not one.
+ */
+export function parseAddressMatch(text: string): { network: number; prefix: number } | undefined {
+  const slash = text.indexOf('/');
+  const address = parseIPv4(slash < 0 ? text : text.slice(0, slash));
+  const len = slash < 0 ? '32' : text.slice(slash + 1);
+  const prefix = /^(?:[0-9]|[12][0-9]|3[0-2])$/.test(len) ? Number(len) : len.includes('.') ? maskPrefix(len) : -1;
+  if (address < 0 || prefix < 0) return undefined;
+  const size = 2 ** (32 - prefix);
+  return { network: Math.floor(address / size) * size, prefix };
 }
 
 /** Whether `address` lies inside `cidr`. */
