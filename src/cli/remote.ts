@@ -106,6 +106,7 @@ export async function runTxCommand(
   const names = setup.gateways ?? topology.gateways.map((g) => g.name);
   const err = makeChalk(process.stderr);
   let inner: ProgressSink & { stop(): void } = process.stderr.isTTY && !o.json ? ttyProgress(process.stderr, names, err) : plainProgress(process.stderr);
+  connectOpts.onNotice = (gateway, message) => inner.note(`natchain: ${gateway}: ${message}`);
   const progress: ProgressSink = {
     start: (g, p) => inner.start(g, p),
     finish: (g, p, ok, d) => inner.finish(g, p, ok, d),

@@ -61,6 +61,8 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
   const { pool, managed, fresh } = connectors(connectOpts);
   const err = makeChalk(process.stderr);
   const progress = process.stderr.isTTY && !o.json ? ttyFleetProgress(process.stderr, err) : plainFleetProgress(process.stderr);
+  // A host key recorded by --accept-new mid-wave: above the block, not over it.
+  connectOpts.onNotice = (gateway, message) => progress.note(`natchain: ${gateway}: ${message}`);
   const interrupt = onFirstInterrupt((m) => progress.note(m), 'natchain: interrupted; rolling back at the next step, no new wave starts (press Ctrl-C again to leave it to the dead-man timers)');
   const showPlan = async (view: RolloutPlan): Promise<boolean> => {
     progress.stop();

@@ -69,7 +69,10 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
     // 100 forwards, each on its own pair of gateways: 100 chain-closed groups, packed into waves.
     topology(P);
     sim(20).refuse.set('apply', 'iptables-restore: line 3 failed (simulated)');
-    const t = apply('--yes', '--canary', '2', '--wave-size', '50', '--max-fail', '50%', '--concurrency', '16');
+    // No host key known yet: --accept-new records each one with a notice, printed above the block while it runs.
+    const knownHosts = readFileSync(lab.sshConfig, 'utf8').match(/UserKnownHostsFile (\S+)/)![1]!;
+    writeFileSync(knownHosts, '');
+    const t = apply('--yes', '--accept-new', '--canary', '2', '--wave-size', '50', '--max-fail', '50%', '--concurrency', '16');
     const { screens, code } = await watch(t);
     sim(20).refuse.clear();
     const last = screens[screens.length - 1]!;
@@ -78,6 +81,7 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
     const waves = new Set<string>();
     const phases = new Set<string>();
     let failureShown = false;
+    let noticeAbove = false;
     for (const s of screens) {
       const rows = s.replace(/\n$/, '').split('\n');
       expect(rows.length, s).to.be.at.most(24);
@@ -100,11 +104,14 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
         expect(Number(running) + Number(ok) + Number(failed), rows[i]).to.be.at.most(Number(size));
       }
       if (rows.some((r) => /^ {2}✗ gw0020 apply: iptables-restore: line 3 failed \(simulated\)/.test(r))) failureShown = true;
+      if (rows.slice(0, h).some((r) => /^natchain: gw\d{4}: recorded new host key for gw\d{4} /.test(r))) noticeAbove = true;
     }
     // The current wave: the canary (2 gateways), then waves of 50, 50, 50 and 48.
     expect([...waves]).to.include.members(['1:2', '3:50', '5:48']);
     expect([...phases]).to.include.members(['prepare', 'apply', 'commit']);
     expect(failureShown, 'a screen shows the failure by name').to.equal(true);
+    expect(noticeAbove, 'a screen shows a host key notice above the block').to.equal(true);
+    expect(readFileSync(knownHosts, 'utf8').split('\n').filter(Boolean)).to.have.length(N);
     // The final screen: the report, ending with the count of waves.
     expect(last).to.match(/4 waves committed, 1 rolled back, 0 not started \(rollout/);
     // And the fleet: wave 2 (gw0002..gw0051) rolled back everywhere, every other wave committed.
