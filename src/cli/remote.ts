@@ -17,7 +17,8 @@ import { runTransaction, TransactionError, type GatewayPlan, type GatewayRead, t
 import type { Gateway, Topology } from '../topology/types.js';
 import { checkFacts } from '../gateway/facts.js';
 import { connect, SshPool, type ConnectOptions, type Connector } from '../transport/index.js';
-import { diffRulesets } from '../plan/index.js';
+import { diffRuleset } from '../plan/index.js';
+import { TimeSlice } from '../timeslice.js';
 import { c, makeChalk, printJson, table } from './output.js';
 import type { RemoteOptions, TxCliOptions } from './options.js';
 
@@ -116,7 +117,7 @@ export async function runTxCommand(
   const showPlan = async (plan: GatewayPlan[]): Promise<boolean> => {
     inner.stop();
     const out = o.json ? process.stderr : process.stdout;
-    out.write(formatPlan(plan, o.json ? makeChalk(process.stderr) : c) + '\n');
+    out.write((await formatPlan(plan, o.json ? makeChalk(process.stderr) : c)) + '\n');
     let yes = true;
     if (!o.yes) {
       try {
@@ -221,12 +222,12 @@ function jsonReport(r: TransactionReport) {
   };
 }
 
-/** The plan shown before confirmation: per gateway, forwards added/removed/changed and the rule diff. */
-export function formatPlan(plan: GatewayPlan[], color = c): string {
+/** The plan shown before confirmation: per gateway, forwards added/removed/changed and the rule diff (sliced: a fleet's diff is no single stall). */
+export async function formatPlan(plan: GatewayPlan[], color = c): Promise<string> {
   const lines: string[] = [];
-  const side = (k: 'before' | 'after') => plan.map((p) => ({ gateway: p.gateway, backend: p.backend, text: p[k] }));
-  const impacts = diffRulesets(side('before'), side('after'), { oldLabel: 'live', newLabel: 'desired' });
+  const slice = new TimeSlice();
   for (const p of plan) {
+    await slice.turn();
     if (!p.changed) {
       lines.push(`${color.bold(p.gateway)} (${p.backend}): ${color.green('in sync')}`);
       continue;
@@ -234,7 +235,7 @@ export function formatPlan(plan: GatewayPlan[], color = c): string {
     const f = p.forwards;
     const parts = formatForwardChanges(f, { added: color.green, removed: color.red, changed: color.yellow });
     lines.push(`${color.bold(p.gateway)} (${p.backend}): ${parts.length ? parts.join(' ') : 'rules change'}${p.enableIpForward ? color.yellow(' + net.ipv4.ip_forward=1') : ''}`);
-    const diff = impacts.find((i) => i.gateway === p.gateway)?.diff ?? '';
+    const { diff } = diffRuleset(p.gateway, p.backend, p.before, p.after, { oldLabel: 'live', newLabel: 'desired' });
     lines.push(...colourDiff(diff, color));
   }
   return lines.join('\n');

@@ -67,7 +67,7 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
   const showPlan = async (view: RolloutPlan): Promise<boolean> => {
     progress.stop();
     const out = o.json ? process.stderr : process.stdout;
-    out.write(formatRolloutPlan(view, o.json ? err : c) + '\n');
+    out.write((await formatRolloutPlan(view, o.json ? err : c)) + '\n');
     if (o.yes) return true;
     try {
       return await askYesNo({ message: `apply these changes on ${view.plan.filter((p) => p.changed).length} gateway(s)${view.waves.length > 1 ? ` in ${view.waves.length} waves` : ''}?`, default: false }, { output: process.stderr });
@@ -190,8 +190,8 @@ export function rolloutJson(topology: Topology, r: RolloutReport) {
 }
 
 /** The change shown before the first wave: per gateway the forwards and rule diff, the waves, the gateways left out. */
-export function formatRolloutPlan(v: RolloutPlan, color = c): string {
-  const lines = [formatPlan(v.plan, color)];
+export async function formatRolloutPlan(v: RolloutPlan, color = c): Promise<string> {
+  const lines = [await formatPlan(v.plan, color)];
   for (const a of v.limitAdded) lines.push(color.yellow(`--limit: added ${a.gateway}: ${a.why}`));
   if (v.left.length) lines.push(color.yellow(`--limit: left for a later apply: ${v.left.join(', ')}`));
   if (v.waves.length > 1) for (const w of v.waves) lines.push(`wave ${w.index}${w.canary ? ' (canary)' : ''}: ${w.gateways.join(', ')}${w.oversize ? color.yellow(' (one group of gateways sharing changed forwards, bigger than the wave size)') : ''}`);

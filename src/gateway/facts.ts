@@ -13,9 +13,17 @@ export const FACTS_SECTION = 'facts';
  */
 export const FACTS_SHELL = String.raw`
 facts() {
-  printf 'ip_forward=%s\n' "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
-  for t in nft iptables-restore iptables-save ip; do printf 'tool=%s %s\n' "$t" "$(command -v "$t" 2>/dev/null)"; done
-  printf 'addr='; ip -j addr show 2>/dev/null | tr -d '\n'; printf '\n'
+  # Shell builtins but for ip itself (issue 12: one process, not eight): read, command -v, and the
+  # JSON's lines joined by splitting on newlines and printing "$*" with an empty IFS.
+  f=; if [ -r /proc/sys/net/ipv4/ip_forward ]; then IFS= read -r f < /proc/sys/net/ipv4/ip_forward || :; fi
+  printf 'ip_forward=%s
+' "$f"
+  for t in nft iptables-restore iptables-save ip; do printf 'tool=%s ' "$t"; command -v "$t" 2>/dev/null || printf '
+'; done
+  a=$(ip -j addr show 2>/dev/null) || a=
+  set -f; IFS='
+'; set -- $a; IFS=; printf 'addr=%s
+' "$*"; unset IFS; set +f
 }
 `;
 

@@ -60,13 +60,13 @@ export function diffRulesets(olds: RulesetText[], news: RulesetText[], opts: Rul
     const o = a.get(k);
     const n = b.get(k);
     const { gateway, backend } = (o ?? n)!;
-    out.push(diffOne(gateway, backend, o?.text, n?.text, opts));
+    out.push(diffRuleset(gateway, backend, o?.text, n?.text, opts));
   }
   return out.sort((x, y) => cmp(x.gateway, y.gateway) || cmp(x.backend, y.backend));
 }
 
 /** One gateway's ruleset on one backend, before and after; `undefined` means "no ruleset there". */
-function diffOne(gateway: string, backend: Backend, oldText: string | undefined, newText: string | undefined, opts: RulesetDiffOptions): GatewayImpact {
+export function diffRuleset(gateway: string, backend: Backend, oldText: string | undefined, newText: string | undefined, opts: RulesetDiffOptions): GatewayImpact {
   const change = oldText === undefined ? 'added' : newText === undefined ? 'removed' : oldText === newText ? 'untouched' : 'changed';
   if (change === 'untouched') return { gateway, backend, change, rulesAdded: 0, rulesRemoved: 0, diff: '' };
   const name = `${gateway}.${backend}`;

@@ -2,8 +2,8 @@
 // last transaction, lock, armed timers). One exec per gateway, no lock taken.
 import pLimit from 'p-limit';
 import { withoutGateway } from '../errors.js';
-import { diffRulesets } from '../plan/index.js';
-import type { GatewayImpact } from '../plan/index.js';
+import { diffRuleset } from '../plan/index.js';
+import { mapSliced, TimeSlice } from '../timeslice.js';
 import type { Intent } from '../solve/types.js';
 import type { Gateway, Topology } from '../topology/types.js';
 import type { ConnectOptions, Connector, GatewaySession } from '../transport/types.js';
@@ -144,13 +144,12 @@ export async function planLive(
   opts: { seen?: SeenHook } = {},
 ): Promise<LivePlan> {
   const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
-  const olds: Array<{ gateway: string; backend: Gateway['backend']; text: string }> = [];
-  const news: typeof olds = [];
   const views: GatewayPlanView[] = [];
   const states = new Map<string, string>();
+  // Each gateway's plan is milliseconds of CPU: let timers and keepalives run between them.
+  const slice = new TimeSlice();
   for (const g of topology.gateways) {
-    // Each gateway's plan is milliseconds of CPU: let timers and keepalives run between them.
-    await turn();
+    await slice.turn();
     const l = live.get(g.name)!;
     if (l instanceof Error) {
       views.push({ gateway: g.name, backend: g.backend, status: 'error', mismatches: [], shadowed: [], forwards: { added: [], removed: [], changed: [] }, rulesAdded: 0, rulesRemoved: 0, diff: '', error: withoutGateway(g.name, l.message) });
@@ -160,37 +159,28 @@ export async function planLive(
     const after = changeToIntents(g, intents[g.name] ?? []).expected;
     states.set(g.name, before);
     opts.seen?.(g, before, Boolean(l.lock || l.armed.length));
-    olds.push({ gateway: g.name, backend: g.backend, text: before });
-    news.push({ gateway: g.name, backend: g.backend, text: after });
     const found = findingsOf(g, intents[g.name] ?? [], l);
+    // The rule-level diff of the canonical states, by the diff engine.
+    const i = diffRuleset(g.name, g.backend, before, after, { oldLabel: 'live', newLabel: 'desired' });
     const v: GatewayPlanView = {
       gateway: g.name,
       backend: g.backend,
       status: found.mismatches.length ? 'mismatch' : found.shadowed.length ? 'shadowed' : before === after ? 'in-sync' : 'changes',
       ...found,
       forwards: forwardChanges(before, after),
-      rulesAdded: 0,
-      rulesRemoved: 0,
-      diff: '',
+      rulesAdded: i.rulesAdded,
+      rulesRemoved: i.rulesRemoved,
+      diff: i.diff,
       ipForward: l.ipForward,
     };
-    if (l.lock) v.lock = l.lock;
-    views.push(v);
-  }
-  // The rule-level diff: one call into the diff engine for every gateway.
-  const impacts: GatewayImpact[] = diffRulesets(olds, news, { oldLabel: 'live', newLabel: 'desired' });
-  for (const i of impacts) {
-    const v = views.find((x) => x.gateway === i.gateway);
-    if (!v || v.status === 'error') continue;
-    v.rulesAdded = i.rulesAdded;
-    v.rulesRemoved = i.rulesRemoved;
-    if (v.backend === 'nftables') {
+    if (g.backend === 'nftables') {
       // The diff is of canonical states, not nft syntax (the engine counts statements inside `chain { }`
       // blocks and so finds none): count the canonical `rule` lines instead.
-      v.rulesAdded = i.diff.split('\n').filter((l) => l.startsWith('+  rule ')).length;
-      v.rulesRemoved = i.diff.split('\n').filter((l) => l.startsWith('-  rule ')).length;
+      v.rulesAdded = i.diff.split('\n').filter((x) => x.startsWith('+  rule ')).length;
+      v.rulesRemoved = i.diff.split('\n').filter((x) => x.startsWith('-  rule ')).length;
     }
-    v.diff = i.diff;
+    if (l.lock) v.lock = l.lock;
+    views.push(v);
   }
   return { topology: topology.file, inSync: views.every((v) => v.status === 'in-sync'), gateways: views, states };
 }
@@ -222,12 +212,7 @@ export async function statusLive(
   opts: { counters?: boolean; seen?: SeenHook } = {},
 ): Promise<GatewayStatus[]> {
   const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
-  const out: GatewayStatus[] = [];
-  for (const g of topology.gateways) {
-    await turn();
-    out.push(statusOf(g));
-  }
-  return out;
+  return mapSliced(topology.gateways, statusOf);
 
   function statusOf(g: Gateway): GatewayStatus {
     const l = live.get(g.name)!;
@@ -278,9 +263,4 @@ export async function statusLive(
     if (opts.counters) s.counters = countersOf(g, intents[g.name] ?? [], l);
     return s;
   }
-}
-
-/** Yields to the event loop (timers, keepalives, other connections' I/O) between pieces of CPU work. */
-function turn(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
 }

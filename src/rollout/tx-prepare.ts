@@ -2,10 +2,12 @@
 // stage + check, or "unchanged" and no lock), then the local plan.
 import { resolve } from 'node:path';
 import { NatchainError, withGateway, withoutGateway } from '../errors.js';
+import { TimeSlice } from '../timeslice.js';
 import { PhaseError } from './exec.js';
 import { frame, parseLockInfo, type LockHolder } from './remote.js';
 import { canonicalOf, forwardChanges, ownedDump, stateHash } from './owned.js';
 import type { JournalGatewayPlan } from './journal.js';
+import type { GatewayPlan } from './tx-types.js';
 import { rollbackGateways } from './tx-abort.js';
 import { lostConnection, reasonOf, Stop, watch, type Gw, type TxRun } from './tx-run.js';
 
@@ -62,7 +64,12 @@ export function journalBegin(run: TxRun): void {
 /** Exec 1 on every gateway in scope, waiting up to --lock-timeout for another transaction's lock. */
 export async function prepareAll(run: TxRun): Promise<void> {
   await run.pause('prepare');
-  for (const gw of run.inScope) gw.change = targetOf(run, gw);
+  // Each target is a render and a canonical form: sliced, so a fleet's worth is no single stall.
+  const slice = new TimeSlice();
+  for (const gw of run.inScope) {
+    await slice.turn();
+    gw.change = targetOf(run, gw);
+  }
   const until = Date.now() + (run.o.lockTimeoutSec ?? 0) * 1000;
   for (let attempt = 0; ; attempt++) {
     const holders = await prepareOnce(run, run.inScope.filter((g) => !g.locked && g.state !== 'unchanged'));
@@ -146,20 +153,18 @@ async function prepareOne(run: TxRun, gw: Gw, force: boolean): Promise<void> {
 export async function planAll(run: TxRun): Promise<void> {
   const o = run.o;
   const errors: string[] = [];
-  let slice = Date.now();
+  const journaled = new Map<string, JournalGatewayPlan>();
+  // A fleet's plan is seconds of CPU: give keepalives, timers and progress a turn every ~20 ms.
+  const slice = new TimeSlice();
   for (const gw of run.inScope) {
-    // A fleet's plan is seconds of CPU: give keepalives, timers and progress a turn every ~20 ms.
-    if (Date.now() - slice > 20) {
-      await new Promise((r) => setImmediate(r));
-      slice = Date.now();
-    }
+    await slice.turn();
     const before = canonicalOf(gw.gateway.backend, gw.snapshot ?? '');
     const after = gw.change!.expected;
     const wantsForwarding = o.needsForwarding(gw.gateway) && gw.ipForward !== '1';
     if (wantsForwarding && !o.enableIpForward) {
       errors.push(`${gw.gateway.name}: net.ipv4.ip_forward is ${gw.ipForward || '?'}, so its forwards cannot work; pass --enable-ip-forward to turn it on (the old value is restored on rollback)`);
     }
-    gw.plan = {
+    const plan: GatewayPlan = {
       gateway: gw.gateway.name,
       backend: gw.gateway.backend,
       changed: before !== after || (wantsForwarding && o.enableIpForward),
@@ -169,32 +174,25 @@ export async function planAll(run: TxRun): Promise<void> {
       ipForward: gw.ipForward ?? '',
       enableIpForward: wantsForwarding && o.enableIpForward,
     };
+    gw.plan = plan;
+    journaled.set(gw.gateway.name, {
+      backend: gw.gateway.backend,
+      snapshot: ownedDump(gw.gateway.backend, gw.snapshot ?? ''),
+      expectedHash: stateHash(after),
+      ipForward: plan.ipForward,
+      enableIpForward: plan.enableIpForward,
+      changed: plan.changed,
+    });
   }
   for (const gw of run.inScope) {
+    await slice.turn();
     try {
       o.guard?.(gw.gateway, { snapshot: gw.snapshot ?? '', changed: gw.plan!.changed, ...(gw.facts !== undefined ? { facts: gw.facts } : {}) });
     } catch (e) {
       errors.push(withGateway(gw.gateway.name, (e as Error).message));
     }
   }
-  o.journal.append({
-    type: 'plan',
-    tx: run.tx,
-    time: new Date().toISOString(),
-    gateways: Object.fromEntries(
-      run.inScope.map((g): [string, JournalGatewayPlan] => [
-        g.gateway.name,
-        {
-          backend: g.gateway.backend,
-          snapshot: ownedDump(g.gateway.backend, g.snapshot ?? ''),
-          expectedHash: stateHash(g.plan!.after),
-          ipForward: g.ipForward ?? '',
-          enableIpForward: g.plan!.enableIpForward,
-          changed: g.plan!.changed,
-        },
-      ]),
-    ),
-  });
+  o.journal.append({ type: 'plan', tx: run.tx, time: new Date().toISOString(), gateways: Object.fromEntries(journaled) });
   o.journal.flush();
   if (errors.length) {
     run.fail(run.inScope.find((g) => errors[0]!.startsWith(`${g.gateway.name}:`)), 'plan', errors[0]!.split(': ').slice(1).join(': '));

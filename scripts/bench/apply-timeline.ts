@@ -1,0 +1,149 @@
+// Where a first apply spends its time (issue 12): an N-gateway lab of scripts/lab-bench.ts, the
+// floor write beside it, then natchain's first apply with its progress lines timestamped as they
+// arrive: per phase, when the first gateway started it and when the last one finished, so the
+// barriers and the gaps between them show. With --cpu-prof, a CPU profile of each apply is left in
+// the given directory (open it in Chrome's DevTools).
+//
+//   npx tsc -p tsconfig.json && npx tsx scripts/bench/apply-timeline.ts [N=50] [rounds=3] [--cpu-prof DIR]   (as root)
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile } from '../../src/compile.js';
+import { labDown, labUp } from '../../src/lab/index.js';
+import { changeToIntents } from '../../src/rollout/owned.js';
+import type { Gateway } from '../../src/topology/types.js';
+import { generatedTopologyYaml } from '../lab-bench.js';
+import { resolveTemplate } from './sim/resolve.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MEASURE = path.join(ROOT, 'scripts/bench/measure.mjs');
+const KEX = 'curve25519-sha256,curve25519-sha256@libssh.org';
+const RESET_IPTABLES = `for c in PREROUTING:nat POSTROUTING:nat FORWARD:filter; do
+  b=\${c%%:*}; t=\${c#*:}
+  while iptables -t $t -D $b -m comment --comment natchain -j NATCHAIN-$b 2>/dev/null; do :; done
+  iptables -t $t -F NATCHAIN-$b 2>/dev/null; iptables -t $t -X NATCHAIN-$b 2>/dev/null
+done; true`;
+const resetCmd = (g: Gateway) => (g.backend === 'iptables' ? RESET_IPTABLES : 'nft delete table ip natchain 2>/dev/null; true');
+const loadCmd = (g: Gateway) => (g.backend === 'iptables' ? 'iptables-restore --noflush' : 'nft -f -');
+
+function ssh(cfg: string, gw: string, command: string, input = ''): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('ssh', ['-F', cfg, '-o', 'BatchMode=yes', '-o', `KexAlgorithms=${KEX}`, gw, command], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ssh ${gw}: exit ${code}: ${err.trim()}`))));
+    c.stdin.end(input);
+  });
+}
+
+/** CPU ms of the processes a pid has reaped (its children, and theirs): /proc/<pid>/stat cutime + cstime. */
+function reapedCpuMs(pid: number | 'self'): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10; // fields 16, 17 of stat(5); 100 ticks a second
+}
+
+/** The lab's per-gateway socket listeners (socat ... fork): they reap every sshd -i and what it ran. */
+function listeners(labDir: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.startsWith('socat\0UNIX-LISTEN:') && cmd.includes(labDir + '/')) pids.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/** CPU ms spent by this process's children and by the lab's gateways while `f` runs. */
+async function cpuOf<T>(labDir: string, f: () => Promise<T>): Promise<{ v: T; local: number; gateways: number }> {
+  const ls = listeners(labDir);
+  const sum = () => ls.reduce((a, p) => a + reapedCpuMs(p), 0);
+  const l0 = reapedCpuMs('self');
+  const g0 = sum();
+  const v = await f();
+  await new Promise((r) => setTimeout(r, 200)); // let the listeners reap the last sshd
+  return { v, local: reapedCpuMs('self') - l0, gateways: sum() - g0 };
+}
+
+/** Runs natchain with its stderr lines timestamped (ms since spawn). */
+function natchain(args: string[], profDir?: string): Promise<{ code: number; lines: Array<[number, string]>; wallMs: number; cost: { cpuMs: number; startup: { wallMs: number; cpuMs: number } | null } }> {
+  const t0 = performance.now();
+  const cost = path.join(mkdtempSync(path.join(tmpdir(), 'natchain-cost-')), 'cost.json');
+  const node = [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', MEASURE];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...node, path.join(ROOT, 'dist/cli/main.js'), ...args], { env: { ...process.env, NO_COLOR: '1', CI: 'true', NATCHAIN_MEASURE: cost }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const lines: Array<[number, string]> = [];
+    let buf = '';
+    child.stderr.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split('\n');
+      buf = parts.pop()!;
+      for (const l of parts) lines.push([performance.now() - t0, l]);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const c = JSON.parse(readFileSync(cost, 'utf8'));
+      rmSync(path.dirname(cost), { recursive: true, force: true });
+      resolve({ code: code ?? -1, lines, wallMs: performance.now() - t0, cost: c });
+    });
+  });
+}
+
+/** Per phase: gateways, first line, last line (ms). */
+function timeline(lines: Array<[number, string]>): string {
+  const phases = new Map<string, { n: number; first: number; last: number; maxOwn: number }>();
+  for (const [t, l] of lines) {
+    const m = /^\S+: (\S+) ok \(([\d.]+)s\)/.exec(l);
+    if (!m) continue;
+    const own = Number(m[2]) * 1000;
+    const p = phases.get(m[1]!) ?? { n: 0, first: Infinity, last: 0, maxOwn: 0 };
+    phases.set(m[1]!, { n: p.n + 1, first: Math.min(p.first, t - own), last: Math.max(p.last, t), maxOwn: Math.max(p.maxOwn, own) });
+  }
+  return [...phases].map(([k, p]) => `  ${k.padEnd(8)} ${String(p.n).padStart(3)} gw  ${(p.first / 1000).toFixed(2)}s .. ${(p.last / 1000).toFixed(2)}s  (slowest gateway ${(p.maxOwn / 1000).toFixed(2)}s)`).join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const pi = args.indexOf('--cpu-prof');
+  const profDir = pi >= 0 ? path.resolve(args.splice(pi, 2)[1]!) : undefined;
+  const n = Number(args[0] ?? 50);
+  const rounds = Number(args[1] ?? 3);
+  const dir = mkdtempSync(path.join(tmpdir(), 'natchain-timeline-'));
+  const file = path.join(dir, 'base.yaml');
+  const yaml = generatedTopologyYaml(n);
+  writeFileSync(file, yaml);
+  const { topology, solution } = compile(yaml, file);
+  const text = (g: Gateway) => resolveTemplate(g.backend, changeToIntents(g, solution.intents[g.name] ?? []).text, '');
+  const lab = await labUp(topology, { name: `tl${n}-${randomBytes(2).toString('hex')}` });
+  try {
+    const cfg = lab.sshConfig;
+    const all = (f: (g: Gateway) => Promise<void>) => Promise.all(topology.gateways.map(f));
+    for (let r = 0; r < rounds; r++) {
+      await all((g) => ssh(cfg, g.name, resetCmd(g)));
+      const t0 = performance.now();
+      const fc = await cpuOf(lab.dir, () => all((g) => ssh(cfg, g.name, loadCmd(g), text(g))));
+      const floor = performance.now() - t0;
+      await all((g) => ssh(cfg, g.name, resetCmd(g)));
+      const nc = await cpuOf(lab.dir, () => natchain(['apply', file, '--yes', '-F', cfg, '--state-dir', path.join(dir, `state-${r}`), '--concurrency', String(n)], profDir));
+      const res = nc.v;
+      if (res.code !== 0) throw new Error(`apply: exit ${res.code}\n${res.lines.map((l) => l[1]).join('\n')}`);
+      const cpu = (c: { local: number; gateways: number }) => `CPU ${(c.local / 1000).toFixed(2)}s here + ${(c.gateways / 1000).toFixed(2)}s on the gateways`;
+      const st = res.cost.startup;
+      process.stdout.write(
+        `round ${r + 1}: floor write ${(floor / 1000).toFixed(2)}s (${cpu(fc)}), first apply ${(res.wallMs / 1000).toFixed(2)}s (${(res.wallMs / floor).toFixed(2)}x; ${cpu(nc)}, of which natchain ${(res.cost.cpuMs / 1000).toFixed(2)}s, start-up ${st ? `${(st.wallMs / 1000).toFixed(2)}s wall ${(st.cpuMs / 1000).toFixed(2)}s CPU` : '?'})\n${timeline(res.lines)}\n`,
+      );
+    }
+  } finally {
+    await labDown(lab.name).catch((e: unknown) => process.stderr.write(`lab down: ${String(e)}\n`));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,32 @@
+// Long loops over a fleet (a plan, a diff, a report for 1,000 gateways) are seconds of CPU in one
+// thread; run in one synchronous stretch they hold up every timer, keepalive and connection (issue
+// 12: no event-loop stall over 100 ms). A TimeSlice lets such a loop give the event loop a turn
+// whenever it has run for its budget, so no stretch is longer than the budget plus one item.
+
+/** Milliseconds of CPU a loop may run before it lets the event loop have a turn. */
+export const SLICE_MS = 20;
+
+/** A loop's running time since its last turn; `turn()` yields only when the budget is spent. */
+export class TimeSlice {
+  private since = performance.now();
+
+  constructor(private readonly budgetMs = SLICE_MS) {}
+
+  /** Resolves at once within the budget; otherwise after one turn of the event loop (setImmediate: I/O runs first). */
+  async turn(): Promise<void> {
+    if (performance.now() - this.since < this.budgetMs) return;
+    await new Promise((r) => setImmediate(r));
+    this.since = performance.now();
+  }
+}
+
+/** `items.map(f)`, giving the event loop a turn every `budgetMs` of work. */
+export async function mapSliced<T, U>(items: readonly T[], f: (item: T, index: number) => U, budgetMs = SLICE_MS): Promise<U[]> {
+  const slice = new TimeSlice(budgetMs);
+  const out: U[] = [];
+  for (let i = 0; i < items.length; i++) {
+    await slice.turn();
+    out.push(f(items[i]!, i));
+  }
+  return out;
+}
