@@ -1,4 +1,5 @@
 import { Chalk, type ChalkInstance } from 'chalk';
+import { TimeSlice } from '../timeslice.js';
 
 /**
  * Colour only for a terminal, never when NO_COLOR is set (https://no-color.org) or TERM is dumb;
@@ -72,4 +73,36 @@ export async function streamJson(value: Record<string, unknown>, out: NodeJS.Wri
   }
   await write('}\n');
   if (buffer) out.write(buffer);
+}
+
+/**
+ * Human output for a fleet, gathered and written a chunk at a time: one write per ~64 KiB instead of
+ * one per line (stdout to a pipe or file is written synchronously, a system call each), with a turn
+ * of the event loop between chunks and a wait whenever the stream asks to drain.
+ */
+export class ChunkedWriter {
+  private buffer = '';
+  private readonly slice = new TimeSlice();
+
+  constructor(
+    private readonly out: NodeJS.WritableStream = process.stdout,
+    private readonly chunk = 1 << 16,
+  ) {}
+
+  /** Adds text; writes when a chunk has gathered, and lets the event loop in every ~20 ms of work. */
+  async write(text: string): Promise<void> {
+    this.buffer += text;
+    if (this.buffer.length >= this.chunk) await this.flush();
+    else await this.slice.turn();
+  }
+
+  /** Writes what has gathered, a chunk per write (call it once at the end). */
+  async flush(): Promise<void> {
+    const text = this.buffer;
+    this.buffer = '';
+    for (let at = 0; at < text.length; at += this.chunk) {
+      if (!this.out.write(text.slice(at, at + this.chunk))) await new Promise<void>((resolve) => this.out.once('drain', () => resolve()));
+      await this.slice.turn();
+    }
+  }
 }

@@ -7,7 +7,7 @@ import { changeToIntents, formatForwardChanges } from '../rollout/owned.js';
 import { serializePlan, sha256, type SavedGateway, type SavedPlan } from '../rollout/planfile.js';
 import { ExitCode } from './exit.js';
 import { loadProject, readText, type Project } from './io.js';
-import { c, printJson } from './output.js';
+import { c, ChunkedWriter, printJson } from './output.js';
 import { colourDiff, concurrencyOf, connectOptionsOf, connectors, knownRecorder, noteUnfinished } from './remote.js';
 import type { Command } from 'commander';
 import { repeatOptions, shellWord, type RemoteOptions } from './options.js';
@@ -34,15 +34,17 @@ export async function runPlan(file: string, o: RemoteOptions & { out?: string },
   if (o.json) {
     printJson({ ...view, exitCode: code, ...(o.out ? { out: o.out } : {}) });
   } else {
+    // A fleet's plan is megabytes of diff: written in chunks, the event loop served between them.
+    const out = new ChunkedWriter();
     for (const g of plan.gateways) {
       const head = `${c.bold(g.gateway)} (${g.backend})`;
       if (g.status === 'error') {
-        process.stdout.write(`${head}: ${c.red('error')}: ${g.error}\n`);
+        await out.write(`${head}: ${c.red('error')}: ${g.error}\n`);
         continue;
       }
       if (g.status === 'mismatch') {
-        process.stdout.write(`${head}: ${c.red('mismatch')}: the gateway is not what the topology says (apply refuses it)\n`);
-        for (const m of g.mismatches) process.stdout.write(`    ${m}\n`);
+        await out.write(`${head}: ${c.red('mismatch')}: the gateway is not what the topology says (apply refuses it)\n`);
+        for (const m of g.mismatches) await out.write(`    ${m}\n`);
         continue;
       }
       if (g.status === 'shadowed') {
@@ -51,30 +53,31 @@ export async function runPlan(file: string, o: RemoteOptions & { out?: string },
           : g.backend === 'iptables'
             ? "apply cannot change other tables: remove or narrow the rule named"
             : "apply cannot change another table's chains: give that chain a later priority, or let it accept the forwards";
-        process.stdout.write(`${head}: ${c.red('shadowed')}: foreign rules can catch forwards before natchain's (${fix})\n`);
-        for (const h of g.shadowed) process.stdout.write(`    ${formatShadow(h)}\n`);
+        await out.write(`${head}: ${c.red('shadowed')}: foreign rules can catch forwards before natchain's (${fix})\n`);
+        for (const h of g.shadowed) await out.write(`    ${formatShadow(h)}\n`);
       }
       const lock = g.lock ? c.yellow(`  [locked by ${g.lock.tx} of ${g.lock.owner}]`) : '';
       if (g.status === 'in-sync' || (g.status === 'shadowed' && !g.diff)) {
         if (g.status === 'shadowed') continue;
-        process.stdout.write(`${head}: ${c.green('in sync')}${lock}\n`);
+        await out.write(`${head}: ${c.green('in sync')}${lock}\n`);
         continue;
       }
       const f = g.forwards;
       const parts = formatForwardChanges(f, { added: c.green, removed: c.red, changed: c.yellow });
-      process.stdout.write(`${head}: ${c.yellow('changes')}: ${parts.join(' ') || 'rules'} (${g.rulesAdded} rule(s) added, ${g.rulesRemoved} removed)${lock}\n`);
-      if (g.ipForward === '0') process.stdout.write(c.yellow('    net.ipv4.ip_forward is 0 (apply needs --enable-ip-forward)\n'));
-      for (const l of colourDiff(g.diff)) process.stdout.write(l + '\n');
+      await out.write(`${head}: ${c.yellow('changes')}: ${parts.join(' ') || 'rules'} (${g.rulesAdded} rule(s) added, ${g.rulesRemoved} removed)${lock}\n`);
+      if (g.ipForward === '0') await out.write(c.yellow('    net.ipv4.ip_forward is 0 (apply needs --enable-ip-forward)\n'));
+      for (const l of colourDiff(g.diff)) await out.write(l + '\n');
     }
     const n = plan.gateways.filter((g) => g.status === 'changes' || g.status === 'shadowed').length;
-    process.stdout.write(
+    await out.write(
       errors.length
         ? c.red(`${errors.length} gateway(s) could not be read, are not what the topology says, or are shadowed beyond what apply repairs\n`)
         : plan.inSync
           ? c.green(`in sync: ${plan.gateways.length} gateway(s) hold exactly what the topology says\n`)
           : `${n} gateway(s) to change: run ${['natchain apply', o.out ? `--plan ${shellWord(o.out)}` : shellWord(file), repeatOptions(cmd, ['json', 'out'])].filter(Boolean).join(' ')}\n`,
     );
-    if (o.out) process.stdout.write(`saved the plan to ${o.out}${errors.length ? ' (gateways that could not be read are recorded as unknown: apply --plan refuses to change them)' : ''}\n`);
+    if (o.out) await out.write(`saved the plan to ${o.out}${errors.length ? ' (gateways that could not be read are recorded as unknown: apply --plan refuses to change them)' : ''}\n`);
+    await out.flush();
   }
   if (code !== 0) throw new ExitCode(code);
 }

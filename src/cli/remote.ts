@@ -19,7 +19,7 @@ import { checkFacts } from '../gateway/facts.js';
 import { connect, SshPool, type ConnectOptions, type Connector } from '../transport/index.js';
 import { diffRuleset } from '../plan/index.js';
 import { TimeSlice } from '../timeslice.js';
-import { c, makeChalk, printJson, table } from './output.js';
+import { c, ChunkedWriter, makeChalk, printJson, table } from './output.js';
 import type { RemoteOptions, TxCliOptions } from './options.js';
 
 /** The transport settings the options ask for (passphrases asked once on a TTY). */
@@ -117,7 +117,9 @@ export async function runTxCommand(
   const showPlan = async (plan: GatewayPlan[]): Promise<boolean> => {
     inner.stop();
     const out = o.json ? process.stderr : process.stdout;
-    out.write((await formatPlan(plan, o.json ? makeChalk(process.stderr) : c)) + '\n');
+    const w = new ChunkedWriter(out);
+    await w.write((await formatPlan(plan, o.json ? makeChalk(process.stderr) : c)) + '\n');
+    await w.flush();
     let yes = true;
     if (!o.yes) {
       try {

@@ -12,7 +12,7 @@ import type { RolloutLog, RolloutSettings } from '../rollout/rollouts.js';
 import { parseCanary, parseCount, type WaveOptions } from '../rollout/waves.js';
 import type { Topology } from '../topology/types.js';
 import type { ConnectOptions, Connector } from '../transport/index.js';
-import { c, makeChalk, printJson } from './output.js';
+import { c, ChunkedWriter, makeChalk, printJson } from './output.js';
 import type { WaveCliOptions } from './commands/apply.js';
 import type { TxCliOptions } from './options.js';
 import { connectOptionsOf, connectors, factsGuard, formatPlan, onFirstInterrupt, summary, topologyHashOf, txSettings } from './remote.js';
@@ -67,7 +67,9 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
   const showPlan = async (view: RolloutPlan): Promise<boolean> => {
     progress.stop();
     const out = o.json ? process.stderr : process.stdout;
-    out.write((await formatRolloutPlan(view, o.json ? err : c)) + '\n');
+    const w = new ChunkedWriter(out);
+    await w.write((await formatRolloutPlan(view, o.json ? err : c)) + '\n');
+    await w.flush();
     if (o.yes) return true;
     try {
       return await askYesNo({ message: `apply these changes on ${view.plan.filter((p) => p.changed).length} gateway(s)${view.waves.length > 1 ? ` in ${view.waves.length} waves` : ''}?`, default: false }, { output: process.stderr });
