@@ -1,12 +1,10 @@
 // Exec 2 (arm the dead-man timer + load + read back) on every changed gateway, then the
-// lock-out proof: a NEW connection to each (the commit will go over it). Each gateway's new
-// connection is opened as soon as ITS apply has answered (issue 12: no barrier between the two;
-// opening a connection changes nothing, and the commit still waits for every gateway's proof).
+// lock-out proof: a NEW connection to each (the commit will go over it).
 import { nameTable } from '../names.js';
 import { frame } from './remote.js';
 import { canonicalOf, ownedDump, revertOf } from './owned.js';
 import { PhaseError } from './exec.js';
-import { isClosed, reasonOf, Stop, watch, type Gw, type TxRun } from './tx-run.js';
+import { isClosed, reasonOf, Stop, watch, type TxRun } from './tx-run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -17,8 +15,6 @@ export async function applyAll(run: TxRun): Promise<void> {
   const deadlines = nameTable<number>(); // keyed by gateway name: `constructor` is just a name
   // Every changed gateway keeps the list of all of them: `natchain confirm` and `recover` read it there.
   const members = run.changed.map((g) => g.gateway.name).join(' ');
-  // A test pausing before the verify (or killing a connection after the apply) needs the phases apart.
-  const pipelined = o.faults.pause('verify') <= 0;
   await run.each(run.changed, async (gw) => {
     const name = gw.gateway.name;
     try {
@@ -47,9 +43,7 @@ export async function applyAll(run: TxRun): Promise<void> {
       else gw.firesBy = Date.now() + o.confirmTimeoutSec * 1000;
       gw.detail = reasonOf(e);
       run.fail(gw, 'apply', gw.detail);
-      return;
     }
-    if (pipelined && !run.failure && !faulted(run, gw)) await verifyOne(run, gw);
   });
   o.journal.append({ type: 'armed', tx: run.tx, time: new Date().toISOString(), deadlines });
   o.journal.flush();
@@ -60,30 +54,22 @@ export async function applyAll(run: TxRun): Promise<void> {
 /** Opens a new connection to every changed gateway: natchain still gets in through the new rules. */
 export async function verifyAll(run: TxRun): Promise<void> {
   await run.pause('verify');
+  const o = run.o;
   // With a disconnect fault, give the dying connection its moment, as a real failure would take.
-  const todo = run.changed.filter((gw) => gw.state !== 'verified');
-  for (const gw of todo) if (faulted(run, gw)) await Promise.race([gw.session!.closed, sleep(5000)]);
-  await run.each(todo, (gw) => verifyOne(run, gw));
+  for (const gw of run.changed) if (o.faults.remote('disconnect', gw.gateway.name)) await Promise.race([gw.session!.closed, sleep(5000)]);
+  await run.each(run.changed, async (gw) => {
+    try {
+      await run.step(gw, 'verify', async () => {
+        gw.fresh = watch(await run.openFresh(gw));
+      });
+      if (await isClosed(gw.session!)) gw.managementLost = true;
+      run.mark(gw, 'verified', gw.managementLost ? 'the management connection was lost after the apply; a new one got in' : undefined);
+    } catch (e) {
+      gw.detail = `a new SSH connection failed after the apply: ${(e as Error).message}`;
+      run.fail(gw, 'verify', gw.detail);
+    }
+  });
   const f = run.failure;
   if (f) throw new Stop(`${f.gateway}: verify failed (${f.reason}); rolled back`);
   if (run.interrupted('commit')) throw new Stop('interrupted before commit; rolled back');
-}
-
-/** A test fault that kills the gateway's management connection after its apply. */
-function faulted(run: TxRun, gw: Gw): boolean {
-  return run.o.faults.remote('disconnect', gw.gateway.name);
-}
-
-/** The lock-out proof for one gateway: a new connection (kept for its commit). */
-async function verifyOne(run: TxRun, gw: Gw): Promise<void> {
-  try {
-    await run.step(gw, 'verify', async () => {
-      gw.fresh = watch(await run.openFresh(gw));
-    });
-    if (await isClosed(gw.session!)) gw.managementLost = true;
-    run.mark(gw, 'verified', gw.managementLost ? 'the management connection was lost after the apply; a new one got in' : undefined);
-  } catch (e) {
-    gw.detail = `a new SSH connection failed after the apply: ${(e as Error).message}`;
-    run.fail(gw, 'verify', gw.detail);
-  }
 }
