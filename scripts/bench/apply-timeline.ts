@@ -16,30 +16,11 @@ import { labDown, labUp } from '../../src/lab/index.js';
 import { changeToIntents } from '../../src/rollout/owned.js';
 import type { Gateway } from '../../src/topology/types.js';
 import { generatedTopologyYaml } from '../lab-bench.js';
+import { loadCmd, resetCmd, ssh } from './fleet-lab.js';
 import { resolveTemplate } from './sim/resolve.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MEASURE = path.join(ROOT, 'scripts/bench/measure.mjs');
-const KEX = 'curve25519-sha256,curve25519-sha256@libssh.org';
-const RESET_IPTABLES = `for c in PREROUTING:nat POSTROUTING:nat FORWARD:filter; do
-  b=\${c%%:*}; t=\${c#*:}
-  while iptables -t $t -D $b -m comment --comment natchain -j NATCHAIN-$b 2>/dev/null; do :; done
-  iptables -t $t -F NATCHAIN-$b 2>/dev/null; iptables -t $t -X NATCHAIN-$b 2>/dev/null
-done; true`;
-const resetCmd = (g: Gateway) => (g.backend === 'iptables' ? RESET_IPTABLES : 'nft delete table ip natchain 2>/dev/null; true');
-const loadCmd = (g: Gateway) => (g.backend === 'iptables' ? 'iptables-restore --noflush' : 'nft -f -');
-
-function ssh(cfg: string, gw: string, command: string, input = ''): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn('ssh', ['-F', cfg, '-o', 'BatchMode=yes', '-o', `KexAlgorithms=${KEX}`, gw, command], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('error', reject);
-    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ssh ${gw}: exit ${code}: ${err.trim()}`))));
-    c.stdin.end(input);
-  });
-}
-
 /** CPU ms of the processes a pid has reaped (its children, and theirs): /proc/<pid>/stat cutime + cstime. */
 function reapedCpuMs(pid: number | 'self'): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -124,7 +105,7 @@ async function main(): Promise<void> {
   const lab = await labUp(topology, { name: `tl${n}-${randomBytes(2).toString('hex')}` });
   try {
     const cfg = lab.sshConfig;
-    const all = (f: (g: Gateway) => Promise<void>) => Promise.all(topology.gateways.map(f));
+    const all = (f: (g: Gateway) => Promise<unknown>) => Promise.all(topology.gateways.map(f));
     for (let r = 0; r < rounds; r++) {
       await all((g) => ssh(cfg, g.name, resetCmd(g)));
       const t0 = performance.now();

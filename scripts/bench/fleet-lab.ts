@@ -32,7 +32,7 @@ const RUN = randomBytes(2).toString('hex');
 const KEX = 'curve25519-sha256,curve25519-sha256@libssh.org';
 
 /** Runs `ssh -F cfg gw command` with `input` on stdin; resolves with its exit code. */
-function ssh(cfg: string, gw: string, command: string, input = ''): Promise<number> {
+export function ssh(cfg: string, gw: string, command: string, input = ''): Promise<number> {
   return new Promise((resolve, reject) => {
     // The key exchange ssh2 negotiates (OpenSSH would otherwise pick the costlier sntrup761x25519).
     const c = spawn('ssh', ['-F', cfg, '-o', 'BatchMode=yes', '-o', `KexAlgorithms=${KEX}`, gw, command], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -50,7 +50,7 @@ async function timed(f: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-const loadCmd = (g: Gateway) => (g.backend === 'iptables' ? 'iptables-restore --noflush' : 'nft -f -');
+export const loadCmd = (g: Gateway) => (g.backend === 'iptables' ? 'iptables-restore --noflush' : 'nft -f -');
 const readCmd = (g: Gateway) => (g.backend === 'iptables' ? 'iptables-save -t nat && iptables-save -t filter' : 'nft list table ip natchain');
 // Unmeasured: back to a gateway without natchain's rules (nftables: no table; iptables: no chains, no jumps).
 const RESET_IPTABLES = `for c in PREROUTING:nat POSTROUTING:nat FORWARD:filter; do
@@ -58,7 +58,7 @@ const RESET_IPTABLES = `for c in PREROUTING:nat POSTROUTING:nat FORWARD:filter; 
   while iptables -t $t -D $b -m comment --comment natchain -j NATCHAIN-$b 2>/dev/null; do :; done
   iptables -t $t -F NATCHAIN-$b 2>/dev/null; iptables -t $t -X NATCHAIN-$b 2>/dev/null
 done; true`;
-const resetCmd = (g: Gateway) => (g.backend === 'iptables' ? RESET_IPTABLES : 'nft delete table ip natchain 2>/dev/null; true');
+export const resetCmd = (g: Gateway) => (g.backend === 'iptables' ? RESET_IPTABLES : 'nft delete table ip natchain 2>/dev/null; true');
 
 /** A lab of the generated topology, its two topology files (base and the 2-gateway change), and what to load. */
 interface BenchLab {
