@@ -8,14 +8,14 @@ import { serializePlan, sha256, type SavedGateway, type SavedPlan } from '../rol
 import { ExitCode } from './exit.js';
 import { loadProject, readText, type Project } from './io.js';
 import { c, ChunkedWriter, printJson } from './output.js';
-import { colourDiff, concurrencyOf, connectOptionsOf, connectors, knownRecorder, noteUnfinished } from './remote.js';
+import { colourDiff, concurrencyOf, connectOptionsOf, connectors, knownRecorder, noteSplit, noteUnfinished } from './remote.js';
 import type { Command } from 'commander';
 import { repeatOptions, shellWord, type RemoteOptions } from './options.js';
 
 /** Runs `natchain plan`. */
 export async function runPlan(file: string, o: RemoteOptions & { out?: string }, cmd: Command): Promise<void> {
   const p = await loadProject(file);
-  noteUnfinished(o);
+  const named = noteUnfinished(o);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
   const known = knownRecorder(o, 'plan');
@@ -26,6 +26,7 @@ export async function runPlan(file: string, o: RemoteOptions & { out?: string },
     await pool.closeAll().catch(() => undefined);
   }
   known.save();
+  noteSplit(plan.split, file, named);
   // A gateway apply would refuse (mismatch) or cannot repair (an nftables table running first) is an error, not a pending change.
   const errors = plan.gateways.filter((g) => g.status === 'error' || g.status === 'mismatch' || (g.status === 'shadowed' && g.shadowed.some((h) => !h.repairable)));
   const code = errors.length ? 1 : plan.inSync ? 0 : 2;

@@ -11,6 +11,7 @@ import { Journal, stateDir, type TxHistory } from '../rollout/journal.js';
 import { knownRecord, KnownStore, type KnownRecord } from '../rollout/known-store.js';
 import type { SeenHook } from '../rollout/live.js';
 import { stillRunning, unfinished } from '../rollout/recover.js';
+import { describeSplit, type SplitTx } from '../rollout/split.js';
 import { formatForwardChanges } from '../rollout/owned.js';
 import { plainProgress, ttyProgress } from '../rollout/progress.js';
 import { runTransaction, TransactionError, type GatewayPlan, type GatewayRead, type ProgressSink, type TransactionOptions, type TransactionReport } from '../rollout/transaction.js';
@@ -190,6 +191,11 @@ export function noteUnfinished(o: { stateDir?: string }): TxHistory[] {
     process.stderr.write(`natchain: transaction ${h.tx} (${b.kind} of ${b.topology}, started ${b.time} by ${b.owner}) was interrupted${decided} and is not finished: run natchain recover\n`);
   }
   return list;
+}
+
+/** Names, on stderr, every transaction the gateways show committed on some of them only (read by plan and status from the gateways: any machine sees it), but those `named` already. */
+export function noteSplit(list: SplitTx[], topologyFile: string, named: TxHistory[]): void {
+  for (const s of list) if (!named.some((h) => h.tx === s.tx)) process.stderr.write(`natchain: ${describeSplit(s, topologyFile)}\n`);
 }
 
 /** A hash of the topology file's bytes (kept in the journal and in every gateway's history); none when it cannot be read. */

@@ -14,6 +14,7 @@ import { runPhase } from './exec.js';
 import { parseHistory, type GatewayHistoryEntry } from './history.js';
 import { canonicalOf, changeToIntents, formatForwardChanges, forwardChanges } from './owned.js';
 import { parseArmed, parseLockInfo, type LockHolder } from './remote.js';
+import { splitTransactions, type SplitTx } from './split.js';
 
 /** What one `inspect` call saw on a gateway. */
 export interface LiveGateway {
@@ -26,6 +27,8 @@ export interface LiveGateway {
   /** Gateway clock, epoch seconds. */
   now: number;
   lastTx?: string;
+  /** The gateways the last transaction changed, as it recorded them here (split.ts). */
+  lastMembers?: string[];
   /** The dump read back when the last transaction applied (what it committed). */
   committed?: string;
   /** State of the transaction asked about, when given. */
@@ -85,6 +88,8 @@ export async function inspectGateways(
           const v: LiveGateway = { gateway: g, live: sec.get('live') ?? '', ipForward: (sec.get('forward') ?? '').trim(), armed: parseArmed(sec.get('armed')), now, history: parseHistory(sec.get('history')), roundTrips: session.execCount };
           if (lock) v.lock = lock;
           if (last) v.lastTx = last;
+          const members = (sec.get('lastmembers') ?? '').trim();
+          if (members) v.lastMembers = members.split(/\s+/);
           if (sec.has('committed')) v.committed = sec.get('committed')!;
           if (sec.has('txstate')) v.txState = sec.get('txstate')!.trim();
           for (const k of ['facts', 'ruleset', 'counters'] as const) if (sec.has(k)) v[k] = sec.get(k)!;
@@ -129,6 +134,8 @@ export interface LivePlan {
   gateways: GatewayPlanView[];
   /** The canonical owned state read on each gateway that could be read (for a saved plan). */
   states: Map<string, string>;
+  /** Transactions the gateways show committed on some of them only. */
+  split: SplitTx[];
 }
 
 /** Told what a read saw on a gateway (canonical owned state; busy: another transaction holds it), for the known-state cache. */
@@ -182,7 +189,7 @@ export async function planLive(
     if (l.lock) v.lock = l.lock;
     views.push(v);
   }
-  return { topology: topology.file, inSync: views.every((v) => v.status === 'in-sync'), gateways: views, states };
+  return { topology: topology.file, inSync: views.every((v) => v.status === 'in-sync'), gateways: views, states, split: splitTransactions(live) };
 }
 
 /** One gateway in `natchain status`. */
@@ -202,7 +209,14 @@ export interface GatewayStatus {
   detail?: string;
 }
 
-/** Per gateway: sync or drift, the last transaction, a lock or an armed timer. */
+/** What `natchain status` reports. */
+export interface StatusView {
+  gateways: GatewayStatus[];
+  /** Transactions the gateways show committed on some of them only. */
+  split: SplitTx[];
+}
+
+/** Per gateway: sync or drift, the last transaction, a lock or an armed timer; and the transactions left half committed. */
 export async function statusLive(
   topology: Topology,
   intents: Record<string, Intent[]>,
@@ -210,9 +224,9 @@ export async function statusLive(
   connect: ConnectOptions,
   concurrency = 8,
   opts: { counters?: boolean; seen?: SeenHook } = {},
-): Promise<GatewayStatus[]> {
+): Promise<StatusView> {
   const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
-  return mapSliced(topology.gateways, statusOf);
+  return { gateways: await mapSliced(topology.gateways, statusOf), split: splitTransactions(live) };
 
   function statusOf(g: Gateway): GatewayStatus {
     const l = live.get(g.name)!;

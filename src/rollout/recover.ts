@@ -1,5 +1,6 @@
-// `natchain recover`: finds transactions a crash interrupted (a journal with no end) and brings
-// every gateway of each to one consistent state. The gateways are the truth: recover reads each
+// `natchain recover`: finds transactions a crash interrupted (a journal with no end; with a
+// topology, also any transaction its gateways show committed on some of them only, whatever
+// machine ran it: split.ts) and brings every gateway of each to one consistent state. The gateways are the truth: recover reads each
 // one's own record of the transaction (state, claim, commit record, history, live rules) and
 //   - never touches a transaction that a later one superseded on any gateway (a later commit or
 //     transaction there, or live rules that are no longer what it left): outcome "superseded";
@@ -15,6 +16,9 @@ import { PhaseError, runPhase } from './exec.js';
 import { readFaults } from './faults.js';
 import { ownerIdentity } from './ids.js';
 import { Journal, outcomeOf, type GatewayPhase, type Outcome, type TxHistory } from './journal.js';
+import { inspectGateways } from './live.js';
+import { nameTable } from '../names.js';
+import { splitTransactions } from './split.js';
 import { canonicalOf, changeToDump, stateHash } from './owned.js';
 import type { Sections } from './remote.js';
 import { runTransaction, silentProgress, TransactionError, type ProgressSink } from './transaction.js';
@@ -81,6 +85,11 @@ export interface RecoverOptions {
   progress?: ProgressSink;
   /** Dead-man timeout of a roll-forward transaction. */
   confirmTimeoutSec?: number;
+  /**
+   * Also look on these gateways (one read each) for transactions committed on some of them only,
+   * which this journal may not know (another machine ran them, or another state directory).
+   */
+  scan?: { topology: Topology; connect: ConnectOptions };
 }
 
 /** Brings every interrupted transaction to a consistent state. */
@@ -88,12 +97,43 @@ export async function recover(o: RecoverOptions): Promise<RecoveredTx[]> {
   const out: RecoveredTx[] = [];
   // A transaction whose natchain is still running on this host is not interrupted: leave it alone.
   const list = unfinished(o.journal).filter((h) => (!o.only || h.tx === o.only) && !stillRunning(h));
+  if (o.scan) list.push(...(await splitOnGateways(o, o.scan, new Set(list.map((h) => h.tx)))).filter((h) => !o.only || h.tx === o.only));
   if (o.only && list.length === 0) {
     const known = o.journal.transactions().some((h) => h.tx === o.only);
     throw new NatchainError('NOT_FOUND', known ? `transaction ${o.only} is not interrupted; nothing to recover` : `no transaction ${o.only} in ${o.journal.file}`);
   }
   for (const h of list) out.push(await recoverOne(h, o));
   return out;
+}
+
+/** The transactions the gateways show committed on some of them only, as histories recover can act on (the decision was commit: a gateway committed). */
+async function splitOnGateways(o: RecoverOptions, scan: NonNullable<RecoverOptions['scan']>, known: Set<string>): Promise<TxHistory[]> {
+  const pool = o.sessions(scan.connect);
+  try {
+    const live = await inspectGateways(scan.topology, scan.topology.gateways, pool.connector, scan.connect, { concurrency: o.concurrency });
+    return splitTransactions(live)
+      .filter((s) => !known.has(s.tx))
+      .map((s) => ({
+        tx: s.tx,
+        begin: {
+          type: 'begin' as const,
+          tx: s.tx,
+          time: s.time,
+          kind: s.kind === 'rollback' || s.kind === 'roll-forward' ? s.kind : ('apply' as const),
+          owner: s.owner,
+          topology: scan.topology.file,
+          gateways: Object.keys(s.states),
+          confirmTimeoutSec: o.confirmTimeoutSec ?? 60,
+        },
+        decision: 'commit' as const,
+        phases: nameTable<GatewayPhase[]>(),
+        readback: nameTable<string>(),
+        deadlines: nameTable<number>(),
+        records: [],
+      }));
+  } finally {
+    await pool.close().catch(() => undefined);
+  }
 }
 
 /** One gateway's record of a transaction, as `inspect` shows it. */
@@ -193,10 +233,12 @@ async function recoverOne(h: TxHistory, o: RecoverOptions): Promise<RecoveredTx>
         const s = superseded.find((x) => x.r === r);
         results.set(r.gateway.name, { gateway: r.gateway.name, found: r.state, action: 'none', state: 'superseded', detail: s ? s.why : `left alone: ${h.tx} was superseded on ${superseded[0]!.r.gateway.name}` });
       }
-    } else if (errors.size === 0 && decidedCommit(h, records)) {
+    } else if (decidedCommit(h, records, errors.size === 0)) {
+      // A commit decision is finished, never undone: a member that cannot be reached now is reported, and the next recover finishes it.
       const forward: GatewayTxRecord[] = [];
       await each(async (n) => {
-        const r = records.get(n)!;
+        const r = records.get(n);
+        if (!r) return;
         if (r.state === 'committed') return void results.set(n, { gateway: n, found: r.state, action: 'none', state: 'committed' });
         if (ARMED(r)) {
           try {
@@ -244,12 +286,13 @@ async function recoverOne(h: TxHistory, o: RecoverOptions): Promise<RecoveredTx>
  * a decision sends a commit); or every changed gateway is still armed with a read-back equal to
  * what was sent (recover's own new connection to each is the lock-out proof).
  */
-function decidedCommit(h: TxHistory, records: Map<string, GatewayTxRecord>): boolean {
+function decidedCommit(h: TxHistory, records: Map<string, GatewayTxRecord>, complete: boolean): boolean {
   if (h.decision === 'commit') return true;
   const all = [...records.values()];
   if (all.some((r) => r.state === 'committed')) return true;
   const changed = all.filter((r) => r.state !== 'none');
   return (
+    complete &&
     changed.length > 0 &&
     changed.every((r) => {
       const plan = h.plan?.gateways[r.gateway.name];

@@ -11,7 +11,7 @@
  * Gateway-side state:
  *   /run/natchain/lock/owner   the lock (atomic mkdir): tx id, owner, time (gateway clock)
  *   /var/lib/natchain/<tx>/    snapshot, new, revert, meta, hash, prev, state, claim, armed,
- *                              deadline, timer.pid, applied, forward.old, fired
+ *                              deadline, timer.pid (pid and boot id), applied, forward.old, fired
  *   /var/lib/natchain/last     the committed transaction whose state the gateway holds
  *   /var/lib/natchain/history  one line per finished transaction (bounded): see HISTORY_FIELDS
  */
@@ -48,7 +48,7 @@ setstate() { printf '%s\n' "$1" > "$T/state"; }
 # A failed write: say whether the file system is full (df only runs on this error path).
 nowrite() {
   # In prepare nothing has changed yet: give the lock back before saying why.
-  if [ "\${PREP:-0}" = 1 ]; then unlock; fi
+  if [ "\${PREP:-0}" = 1 ]; then unlock; if [ -d "$T" ]; then history aborted; fi; fi
   A=$(df -Pk "$D" 2>/dev/null | awk 'NR == 2 { print $4 }')
   case $A in ''|*[!0-9]*) ;; *) if [ "$A" -lt 64 ]; then die "no space left on $D ($A KiB free); nothing was changed"; fi ;; esac
   die "cannot write $1; nothing was changed"
@@ -96,19 +96,27 @@ revert() {
   fi
   restore_forward
 }
-stop_timer() { rd "$T/timer.pid"; case $V in ''|*[!0-9]*) ;; *) kill -TERM -"$V" 2>/dev/null || kill -TERM "$V" 2>/dev/null || : ;; esac; }
+# Stops the timer: only in the boot that started it (after a reboot its pid may be anyone's). Not
+# stopping it is always safe: it only acts if it wins the claim.
+stop_timer() {
+  rd "$T/timer.pid"; tp=\${V%% *}; tb=\${V#* }; rd /proc/sys/kernel/random/boot_id
+  [ "$tb" = "$V" ] || return 0
+  case $tp in ''|*[!0-9]*) ;; *) kill -TERM -"$tp" 2>/dev/null || kill -TERM "$tp" 2>/dev/null || : ;; esac
+}
 lockinfo() {
   if [ -r "$L/owner" ]; then while IFS= read -r l; do printf '%s\n' "$l"; done < "$L/owner"; fi
   holder
   if [ -n "$HOLDER" ] && [ -e "$D/$HOLDER/armed" ]; then rd "$D/$HOLDER/deadline"; printf 'armed %s\n' "$V"; fi
 }
 # One line per finished transaction: tx, time, owner, kind, outcome, topology hash (tab-separated).
+# $1: the outcome; $2: the transaction (default this one).
 history() {
-  epoch; meta kind; k=$V; meta owner; o=$V; meta topology; h=$V
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$TX" "$NOW" "\${o:--}" "\${k:--}" "$1" "\${h:--}" >> "$D/history" 2>/dev/null || :
+  hx=\${2:-$TX}
+  epoch; meta kind "$hx"; k=$V; meta owner "$hx"; o=$V; meta topology "$hx"; h=$V
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$hx" "$NOW" "\${o:--}" "\${k:--}" "$1" "\${h:--}" >> "$D/history" 2>/dev/null || :
 }
-# V: one key of $T/meta (key=value lines natchain wrote at prepare).
-meta() { V=; if [ -r "$T/meta" ]; then while IFS= read -r l; do case $l in "$1="*) V=\${l#*=}; return 0 ;; esac; done < "$T/meta"; fi; }
+# V: one key of a transaction's meta (key=value lines natchain wrote at prepare); $2: which (default this one).
+meta() { V=; m=$D/\${2:-$TX}/meta; if [ -r "$m" ]; then while IFS= read -r l; do case $l in "$1="*) V=\${l#*=}; return 0 ;; esac; done < "$m"; fi; }
 # Sets the commit record to $1 (or removes it when $1 is empty: no earlier commit).
 setlast() {
   if [ -n "$1" ]; then printf '%s\n' "$1" > "$D/last.tmp" && mv -f "$D/last.tmp" "$D/last"; else rm -f "$D/last"; fi
@@ -224,7 +232,9 @@ if ! mkdir "$L" 2>/dev/null; then
       sec held; lockinfo; sec now; printf '%s\n' "$NOW"; sec end; exit 4
     fi
     sec broke; lockinfo
+    # The holder died before its end (its prepare cut short, say): its history line says so, and prune can drop it.
     if [ -d "$D/$HOLDER" ]; then printf 'aborted\n' > "$D/$HOLDER/state"; fi
+    history aborted "$HOLDER"
   elif [ ! -d "$L" ]; then
     err=$(mkdir "$L" 2>&1) || die "cannot take natchain's lock $L ($err); nothing was changed"
   fi
@@ -255,14 +265,14 @@ put "$T/snapshot" "$snap"
 put "$T/hash" "$WANT"
 put "$T/prev" "$LAST"
 set -- $(awk -v m="@@natchain:$N:" -v dir="$T" -v count=new "$UNFRAME_AWK")
-[ "\${1:-0}" = 1 ] || { setstate aborted; unlock; die "the staged ruleset did not arrive whole; nothing was changed"; }
+[ "\${1:-0}" = 1 ] || { setstate aborted; history aborted; unlock; die "the staged ruleset did not arrive whole; nothing was changed"; }
 NEWB=\${2:-0}
 resolve "$T/snapshot" < "$T/new" > "$T/new.load" 2>/dev/null || { unlock; nowrite "$T/new.load"; }
 # Every byte written is checked: a full disk must never leave a short or empty ruleset staged.
 set -- $(wc -c "$T/snapshot" "$T/new" "$T/new.load" 2>/dev/null)
 if [ "\${1:-0}" != $((\${#snap} + 1)) ] || [ "\${3:-0}" != "$NEWB" ] || [ "\${5:-0}" -lt 1 ]; then unlock; nowrite "$T"; fi
 if [ "$FAULT" = check ]; then printf 'natchain-test-fault: refused on purpose\n' >> "$T/new.load"; fi
-if ! out=$(check "$T/new.load" 2>&1); then setstate check-failed; unlock; die "check failed: $out"; fi
+if ! out=$(check "$T/new.load" 2>&1); then setstate check-failed; history aborted; unlock; die "check failed: $out"; fi
 setstate staged 2>/dev/null || { unlock; nowrite "$T/state"; }
 sec staged
 sec end
@@ -282,7 +292,7 @@ put "$T/deadline" "$DL"
 : > "$T/armed" 2>/dev/null || nowrite "$T/armed"
 TP=$(setsid sh -c "$TIMER_SH" natchain "$N" "$B" "$TX" "$SECS" < /dev/null 2> /dev/null &)
 case $TP in ''|*[!0-9]*) rm -f "$T/armed"; die "the dead-man timer did not start; nothing was changed" ;; esac
-put "$T/timer.pid" "$TP"
+rd /proc/sys/kernel/random/boot_id; put "$T/timer.pid" "$TP $V"
 setstate armed
 if [ "$FWD" = 1 ]; then
   rd /proc/sys/net/ipv4/ip_forward; put "$T/forward.old" "$V"
@@ -297,7 +307,7 @@ if ! out=$(load "$src" 2>&1); then
   setstate apply-failed
   if claim abort; then
     stop_timer; rm -f "$T/armed"
-    if r=$(revert 2>&1); then r="restored the snapshot"; setstate rolled-back; history rolled-back; else r="restoring the snapshot failed too: $r"; setstate revert-failed; fi
+    if r=$(revert 2>&1); then r="restored the snapshot"; setstate rolled-back; history rolled-back; else r="restoring the snapshot failed too: $r"; setstate revert-failed; history revert-failed; fi
   else r="its dead-man timer restores the snapshot"; fi
   die "$out" "($r)"
 fi
@@ -325,8 +335,9 @@ if claim commit; then
   setstate committed
   setlast "$TX"
   history committed
-  unlock
+  # Pruned under the lock: no prepare can be making a directory meanwhile.
   prune
+  unlock
   sec ok; sec end; exit 0
 fi
 rd "$T/claim"; c=$V; rd "$T/state"; st=$V
@@ -339,7 +350,7 @@ die "not armed any more (state: $st): the transaction was rolled back"
   abort: sh`
 UNDO=$1
 # No record of $TX (its prepare may have been cut short after taking the lock): release a lock it holds.
-[ -d "$T" ] || { unlock; sec state; printf 'none\n'; sec end; exit 0; }
+[ -d "$T" ] || { holder; if [ "$HOLDER" = "$TX" ]; then unlock; history aborted; fi; sec state; printf 'none\n'; sec end; exit 0; }
 if [ -e "$T/armed" ] && claim abort; then stop_timer; rm -f "$T/armed"; fi
 rd "$T/claim"; c=$V
 if [ "$c" = timer ]; then
@@ -357,11 +368,12 @@ if [ $todo = undo ]; then
   epoch; printf '%s\n%s\n%s\n' "$TX" undo "$NOW" > "$L/owner"
 fi
 if [ $todo != none ]; then
-  if out=$(revert 2>&1); then setstate rolled-back; else setstate revert-failed; unlock; die "restoring the snapshot failed: $out"; fi
+  if out=$(revert 2>&1); then setstate rolled-back; else setstate revert-failed; history revert-failed; unlock; die "restoring the snapshot failed: $out"; fi
   rd "$D/last"
   if [ "$V" = "$TX" ]; then rd "$T/prev"; setlast "$V"; fi
   if [ $todo = undo ]; then history undone; else history rolled-back; fi
-elif [ "$st" = locked ] || [ "$st" = staged ] || [ "$st" = check-failed ]; then
+elif [ "$st" = staged ] || [ "$st" = '' ]; then
+  # Staged, or its prepare cut short before that ('' : no state yet). (A failed check wrote its line already.)
   setstate aborted; history aborted
 fi
 unlock
@@ -385,6 +397,8 @@ for f in "$D"/*/armed; do
 done
 rd "$D/last"; last=$V
 sec last; printf '%s\n' "$last"
+# The gateways the committed transaction changed: status tells from them whether it committed everywhere.
+if [ -n "$last" ]; then sec lastmembers; rd "$D/$last/members"; printf '%s\n' "$V"; fi
 if [ -n "$last" ] && [ -f "$D/$last/applied" ]; then sec committed; cat "$D/$last/applied"; fi
 if [ "$TX" != none ] && [ -d "$T" ]; then
   sec txstate; rd "$T/state"; printf '%s\n' "$V"
@@ -405,23 +419,32 @@ sec end
 `,
 } as const;
 
-/** Keeps the history and the transaction directories bounded (run by commit, after the record is written). */
+/**
+ * Keeps the history and the transaction directories bounded (run by commit, under the lock, after
+ * the record is written): past twice HISTORY_KEEP lines, the last HISTORY_KEEP are kept, and every
+ * transaction directory no kept line names goes, except the commit record's, the one before it,
+ * an armed one and the lock holder's. So a directory whose transaction never wrote its line (its
+ * prepare cut short by a reboot, say) goes too.
+ */
 export const PRUNE = sh`
 prune() {
   [ -r "$D/history" ] || return 0
   n=0; while IFS= read -r l; do n=$((n + 1)); done < "$D/history"
   KEEP=${HISTORY_KEEP}
   [ $n -gt $((KEEP * 2)) ] || return 0
-  rd "$D/last"; keep1=$V; rd "$D/$V/prev"; keep2=$V
-  i=0; old=
+  rd "$D/last"; keep=" $V "; rd "$D/$V/prev"; keep="$keep$V "; holder; keep="$keep$HOLDER "
+  i=0
   while IFS= read -r l; do
     i=$((i + 1))
-    if [ $i -le $((n - KEEP)) ]; then
-      t=\${l%%	*}
-      case $t in *[!0-9A-Za-z-]*|'') continue ;; esac
-      if [ "$t" != "$keep1" ] && [ "$t" != "$keep2" ] && [ ! -e "$D/$t/armed" ]; then old="$old $D/$t"; fi
-    else printf '%s\n' "$l"; fi
-  done < "$D/history" > "$D/history.tmp" && mv -f "$D/history.tmp" "$D/history"
+    if [ $i -gt $((n - KEEP)) ]; then printf '%s\n' "$l"; keep="$keep\${l%%	*} "; fi
+  done < "$D/history" > "$D/history.tmp" && mv -f "$D/history.tmp" "$D/history" || return 0
+  old=
+  for d in "$D"/[0-9]*T*Z-*/; do
+    t=\${d%/}; t=\${t##*/}
+    case $t in *[!0-9A-Za-z-]*) continue ;; esac
+    case $keep in *" $t "*) continue ;; esac
+    if [ -d "$d" ] && [ ! -e "$D/$t/armed" ]; then old="$old $D/$t"; fi
+  done
   if [ -n "$old" ]; then rm -rf $old; fi
 }
 `;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { labDown } from '../../src/lab/index.js';
 import { parseTopology } from '../../src/topology/index.js';
 import { testLabName } from '../support/lab.js';
-import { canUseNetns, cli, LabWorld, signal, sleep, sshdPids, topologyFile, until, type CliResult } from './rollout-support.js';
+import { canUseNetns, cli, holdCommit, holdRestore, LabWorld, signal, sleep, sshdPids, topologyFile, until, type CliResult } from './rollout-support.js';
 
 /** Every gateway's owned state now (what "nothing changed" is compared with). */
 async function ownedNow(w: LabWorld): Promise<Record<string, string>> {
@@ -250,6 +250,101 @@ for (const backend of ['iptables', 'nftables'] as const) {
       await w.expectAll(want.v1, 'the waiting apply committed after the manual one reverted');
       const rec = await cli(['recover', '--json'], env);
       expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
+    });
+
+    /** A version of the topology other than what gw-a holds now. */
+    const another = async (...order: Array<'v1' | 'v2' | 'v3'>) => {
+      const now = await w.owned('gw-a');
+      return order.find((v) => want[v]['gw-a'] !== now)!;
+    };
+    const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+    it('13.3 from another machine: natchain SIGKILLed while gw-b\'s commit exec is held (a wrapper over timeout(1) on gw-b): status and plan with a fresh state dir name the transaction, what each gateway holds and recover; recover from there rolls gw-b forward', async () => {
+      const target = await another('v2', 'v3');
+      const hold = await holdCommit(w, 'gw-b');
+      let tx = '';
+      try {
+        const run = cli(['apply', files[target], '-F', ssh, '--yes', '--confirm-timeout', '10'], env);
+        tx = await hold.held(30_000);
+        expect(await until(w, 'gw-a', `grep -qx committed /var/lib/natchain/${tx}/state 2>/dev/null`, 10_000), 'gw-a committed').to.equal(true);
+        process.kill(run.pid, 'SIGKILL');
+        expect((await run).code, 'natchain was SIGKILLed').to.equal(null);
+      } finally {
+        await hold.drop();
+        await hold.remove();
+      }
+      const other = { NATCHAIN_STATE_DIR: join(dir, `state-of-another-machine-${target}`) };
+      const head = `natchain: transaction ${tx} \\(apply by root@\\S+:\\d+\\) committed on some of its gateways only \\(natchain stopped during its commit\\): gw-a committed; `;
+      const tail = `\\. natchain recover ${esc(files[target])} finishes it \\(brings gw-b to what the others committed\\)\n`;
+      const st = await cli(['status', files[target], '-F', ssh, '--json'], other);
+      expect(st.code, st.stderr).to.equal(1);
+      expect(st.stderr).to.match(new RegExp(`^${head}gw-b still armed \\(its dead-man timer restores the old state at \\d{4}-[^)]+\\)${tail}$`));
+      expect(st.json.split).to.have.length(1);
+      expect(st.json.split[0]).to.deep.include({ tx, kind: 'apply', states: { 'gw-a': 'committed', 'gw-b': 'armed' } });
+      expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 20_000), 'gw-b reverted by its timer').to.equal(true);
+      const plan = await cli(['plan', files[target], '-F', ssh], other);
+      expect(plan.stderr).to.match(new RegExp(`^${head}gw-b reverted by its dead-man timer${tail}`));
+      const quiet = await cli(['recover', '--json'], other);
+      expect(quiet.json.transactions, 'without a topology, an empty journal knows nothing').to.deep.equal([]);
+      const rec = await cli(['recover', files[target], '-F', ssh, '--json'], other);
+      expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
+      const t = rec.json.transactions.find((x: { tx: string }) => x.tx === tx);
+      expect(t.outcome).to.equal('committed');
+      const [a, b] = ['gw-a', 'gw-b'].map((n) => t.gateways.find((g: { gateway: string }) => g.gateway === n));
+      expect(a).to.include({ found: 'committed', action: 'none', state: 'committed' });
+      expect(b).to.include({ found: 'reverted', action: 'rolled-forward', state: 'committed' });
+      await w.expectAll(want[target], 'recovered from another machine: all new');
+      expect(await last(w, 'gw-b')).to.equal(t.rollForward);
+      const after = await cli(['status', files[target], '-F', ssh, '--json'], other);
+      expect(after.code, after.stderr).to.equal(0);
+      expect(after.json.split).to.deep.equal([]);
+      expect(after.stderr).to.not.include(tx);
+      // This machine's journal still had it unfinished: its recover finds it finished by another and touches nothing.
+      const mine = await cli(['recover', '--json'], env);
+      expect(mine.code, mine.stdout + mine.stderr).to.equal(0);
+      expect(mine.json.transactions.find((x: { tx: string }) => x.tx === tx)).to.include({ outcome: 'superseded' });
+      await w.expectAll(want[target], 'nothing touched');
+    });
+
+    it('13 (prepare killed): SIGKILL while gw-a\'s check is held (a wrapper over the restore binary): the lock names the dead transaction; --break-lock from another machine takes over and the history says it was aborted; the next prune removes its directory, and one no history line names', async () => {
+      const target = await another('v1', 'v2', 'v3');
+      const hold = await holdRestore(w, 'gw-a', 'check');
+      let tx = '';
+      try {
+        const run = cli(['apply', files[target], '-F', ssh, '--yes'], env);
+        tx = await hold.held(30_000);
+        process.kill(run.pid, 'SIGKILL');
+        expect((await run).code, 'natchain was SIGKILLed').to.equal(null);
+      } finally {
+        await hold.remove();
+      }
+      for (const g of ['gw-a', 'gw-b']) expect(await until(w, g, `[ "$(head -n 1 /run/natchain/lock/owner)" = ${tx} ]`, 5000), `${g} locked by ${tx}`).to.equal(true);
+      const other = { NATCHAIN_STATE_DIR: join(dir, 'state-after-a-dead-prepare') };
+      const refused = await cli(['apply', files[target], '-F', ssh, '--yes', '--json'], other);
+      expect(refused.code).to.equal(1);
+      expect(refused.json.error.code).to.equal('LOCKED');
+      expect(refused.json.error.message).to.include(`locked by transaction ${tx}`);
+      const took = await cli(['apply', files[target], '-F', ssh, '--yes', '--json', '--break-lock', tx], other);
+      expect(took.code, took.stderr).to.equal(0);
+      await w.expectAll(want[target], 'applied after breaking the dead lock');
+      for (const g of ['gw-a', 'gw-b']) {
+        expect(await w.sh(g, `grep "^${tx}	" /var/lib/natchain/history | cut -f1,4,5`), `${g}: the history names the dead transaction`).to.equal(`${tx}\tapply\taborted\n`);
+        expect(await w.sh(g, `cat /var/lib/natchain/${tx}/state`)).to.equal('aborted\n');
+      }
+      // gw-a then sees 100 more transactions (their lines written from outside: this test does not run 100 applies)
+      // and holds a directory no line names (a prepare cut short by a reboot: no lock, no line).
+      const orphan = '20250101T000000Z-0a0b0c';
+      await w.sh('gw-a', `mkdir /var/lib/natchain/${orphan} && echo staged > /var/lib/natchain/${orphan}/state; i=1; while [ $i -le 100 ]; do printf '20250101T%06dZ-abcdef\\t1735689600\\t-\\tapply\\taborted\\t-\\n' $i; i=$((i + 1)); done >> /var/lib/natchain/history`);
+      const back = await cli(['apply', files.v1 === files[target] ? files.v2 : files.v1, '-F', ssh, '--yes', '--json'], other);
+      expect(back.code, back.stderr).to.equal(0);
+      expect(back.json.outcome).to.equal('committed');
+      expect(await w.sh('gw-a', 'wc -l < /var/lib/natchain/history')).to.equal('50\n');
+      const dirs = (await w.sh('gw-a', 'cd /var/lib/natchain && for d in */; do echo ${d%/}; done')).split('\n').filter(Boolean);
+      expect(dirs, 'the dead transaction\'s directory was pruned').to.not.include(tx);
+      expect(dirs, 'the unnamed directory was pruned').to.not.include(orphan);
+      const named = new Set((await w.sh('gw-a', 'cut -f1 /var/lib/natchain/history; cat /var/lib/natchain/last; cat /var/lib/natchain/$(cat /var/lib/natchain/last)/prev')).split('\n'));
+      for (const d of dirs) expect(named.has(d), `${d} is named by the history or the commit record`).to.equal(true);
+      expect(await last(w, 'gw-a')).to.equal(back.json.tx);
     });
   });
 }

@@ -170,6 +170,11 @@ export function topologyFile(dir: string, example: string, backend: Backend, edi
   return file;
 }
 
+/** Lists the dead-man timer processes running in this network namespace (`tim[e]r`: this script must not match itself). */
+const TIMERS =
+  'me=$(readlink /proc/self/ns/net); for f in $(grep -lsaE "if claim tim[e]r; then" /proc/[0-9]*/cmdline); do d=${f%/cmdline}; ' +
+  '[ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] && echo ${d#/proc/}; done; true';
+
 /** One lab and what every assertion about it needs. */
 export class LabWorld {
   lab!: Lab;
@@ -218,6 +223,7 @@ export class LabWorld {
       expect(await this.foreign(g.name), `${why}: ${g.name} foreign rules`).to.equal(this.baseline.get(g.name));
       expect(await this.sh(g.name, 'ls /run/natchain'), `${why}: ${g.name} lock`).to.equal('');
       expect(await this.sh(g.name, 'ls /var/lib/natchain/*/armed 2>/dev/null || true'), `${why}: ${g.name} timer`).to.equal('');
+      expect(await this.sh(g.name, TIMERS), `${why}: ${g.name} timer processes left running`).to.equal('');
     }
   }
   /** Polls until every gateway holds `expected` (the dead-man timers at work). */
@@ -285,15 +291,48 @@ export async function holdRestore(w: LabWorld, gw: string, what: 'load' | 'check
   const bin = ipt ? 'iptables-restore' : 'nft';
   // iptables-restore reads the ruleset on stdin, nft -f takes it as the last argument.
   const file = ipt ? 'f=$(readlink /proc/$$/fd/0)' : 'eval "f=\\${$#}"';
-  const wrapper = `#!/bin/sh
-k=load; case " $* " in *' --test '*|*' -c '*) k=check ;; esac
+  return holdWith(
+    w,
+    gw,
+    bin,
+    what,
+    `k=load; case " $* " in *' --test '*|*' -c '*) k=check ;; esac
 ${file}
 case $f in */new.load) if [ -e /tmp/hold/$k ] && rm /tmp/hold/$k 2>/dev/null; then
   printf '%s\\n' "$f" > /tmp/hold/at
-  i=0; while [ ! -e /tmp/hold/go ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+  HOLD
 fi ;; esac
 exec /usr/sbin/${bin} "$@"
-`;
+`,
+  );
+}
+
+/**
+ * Holds the next commit exec on one gateway before any of it runs: a wrapper over timeout(1), which
+ * every exec starts through (`timeout -s KILL <s> sh -c <script> …`). Released, the commit runs;
+ * dropped, it never does (as if the connection had died with natchain).
+ */
+export async function holdCommit(w: LabWorld, gw: string): Promise<Hold & { drop(): Promise<void> }> {
+  const hold = await holdWith(
+    w,
+    gw,
+    'timeout',
+    'commit',
+    `case "$*" in *'if claim commit; then'*) if [ -e /tmp/hold/commit ] && rm /tmp/hold/commit 2>/dev/null; then
+  printf '%s\\n' "$*" > /tmp/hold/at
+  HOLD
+  if [ -e /tmp/hold/drop ]; then exit 1; fi
+fi ;; esac
+exec /usr/bin/timeout "$@"
+`,
+  );
+  return { ...hold, drop: () => w.sh(gw, ': > /tmp/hold/drop').then(() => undefined) };
+}
+
+/** Installs a one-shot holding wrapper (`HOLD` in `body` waits for /tmp/hold/go or /tmp/hold/drop) over `bin`, armed for `what`. */
+async function holdWith(w: LabWorld, gw: string, bin: string, what: string, body: string): Promise<Hold> {
+  const wait = 'i=0; while [ ! -e /tmp/hold/go ] && [ ! -e /tmp/hold/drop ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done';
+  const wrapper = `#!/bin/sh\n# natchain test: holds one ${what}\n${body.replace('HOLD', wait)}`;
   await w.sh(
     gw,
     `mkdir -p /tmp/hold /tmp/hold-bin && rm -f /tmp/hold/* && cat > /tmp/hold-bin/${bin} <<'EOF'\n${wrapper}EOF\nchmod 755 /tmp/hold-bin/${bin} && : > /tmp/hold/${what} && (mountpoint -q /usr/local/sbin || mount --bind /tmp/hold-bin /usr/local/sbin)`,
@@ -301,9 +340,10 @@ exec /usr/sbin/${bin} "$@"
   const release = () => w.sh(gw, ': > /tmp/hold/go').then(() => undefined);
   return {
     async held(ms) {
-      expect(await until(w, gw, '[ -s /tmp/hold/at ]', ms), `${gw}: the ${what} of the staged ruleset was held`).to.equal(true);
-      const at = (await w.sh(gw, 'cat /tmp/hold/at')).trim();
-      return /\/var\/lib\/natchain\/([^/]+)\/new\.load$/.exec(at)![1]!;
+      expect(await until(w, gw, '[ -s /tmp/hold/at ]', ms), `${gw}: the ${what} was held`).to.equal(true);
+      // (The held call's arguments: the first transaction id in them is the one it works for.)
+      const at = await w.sh(gw, 'cat /tmp/hold/at');
+      return /\d{8}T\d{6}Z-[0-9a-f]{6}/.exec(at)![0];
     },
     release,
     async remove() {

@@ -26,10 +26,15 @@ export async function run(file: string | undefined, o: RemoteOptions & { tx?: st
     },
     concurrency: concurrencyOf(o),
     ...(o.tx ? { only: o.tx } : {}),
+    // With a topology, its gateways are read too: a transaction another machine left half committed is found there.
+    ...(given ? { scan: { topology: given, connect: base } } : {}),
   });
   const consistent = results.every((r) => r.outcome !== 'inconsistent');
   if (o.json) printJson({ journal: journal.file, consistent, transactions: results });
-  else if (results.length === 0) process.stdout.write(`${c.green('consistent')}: no interrupted transaction in ${journal.file}\n`);
+  else if (results.length === 0) {
+    const where = given ? `in ${journal.file} nor on the gateways of ${file}` : `in ${journal.file} (give the topology to look on its gateways too)`;
+    process.stdout.write(`${c.green('consistent')}: no interrupted transaction ${where}\n`);
+  }
   else {
     for (const r of results) {
       const out = r.outcome === 'inconsistent' ? c.red(r.outcome) : c.green(r.outcome);

@@ -6,28 +6,30 @@ import { stillRunning } from '../../rollout/recover.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson, table } from '../output.js';
-import { concurrencyOf, connectOptionsOf, connectors, knownRecorder, noteUnfinished } from '../remote.js';
+import { concurrencyOf, connectOptionsOf, connectors, knownRecorder, noteSplit, noteUnfinished } from '../remote.js';
 import { type RemoteOptions } from '../options.js';
 
 /** Runs `natchain status`. */
 export async function run(file: string, o: RemoteOptions & { counters?: boolean }): Promise<void> {
   const p = await loadProject(file);
-  noteUnfinished(o);
+  const named = noteUnfinished(o);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
   const known = knownRecorder(o, 'status');
-  let gws;
+  let view;
   try {
-    gws = await statusLive(p.topology, p.solution.intents, managed, opts, concurrencyOf(o), { counters: Boolean(o.counters), seen: known.seen });
+    view = await statusLive(p.topology, p.solution.intents, managed, opts, concurrencyOf(o), { counters: Boolean(o.counters), seen: known.seen });
   } finally {
     await pool.closeAll().catch(() => undefined);
   }
   known.save();
+  const gws = view.gateways;
+  noteSplit(view.split, file, named);
   const journal = new Journal(stateDir(o.stateDir));
   const mine = journal.transactions().filter((h) => h.begin && resolve(h.begin.topology) === resolve(file) && outcomeOf(h) !== 'noop');
   const last = mine[mine.length - 1];
   const lastLocal = last ? { tx: last.tx, kind: last.begin!.kind, time: last.begin!.time, outcome: outcomeOf(last) ?? (last.end?.outcome === 'armed' ? 'armed' : stillRunning(last) ? 'running' : 'interrupted') } : null;
-  if (o.json) printJson({ topology: file, journal: journal.file, lastTransaction: lastLocal, gateways: gws });
+  if (o.json) printJson({ topology: file, journal: journal.file, lastTransaction: lastLocal, gateways: gws, split: view.split });
   else {
     const rows = [['GATEWAY', 'BACKEND', 'SYNC', 'LAST TX', 'LOCK', 'TIMER', 'DETAIL'].map((h) => c.bold(h))];
     for (const g of gws) {

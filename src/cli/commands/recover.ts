@@ -14,6 +14,9 @@ export function registerRecover(program: Command): void {
       'after',
       `
 Without -F, each transaction is recovered through the ssh_config it was applied with.
+With a topology, its gateways are read too (one exec each): a transaction they show committed on
+some of them only (natchain stopped during its commit, on this machine or another) is finished
+there: the gateways that did not commit are brought to what the others committed.
 
 Exit 0 when every transaction is now consistent (or none was interrupted), 1 when a gateway could
 not be reached (run it again; an armed gateway restores itself when its dead-man timer fires).

@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import type { LiveGateway } from '../../src/rollout/live.js';
+import { describeSplit, splitTransactions } from '../../src/rollout/split.js';
+import type { Gateway } from '../../src/topology/types.js';
+
+const X = '20260101T120000Z-aaaaaa';
+const Y = '20260101T130000Z-bbbbbb';
+const P = '20260101T110000Z-cccccc';
+
+/** A gateway as inspect reads it: its commit record, armed timers and history lines (tx, outcome). */
+function gw(name: string, o: { last?: string; members?: string[]; armed?: string[]; history?: Array<[string, string]> }): LiveGateway {
+  const g: LiveGateway = {
+    gateway: { name } as Gateway,
+    live: '',
+    ipForward: '1',
+    armed: (o.armed ?? []).map((tx) => ({ tx, deadline: 1767272460 })),
+    now: 1767272400,
+    history: (o.history ?? []).map(([tx, outcome]) => ({ tx, time: '2026-01-01T12:00:01.000Z', owner: 'root@ops:42', kind: 'apply', outcome, topologyHash: '-' })),
+    roundTrips: 1,
+  };
+  if (o.last) g.lastTx = o.last;
+  if (o.members) g.lastMembers = o.members;
+  return g;
+}
+const live = (...gs: Array<LiveGateway | [string, Error]>) => new Map<string, LiveGateway | Error>(gs.map((g) => (Array.isArray(g) ? g : [g.gateway.name, g])));
+
+describe('rollout: transactions committed on some of their gateways only (gateway truth)', () => {
+  it('finds one committed on gw-a and reverted by its timer (or still armed) on gw-b, and says what recover does', () => {
+    const a = gw('gw-a', { last: X, members: ['gw-a', 'gw-b'], history: [[P, 'committed'], [X, 'committed']] });
+    const reverted = splitTransactions(live(a, gw('gw-b', { last: P, history: [[P, 'committed'], [X, 'reverted']] })));
+    expect(reverted).to.deep.equal([{ tx: X, kind: 'apply', owner: 'root@ops:42', time: '2026-01-01T12:00:01.000Z', states: { 'gw-a': 'committed', 'gw-b': 'reverted' }, deadlines: {} }]);
+    expect(describeSplit(reverted[0]!, 't.yaml')).to.equal(
+      `transaction ${X} (apply by root@ops:42) committed on some of its gateways only (natchain stopped during its commit): gw-a committed; gw-b reverted by its dead-man timer. natchain recover t.yaml finishes it (brings gw-b to what the others committed)`,
+    );
+    const armed = splitTransactions(live(a, gw('gw-b', { last: P, armed: [X], history: [[P, 'committed']] })));
+    expect(armed[0]!.states).to.deep.equal({ 'gw-a': 'committed', 'gw-b': 'armed' });
+    expect(describeSplit(armed[0]!, 't.yaml')).to.include('gw-b still armed (its dead-man timer restores the old state at 2026-01-01T13:01:00.000Z)');
+  });
+  it('finds nothing when every member committed, when a later commit superseded it, or when one gateway alone changed', () => {
+    const a = gw('gw-a', { last: X, members: ['gw-a', 'gw-b'], history: [[X, 'committed']] });
+    expect(splitTransactions(live(a, gw('gw-b', { last: X, members: ['gw-a', 'gw-b'], history: [[X, 'committed']] })))).to.deep.equal([]);
+    expect(splitTransactions(live(a, gw('gw-b', { last: Y, members: ['gw-b'], history: [[X, 'reverted'], [Y, 'committed']] })))).to.deep.equal([]);
+    expect(splitTransactions(live(gw('gw-a', { last: X, members: ['gw-a'] }), gw('gw-b', {})))).to.deep.equal([]);
+  });
+  it('names a member it cannot read, and ignores one no longer in the topology', () => {
+    const a = gw('gw-a', { last: X, members: ['gw-a', 'gw-b', 'gw-gone'], history: [[X, 'committed']] });
+    const s = splitTransactions(live(a, ['gw-b', new Error('unreachable')]));
+    expect(s[0]!.states).to.deep.equal({ 'gw-a': 'committed', 'gw-b': 'unreachable' });
+  });
+});
