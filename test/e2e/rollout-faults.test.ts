@@ -17,6 +17,17 @@ async function ownedNow(w: LabWorld): Promise<Record<string, string>> {
   return Object.fromEntries(await Promise.all(w.topology.gateways.map(async (g) => [g.name, await w.owned(g.name)] as const)));
 }
 
+/** recover's report of `tx`: it committed, gw-a as it found it and gw-b rolled forward. */
+function rolledForward(rec: CliResult, tx: string) {
+  expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
+  const t = rec.json.transactions.find((x: { tx: string }) => x.tx === tx);
+  expect(t.outcome).to.equal('committed');
+  const [a, b] = ['gw-a', 'gw-b'].map((n) => t.gateways.find((g: { gateway: string }) => g.gateway === n));
+  expect(a).to.include({ found: 'committed', action: 'none', state: 'committed' });
+  expect(b).to.include({ found: 'reverted', action: 'rolled-forward', state: 'committed' });
+  return t;
+}
+
 const last = (w: LabWorld, gw: string) => w.sh(gw, 'cat /var/lib/natchain/last 2>/dev/null || true').then((s) => s.trim());
 
 for (const backend of ['iptables', 'nftables'] as const) {
@@ -96,13 +107,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       await sleep(300);
       expect(await w.owned('gw-b')).to.equal(want.v1['gw-b']);
       expect(await last(w, 'gw-b')).to.equal(before);
-      const rec = await cli(['recover', '--json'], env);
-      expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
-      const t = rec.json.transactions.find((x: { tx: string }) => x.tx === tx);
-      expect(t.outcome).to.equal('committed');
-      const [a, b] = ['gw-a', 'gw-b'].map((n) => t.gateways.find((g: { gateway: string }) => g.gateway === n));
-      expect(a).to.include({ found: 'committed', action: 'none', state: 'committed' });
-      expect(b).to.include({ found: 'reverted', action: 'rolled-forward', state: 'committed' });
+      const t = rolledForward(await cli(['recover', '--json'], env), tx);
       expect(t.rollForward).to.match(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
       await w.expectAll(want.v2, 'after recover rolled gw-b forward');
       expect(await last(w, 'gw-b'), "gw-b's commit record names the roll-forward").to.equal(t.rollForward);
@@ -286,13 +291,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       expect(plan.stderr).to.match(new RegExp(`^${head}gw-b reverted by its dead-man timer${tail}`));
       const quiet = await cli(['recover', '--json'], other);
       expect(quiet.json.transactions, 'without a topology, an empty journal knows nothing').to.deep.equal([]);
-      const rec = await cli(['recover', files[target], '-F', ssh, '--json'], other);
-      expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
-      const t = rec.json.transactions.find((x: { tx: string }) => x.tx === tx);
-      expect(t.outcome).to.equal('committed');
-      const [a, b] = ['gw-a', 'gw-b'].map((n) => t.gateways.find((g: { gateway: string }) => g.gateway === n));
-      expect(a).to.include({ found: 'committed', action: 'none', state: 'committed' });
-      expect(b).to.include({ found: 'reverted', action: 'rolled-forward', state: 'committed' });
+      const t = rolledForward(await cli(['recover', files[target], '-F', ssh, '--json'], other), tx);
       await w.expectAll(want[target], 'recovered from another machine: all new');
       expect(await last(w, 'gw-b')).to.equal(t.rollForward);
       const after = await cli(['status', files[target], '-F', ssh, '--json'], other);
@@ -311,7 +310,8 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const hold = await holdRestore(w, 'gw-a', 'check');
       let tx = '';
       try {
-        const run = cli(['apply', files[target], '-F', ssh, '--yes'], env);
+        // (A state directory of its own: no record of these gateways, so both take part in the change and are prepared.)
+        const run = cli(['apply', files[target], '-F', ssh, '--yes'], { NATCHAIN_STATE_DIR: join(dir, 'state-of-the-killed-apply') });
         tx = await hold.held(30_000);
         process.kill(run.pid, 'SIGKILL');
         expect((await run).code, 'natchain was SIGKILLed').to.equal(null);
