@@ -134,9 +134,12 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
   const S = [pair('s0', 20, 8300), pair('s1', 21, 8300)];
   /** What the fleet holds after the prompt tests (t1 was never applied). */
   const kept = [...P, ...S, pair('t0', 22, 8400)];
-  it('--pause prompt: after wave 1 it asks; yes runs wave 2, its block drawn below the answer', async () => {
+  it('the plan question, then --pause prompt after wave 1; yes runs wave 2, each block drawn below the answer before it', async () => {
     topology([...P, ...S]);
-    const t = apply('--yes', '--wave-size', '2', '--pause', 'prompt');
+    const t = apply('--wave-size', '2', '--pause', 'prompt');
+    await t.waitFor(/apply these changes on 4 gateway\(s\) in 2 waves\?/, 60_000);
+    t.type('y');
+    t.keys('Enter');
     const asked = await t.waitFor(/start wave 2 of 2 \(2 gateway\(s\)\)\?/, 60_000);
     const rows = asked.split('\n');
     expect(rows.findIndex((r) => /^wave 1 of 2: 2 gateway\(s\)/.test(r)), asked).to.be.below(rows.findIndex((r) => /start wave 2 of 2/.test(r)));
@@ -145,6 +148,7 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
     t.keys('Enter');
     expect(await t.exitCode(30_000), t.screen()).to.equal(0);
     const s = t.history();
+    expect(s.search(/apply these changes on 4 gateway\(s\) in 2 waves\? yes/)).to.be.below(s.search(/^wave 1 of 2: 2 gateway\(s\)/m));
     expect(s.indexOf('start wave 2 of 2')).to.be.below(s.search(/^wave 2 of 2: 2 gateway\(s\)/m));
     expect(s).to.match(/2 waves committed, 0 rolled back, 0 not started/);
     expect(holds(42, 's1') && holds(43, 's1')).to.equal(true);
