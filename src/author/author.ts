@@ -7,6 +7,7 @@ import type { Topology } from '../topology/types.js';
 import { checkSpec, lookupsOf, type Lookups, type Problem, type SpecField } from './fields.js';
 import { addForwards, editForward, forwardSpan, removeForward, type ForwardSpec } from './forwards.js';
 import { offsetOf } from './splice.js';
+import { unknownName } from '../suggest.js';
 
 /** The topology as read: its text, its file name (for messages) and its lock. */
 export interface Base {
@@ -63,7 +64,7 @@ export function compileBase(base: Base): Compiled {
 export function author(base: Base, edit: Edit, before: Compiled = compileBase(base)): Authored {
   const l = lookupsOf(before.topology);
   const specs = edit.kind === 'add' ? edit.forwards : edit.kind === 'edit' ? [edit.forward] : [];
-  if (edit.kind !== 'add' && !l.forwards.has(edit.name)) throw new NatchainError('NOT_FOUND', `there is no forward named "${edit.name}" in ${base.file}`);
+  if (edit.kind !== 'add' && !l.forwards.has(edit.name)) throw unknownName('forward', edit.name, before.topology.forwards.map((f) => f.name), base.file);
   const problems = specs.flatMap((s) => checkSpec(l, s, edit.kind === 'edit' ? edit.name : undefined));
   problems.push(...duplicatesAmong(specs));
   if (problems.length) throw new AuthorError(problems);

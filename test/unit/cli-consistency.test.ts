@@ -69,6 +69,9 @@ describe('cli: consistency across commands (compiled binary)', () => {
       [['apply', 'topologies/seed-vpn.yaml', '--confirm', 'manaul'], 'did you mean "manual"?'],
       [['rollback', 'topologies/seed-vpn.yaml', '--confirm', 'atuo'], 'did you mean "auto"?'],
       [['lab', 'echo', 'stpo', 'seed-vpn', 'server-ssh-12'], 'did you mean "stop"?'],
+      [['forward', 'edit', 'topologies/seed-vpn.yaml', 'ssh-21', '--to', '10.0.0.12:23', '--dry-run'], 'did you mean "ssh-12"?'],
+      [['forward', 'rm', 'topologies/seed-vpn.yaml', 'ssh12', '--dry-run'], 'did you mean "ssh-12"?'],
+      [['probe', 'topologies/seed-vpn.yaml', '--forward', 'ssh-1'], 'did you mean "ssh-12"?'],
     ];
     for (const [args, hint] of cases) {
       const r = natchain(args);

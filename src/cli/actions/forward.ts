@@ -5,6 +5,7 @@ import { readText } from '../io.js';
 import { c, printJson, table } from '../output.js';
 import type { SpecOptions } from '../commands/forward.js';
 import { escapeControl } from '../../escape.js';
+import { unknownName } from '../../suggest.js';
 
 /** The flag each field is set with, for messages. */
 const FLAG: Record<string, string> = { name: '<name>', from: '--from', allow: '--allow', to: '--to', proto: '--proto', expose: '--expose', hairpin: '--hairpin' };
@@ -39,7 +40,7 @@ export async function edit(file: string, name: string, o: SpecOptions): Promise<
     file,
     (t) => {
       const f = t.topology.forwards.find((x) => x.name === name);
-      if (!f) throw new NatchainError('NOT_FOUND', `there is no forward named "${name}" in ${file}`);
+      if (!f) throw unknownName('forward', name, t.topology.forwards.map((x) => x.name), file);
       const old = specOf(f);
       const spec: ForwardSpec = {
         ...old,

@@ -1,5 +1,5 @@
 import { probeForwards, type ProbeReport } from '../../gateway/probe.js';
-import { NatchainError } from '../../errors.js';
+import { unknownName } from '../../suggest.js';
 import { ExitCode } from '../exit.js';
 import { loadProject } from '../io.js';
 import { c, printJson, table } from '../output.js';
@@ -10,8 +10,8 @@ import { type RemoteOptions } from '../options.js';
 export async function run(file: string, o: RemoteOptions & { forward?: string[] }): Promise<void> {
   const p = await loadProject(file);
   const wanted = o.forward?.flatMap((f) => f.split(',')).filter(Boolean);
-  const unknown = (wanted ?? []).filter((f) => !p.topology.forwards.some((x) => x.name === f));
-  if (unknown.length) throw new NatchainError('NOT_FOUND', `no forward ${unknown.map((f) => JSON.stringify(f)).join(', ')} in ${file}`, [`forwards: ${p.topology.forwards.map((f) => f.name).join(', ')}`]);
+  const unknown = (wanted ?? []).find((f) => !p.topology.forwards.some((x) => x.name === f));
+  if (unknown !== undefined) throw unknownName('forward', unknown, p.topology.forwards.map((x) => x.name), file);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
   let report: ProbeReport;
