@@ -1,11 +1,10 @@
-// What every command that reaches gateways shares when it runs: the connectors, and running a
-// transaction from the CLI (confirmation, progress, summary, JSON, exit code). Their options are in options.ts.
+// What every command that reaches gateways shares when it runs: the connectors, the checks and settings
+// of a transaction, the plan and summary as shown (cli/rollout.ts runs apply and rollback). Options: options.ts.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { confirm as askYesNo, password } from '@inquirer/prompts';
+import { password } from '@inquirer/prompts';
 import { UsageError } from '../errors.js';
-import { readFaults } from '../rollout/faults.js';
 import { isTxId } from '../rollout/ids.js';
 import { Journal, stateDir, type TxHistory } from '../rollout/journal.js';
 import { knownRecord, KnownStore, type KnownRecord } from '../rollout/known-store.js';
@@ -13,14 +12,13 @@ import type { SeenHook } from '../rollout/live.js';
 import { stillRunning, unfinished } from '../rollout/recover.js';
 import { describeSplit, type SplitTx } from '../rollout/split.js';
 import { formatForwardChanges } from '../rollout/owned.js';
-import { plainProgress, ttyProgress } from '../rollout/progress.js';
-import { runTransaction, TransactionError, type GatewayPlan, type GatewayRead, type ProgressSink, type TransactionOptions, type TransactionReport } from '../rollout/transaction.js';
+import type { GatewayPlan, GatewayRead, TransactionReport } from '../rollout/transaction.js';
 import type { Gateway, Topology } from '../topology/types.js';
 import { checkFacts } from '../gateway/facts.js';
 import { connect, SshPool, type ConnectOptions, type Connector } from '../transport/index.js';
 import { diffRuleset } from '../plan/index.js';
 import { TimeSlice } from '../timeslice.js';
-import { c, ChunkedWriter, makeChalk, printJson, table } from './output.js';
+import { c, table } from './output.js';
 import type { RemoteOptions, TxCliOptions } from './options.js';
 
 /** The transport settings the options ask for (passphrases asked once on a TTY). */
@@ -92,96 +90,6 @@ export function onFirstInterrupt(note: (message: string) => void, message: strin
   return { signal: ctl.signal, dispose: () => process.removeListener('SIGINT', onSigint) };
 }
 
-/** Runs one rollback transaction from the CLI: confirmation, progress, summary, JSON, exit code (apply runs through rollout.ts, in waves). */
-export async function runTxCommand(
-  o: TxCliOptions,
-  kind: 'rollback',
-  topology: Topology,
-  setup: Pick<TransactionOptions, 'target' | 'needsForwarding'> & { gateways?: string[]; rollbackOf?: string },
-  after?: (r: TransactionReport) => Promise<string[]>,
-): Promise<void> {
-  const { timeout, mode, lockTimeout, concurrency } = txSettings(o, kind);
-  // Refused before anything is drawn or connected unless explicitly enabled (docs/rollout.md).
-  const faults = readFaults();
-  const connectOpts = connectOptionsOf(o);
-  const { pool, managed, fresh } = connectors(connectOpts);
-  const names = setup.gateways ?? topology.gateways.map((g) => g.name);
-  const err = makeChalk(process.stderr);
-  let inner: ProgressSink & { stop(): void } = process.stderr.isTTY && !o.json ? ttyProgress(process.stderr, names, err) : plainProgress(process.stderr);
-  connectOpts.onNotice = (gateway, message) => inner.note(`natchain: ${gateway}: ${message}`);
-  const progress: ProgressSink = {
-    start: (g, p) => inner.start(g, p),
-    finish: (g, p, ok, d) => inner.finish(g, p, ok, d),
-    note: (m) => inner.note(m),
-  };
-  const interrupt = onFirstInterrupt((m) => inner.note(m), 'natchain: interrupted; rolling back at the next step (press Ctrl-C again to leave it to the dead-man timers)');
-  const showPlan = async (plan: GatewayPlan[]): Promise<boolean> => {
-    inner.stop();
-    const out = o.json ? process.stderr : process.stdout;
-    const w = new ChunkedWriter(out);
-    await w.write((await formatPlan(plan, o.json ? makeChalk(process.stderr) : c)) + '\n');
-    await w.flush();
-    let yes = true;
-    if (!o.yes) {
-      try {
-        yes = await askYesNo({ message: `${kind} these changes on ${plan.filter((p) => p.changed).length} gateway(s)?`, default: false }, { output: process.stderr });
-      } catch {
-        yes = false;
-      }
-    }
-    if (yes && process.stderr.isTTY && !o.json) inner = ttyProgress(process.stderr, plan.filter((p) => p.changed).map((p) => p.gateway), err);
-    return yes;
-  };
-  let report: TransactionReport;
-  try {
-    report = await runTransaction({
-      kind,
-      topology,
-      ...setup,
-      connector: managed,
-      fresh,
-      connect: connectOpts,
-      journal: new Journal(stateDir(o.stateDir)),
-      concurrency,
-      confirmTimeoutSec: timeout,
-      enableIpForward: Boolean(o.enableIpForward),
-      ...(o.breakLock ? { breakLock: o.breakLock } : {}),
-      confirm: showPlan,
-      guard: factsGuard,
-      confirmMode: mode,
-      lockTimeoutSec: lockTimeout,
-      ...topologyHashOf(topology),
-      progress,
-      faults,
-      signal: interrupt.signal,
-    });
-  } catch (e) {
-    inner.stop();
-    if (e instanceof TransactionError) {
-      if (o.json) printJson({ ...jsonReport(e.report), error: { code: e.code, message: e.message } });
-      else if (e.code !== 'CANCELLED' && e.code !== 'LOCKED') process.stdout.write(summary(e.report) + '\n');
-    }
-    throw e;
-  } finally {
-    interrupt.dispose();
-    await pool.closeAll().catch(() => undefined);
-  }
-  inner.stop();
-  const notes = after ? await after(report) : [];
-  if (o.json) return printJson({ ...jsonReport(report), notes });
-  if (report.outcome === 'noop') {
-    process.stdout.write(`${c.green('in sync')}: nothing to ${kind} on ${report.gateways.length} gateway(s) (transaction ${report.tx}, nothing changed)\n`);
-  } else if (report.outcome === 'armed') {
-    process.stdout.write(summary(report) + '\n');
-    const when = report.deadline ? new Date(report.deadline * 1000).toISOString() : `within ${timeout}s`;
-    process.stdout.write(`${c.yellow('armed')}: transaction ${report.tx} is applied and verified, not committed. Commit it before ${when} with:\n  natchain confirm ${topology.file} ${report.tx}\nwithout it every gateway restores its snapshot at that time.\n`);
-  } else {
-    process.stdout.write(summary(report) + '\n');
-    process.stdout.write(`${c.green('committed')} transaction ${report.tx} in ${(report.elapsedMs / 1000).toFixed(1)}s\n`);
-  }
-  for (const n of notes) process.stdout.write(n + '\n');
-}
-
 /** Names every transaction of the local journal a crash left unfinished (on stderr): apply, plan and status say so before anything else. */
 export function noteUnfinished(o: { stateDir?: string }): TxHistory[] {
   const list = unfinished(new Journal(stateDir(o.stateDir))).filter((h) => !stillRunning(h));
@@ -214,20 +122,6 @@ export function topologyHashOf(topology: Topology): { topologyHash?: string } {
 export function factsGuard(gateway: Gateway, read: GatewayRead): void {
   const m = checkFacts(gateway, read.facts).mismatches;
   if (m.length) throw new Error(m.map((x) => x.message.replace(`${gateway.name}: `, '')).join('; '));
-}
-
-/** The report as JSON (canonical states left out: `natchain plan --json` has diffs). */
-function jsonReport(r: TransactionReport) {
-  return {
-    tx: r.tx,
-    kind: r.kind,
-    outcome: r.outcome,
-    failure: r.failure ?? null,
-    ...(r.deadline ? { deadline: r.deadline, deadlineIso: new Date(r.deadline * 1000).toISOString() } : {}),
-    elapsedMs: r.elapsedMs,
-    gateways: r.gateways,
-    plan: r.plan.map((p) => ({ gateway: p.gateway, backend: p.backend, changed: p.changed, forwards: p.forwards, ipForward: p.ipForward, enableIpForward: p.enableIpForward })),
-  };
 }
 
 /** The plan shown before confirmation: per gateway, forwards added/removed/changed and the rule diff (sliced: a fleet's diff is no single stall). */

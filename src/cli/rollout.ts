@@ -1,17 +1,18 @@
-// `apply` as a fleet rollout from the CLI: the wave options, the plan shown once, progress, the
-// report per wave (human and --json), the exit code.
+// `apply` and `rollback` as fleet rollouts from the CLI: one prologue (connections, the plan shown
+// once, progress, Ctrl-C), the report per wave (human and --json), the exit code; apply's wave options.
 import { confirm as askYesNo } from '@inquirer/prompts';
 import { UsageError } from '../errors.js';
 import { readFaults } from '../rollout/faults.js';
 import { gatewayRows, pauseFor, RolloutError, runRollout, type RolloutOptions, type RolloutPlan, type RolloutReport, type WaveReport } from '../rollout/fleet.js';
+import type { RollbackReport } from '../rollout/rollback-run.js';
 import { Journal, stateDir } from '../rollout/journal.js';
 import { KnownStore } from '../rollout/known-store.js';
 import { formatForwardChanges } from '../rollout/owned.js';
-import { plainFleetProgress, ttyFleetProgress } from '../rollout/progress.js';
+import { plainFleetProgress, ttyFleetProgress, type FleetProgress } from '../rollout/progress.js';
 import type { RolloutLog, RolloutSettings } from '../rollout/rollouts.js';
 import { parseCanary, parseCount, type WaveOptions } from '../rollout/waves.js';
 import type { Topology } from '../topology/types.js';
-import type { ConnectOptions, Connector } from '../transport/index.js';
+import type { ConnectOptions, Connector, SshPool } from '../transport/index.js';
 import { c, ChunkedWriter, makeChalk, printJson } from './output.js';
 import type { WaveCliOptions } from './commands/apply.js';
 import type { TxCliOptions } from './options.js';
@@ -53,9 +54,71 @@ export interface RolloutSetup {
 
 /** Runs `apply` as a rollout: checks, plan shown once, waves, report, exit code. */
 export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup: RolloutSetup): Promise<void> {
-  const { tty, timeout, mode, lockTimeout, concurrency } = txSettings(o, 'apply');
-  const ws = waveSettings(o, tty);
-  if (mode === 'manual' && (ws.waves.canary || ws.waves.waveSize)) throw new UsageError('--confirm manual leaves one transaction armed; it cannot be combined with --canary or --wave-size');
+  const settings = txSettings(o, 'apply');
+  const ws = waveSettings(o, settings.tty);
+  if (settings.mode === 'manual' && (ws.waves.canary || ws.waves.waveSize)) throw new UsageError('--confirm manual leaves one transaction armed; it cannot be combined with --canary or --wave-size');
+  await runFleetCommand(o, 'apply', setup.topology, settings, async (ctx) => {
+    const between = betweenWaves(ws.pause, ctx.signal, ctx.progress);
+    return runRollout({
+      ...ctx,
+      topology: setup.topology,
+      topologyText: setup.topologyText,
+      intents: setup.intents,
+      chains: setup.chains,
+      known: new KnownStore(stateDir(o.stateDir)),
+      ...(o.refresh ? { refresh: true } : {}),
+      reach: (g, ms, signal) => ctx.pool.reach(setup.topology, g, ms, signal),
+      log: setup.log,
+      waves: ws.waves,
+      maxFail: ws.maxFail,
+      ...(o.limit?.length ? { limit: o.limit } : {}),
+      settings: ws.settings,
+      ...(setup.saved ? { saved: setup.saved } : {}),
+      ...(setup.resumes ? { resumes: setup.resumes } : {}),
+      ...(between ? { between } : {}),
+      ...(o.probe ? { probe: (forwards: string[]) => probeWave(setup, forwards, ctx.connector, ctx.connect, ctx.concurrency) } : {}),
+    });
+  }, setup.after);
+}
+
+/** --pause: wait that many seconds between waves, or ask on the terminal. */
+function betweenWaves(pause: number | 'prompt' | undefined, signal: AbortSignal, progress: FleetProgress): RolloutOptions['between'] {
+  if (pause === 'prompt') {
+    return async (next, of) => {
+      // The question goes below the finished wave's block; the next wave draws a new block below the answer.
+      progress.stop();
+      try {
+        return await askYesNo({ message: `start wave ${next.index} of ${of} (${next.gateways.length} gateway(s))?`, default: true }, { output: process.stderr });
+      } catch {
+        return false;
+      }
+    };
+  }
+  return pause === undefined ? undefined : pauseFor(pause, signal);
+}
+
+/** What the shared prologue hands a fleet command: connections, settings and hooks, named as runRollout takes them. */
+export type FleetContext = Pick<
+  RolloutOptions,
+  'journal' | 'connector' | 'fresh' | 'connect' | 'concurrency' | 'confirmTimeoutSec' | 'confirmMode' | 'lockTimeoutSec' | 'enableIpForward' | 'breakLock' | 'faults' | 'progress' | 'guard' | 'topologyHash' | 'confirm'
+> & { signal: AbortSignal; pool: SshPool };
+
+/** A fleet command's report: a rollout's, and for a rollback what it restored. */
+type FleetReport = RolloutReport & { rollback?: RollbackReport['rollback'] };
+
+/**
+ * Runs a command that changes gateways (apply, rollback) as a rollout: connections, the plan shown
+ * once and confirmed, progress, Ctrl-C, the report (human and --json) and the exit code. `body` runs it.
+ */
+export async function runFleetCommand(
+  o: TxCliOptions,
+  kind: 'apply' | 'rollback',
+  topology: Topology,
+  settings: ReturnType<typeof txSettings>,
+  body: (ctx: FleetContext) => Promise<FleetReport>,
+  after?: (r: RolloutReport) => Promise<string[]>,
+): Promise<void> {
+  // Refused before anything is drawn or connected unless explicitly enabled (docs/rollout.md).
   const faults = readFaults();
   const connectOpts = connectOptionsOf(o);
   const { pool, managed, fresh } = connectors(connectOpts);
@@ -63,7 +126,8 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
   const progress = process.stderr.isTTY && !o.json ? ttyFleetProgress(process.stderr, err) : plainFleetProgress(process.stderr);
   // A host key recorded by --accept-new mid-wave: above the block, not over it.
   connectOpts.onNotice = (gateway, message) => progress.note(`natchain: ${gateway}: ${message}`);
-  const interrupt = onFirstInterrupt((m) => progress.note(m), 'natchain: interrupted; rolling back at the next step, no new wave starts (press Ctrl-C again to leave it to the dead-man timers)');
+  const more = kind === 'apply' ? ', no new wave starts' : '';
+  const interrupt = onFirstInterrupt((m) => progress.note(m), `natchain: interrupted; rolling back at the next step${more} (press Ctrl-C again to leave it to the dead-man timers)`);
   const showPlan = async (view: RolloutPlan): Promise<boolean> => {
     progress.stop();
     const out = o.json ? process.stderr : process.stdout;
@@ -72,67 +136,38 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
     await w.flush();
     if (o.yes) return true;
     try {
-      return await askYesNo({ message: `apply these changes on ${view.plan.filter((p) => p.changed).length} gateway(s)${view.waves.length > 1 ? ` in ${view.waves.length} waves` : ''}?`, default: false }, { output: process.stderr });
+      return await askYesNo({ message: `${kind} these changes on ${view.plan.filter((p) => p.changed).length} gateway(s)${view.waves.length > 1 ? ` in ${view.waves.length} waves` : ''}?`, default: false }, { output: process.stderr });
     } catch {
       return false;
     }
   };
-  const between =
-    ws.pause === 'prompt'
-      ? async (next: { index: number; gateways: string[] }, of: number) => {
-          // The question goes below the finished wave's block; the next wave draws a new block below the answer.
-          progress.stop();
-          try {
-            return await askYesNo({ message: `start wave ${next.index} of ${of} (${next.gateways.length} gateway(s))?`, default: true }, { output: process.stderr });
-          } catch {
-            return false;
-          }
-        }
-      : ws.pause !== undefined
-        ? pauseFor(ws.pause, interrupt.signal)
-        : undefined;
-  let report: RolloutReport;
+  let report: FleetReport;
   try {
-    report = await runRollout({
-      topology: setup.topology,
-      topologyText: setup.topologyText,
-      intents: setup.intents,
-      chains: setup.chains,
+    report = await body({
+      pool,
       journal: new Journal(stateDir(o.stateDir)),
-      known: new KnownStore(stateDir(o.stateDir)),
-      ...(o.refresh ? { refresh: true } : {}),
-      reach: (g, ms, signal) => pool.reach(setup.topology, g, ms, signal),
-      log: setup.log,
       connector: managed,
       fresh,
       connect: connectOpts,
-      concurrency,
-      confirmTimeoutSec: timeout,
+      concurrency: settings.concurrency,
+      confirmTimeoutSec: settings.timeout,
       enableIpForward: Boolean(o.enableIpForward),
       ...(o.breakLock ? { breakLock: o.breakLock } : {}),
       faults,
       signal: interrupt.signal,
       progress,
-      waves: ws.waves,
-      maxFail: ws.maxFail,
-      ...(o.limit?.length ? { limit: o.limit } : {}),
-      settings: ws.settings,
-      ...(setup.saved ? { saved: setup.saved } : {}),
-      ...(setup.resumes ? { resumes: setup.resumes } : {}),
       confirm: showPlan,
-      confirmMode: mode,
-      lockTimeoutSec: lockTimeout,
+      confirmMode: settings.mode,
+      lockTimeoutSec: settings.lockTimeout,
       guard: factsGuard,
-      ...topologyHashOf(setup.topology),
-      ...(between ? { between } : {}),
-      ...(o.probe ? { probe: (forwards: string[]) => probeWave(setup, forwards, managed, connectOpts, concurrency) } : {}),
+      ...topologyHashOf(topology),
     });
   } catch (e) {
     progress.stop();
     if (e instanceof RolloutError) {
-      const notes = e.report.waves.some((w) => w.status === 'committed') && setup.after ? await setup.after(e.report) : [];
-      if (o.json) printJson({ ...rolloutJson(setup.topology, e.report), notes, error: { code: e.code, message: e.message } });
-      else if (e.code !== 'CANCELLED') process.stdout.write(formatRollout(e.report, setup.topology.file) + '\n' + notes.map((n) => n + '\n').join(''));
+      const notes = e.report.waves.some((w) => w.status === 'committed') && after ? await after(e.report) : [];
+      if (o.json) printJson({ ...rolloutJson(topology, e.report, kind, notes), error: { code: e.code, message: e.message } });
+      else if (e.code !== 'CANCELLED') process.stdout.write(formatRollout(e.report, topology.file, kind) + '\n' + notes.map((n) => n + '\n').join(''));
     }
     throw e;
   } finally {
@@ -140,9 +175,9 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
     await pool.closeAll().catch(() => undefined);
   }
   progress.stop();
-  const notes = setup.after ? await setup.after(report) : [];
-  if (o.json) return printJson({ ...rolloutJson(setup.topology, report), notes });
-  process.stdout.write(formatRollout(report, setup.topology.file) + '\n');
+  const notes = after ? await after(report) : [];
+  if (o.json) return printJson(rolloutJson(topology, report, kind, notes));
+  process.stdout.write(formatRollout(report, topology.file, kind) + '\n');
   for (const n of notes) process.stdout.write(n + '\n');
 }
 
@@ -156,15 +191,15 @@ function outcomeOf(r: RolloutReport): string {
   return r.waves.some((w) => w.status === 'committed') ? 'partial' : (r.waves.find((w) => w.status !== 'not-started')?.status ?? 'aborted');
 }
 
-/** The report as JSON: a transaction's fields (the last wave that ran) plus the rollout. */
-export function rolloutJson(topology: Topology, r: RolloutReport) {
+/** The report as JSON: a transaction's fields (the last wave that ran) plus the rollout; `notes` adds the command's own. */
+export function rolloutJson(topology: Topology, r: FleetReport, kind: 'apply' | 'rollback' = 'apply', notes: string[] = []) {
   const ran = r.waves.filter((w) => w.report);
   const last = ran[ran.length - 1];
   const failed = r.waves.find((w) => w.failure);
   return {
     rollout: r.rollout,
     tx: last?.tx ?? null,
-    kind: 'apply' as const,
+    kind,
     outcome: outcomeOf(r),
     failure: failed?.failure ?? null,
     ...(last?.report?.deadline ? { deadline: last.report.deadline } : {}),
@@ -186,8 +221,9 @@ export function rolloutJson(topology: Topology, r: RolloutReport) {
       elapsedMs: w.report?.elapsedMs ?? 0,
       report: w.report ? w.report.gateways : [],
     })),
-    notes: r.notes,
+    notes: [...r.notes, ...notes],
     summary: r.summary,
+    ...(r.rollback ? { rollback: r.rollback } : {}),
   };
 }
 
@@ -205,12 +241,12 @@ export async function formatRolloutPlan(v: RolloutPlan, color = c): Promise<stri
 }
 
 /** The report: one section per wave, the gateways outside the change that could not be read, the final count line. */
-export function formatRollout(r: RolloutReport, topologyFile: string): string {
+export function formatRollout(r: FleetReport, topologyFile: string, kind: 'apply' | 'rollback' = 'apply'): string {
   const lines: string[] = [];
   if (!r.waves.length) {
     const n = r.outside.filter((x) => x.status === 'unchanged').length;
-    const how = r.refreshed ? '' : ", by natchain's last record of each (none was read: natchain plan, or apply --refresh, reads them)";
-    lines.push(`${c.green('in sync')}: nothing to apply on ${n} gateway(s)${how} (nothing changed)`);
+    const how = kind === 'apply' && !r.refreshed ? ", by natchain's last record of each (none was read: natchain plan, or apply --refresh, reads them)" : '';
+    lines.push(`${c.green('in sync')}: nothing to ${kind === 'apply' ? 'apply' : 'roll back'} on ${n} gateway(s)${how} (nothing changed)`);
   }
   const many = r.waves.length > 1;
   for (const w of r.waves) {
@@ -230,13 +266,21 @@ export function formatRollout(r: RolloutReport, topologyFile: string): string {
   for (const x of r.outside) if (x.status === 'unreachable') lines.push(c.yellow(`${x.gateway}: ${x.detail}`));
   for (const n of r.notes) lines.push(c.yellow(n));
   const f = r.scope.forwards.map((x) => formatForwardChanges({ added: x.change === 'added' ? [x.forward] : [], removed: x.change === 'removed' ? [x.forward] : [], changed: x.change === 'changed' ? [x.forward] : [] })[0]).join(' ');
-  if (r.waves.length) lines.push(`${r.summary} (rollout ${r.rollout}${f ? `; forwards ${f}` : ''})`);
+  if (r.rollback) {
+    if (r.waves.length) lines.push(rollbackLine(r.rollback));
+  } else if (r.waves.length) lines.push(`${r.summary} (rollout ${r.rollout}${f ? `; forwards ${f}` : ''})`);
   return lines.join('\n');
 }
 
 /** Names, the first 20 of them, then how many more. */
 function listNames(names: string[], max = 20): string {
   return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
+
+/** What a rollback restored, in one line. */
+function rollbackLine(b: RollbackReport['rollback']): string {
+  if (b.mode === 'to') return `restored the state transaction ${b.tx} left`;
+  return b.rollout ? `undid rollout ${b.rollout} (transactions ${b.undo.join(', ')})` : `undid transaction ${b.tx}`;
 }
 
 function waveStatus(w: WaveReport): string {

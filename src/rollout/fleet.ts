@@ -145,9 +145,14 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** Runs a change across the fleet in waves; resolves when every wave committed (or nothing changes), throws RolloutError otherwise. */
 export async function runRollout(o: RolloutOptions): Promise<RolloutReport> {
+  return keepingSessions((kept) => planAndRun(o, kept));
+}
+
+/** Runs `body` with a list where it keeps the sessions of its reads open (a later transaction reuses their connections); closes them after. */
+export async function keepingSessions<T>(body: (kept: GatewaySession[]) => Promise<T>): Promise<T> {
   const kept: GatewaySession[] = [];
   try {
-    return await planAndRun(o, kept);
+    return await body(kept);
   } finally {
     await Promise.all(kept.map((s) => s.close().catch(() => undefined)));
   }
@@ -317,7 +322,7 @@ function refuseStale(saved: Map<string, string | null>, read: Map<string, string
 }
 
 /** The plan of one in-scope gateway, from the state natchain assumes it has. */
-function gatewayPlan(g: Gateway, before: string, after: string): GatewayPlan {
+export function gatewayPlan(g: Gateway, before: string, after: string): GatewayPlan {
   return { gateway: g.name, backend: g.backend, changed: before !== after, before, after, forwards: forwardChanges(before, after), ipForward: '', enableIpForward: false };
 }
 
@@ -326,8 +331,8 @@ function gatewayPlan(g: Gateway, before: string, after: string): GatewayPlan {
  * go into `stale`; `closed` says whether a gateway natchain had no record of keeps its changes inside the wave.
  */
 async function runWave(o: RolloutOptions, w: WaveReport, k: FleetKnowledge, closed: (g: string, now: string) => boolean, stale: Set<string>): Promise<void> {
-  try {
-    const r = await runTransaction({
+  const refused = await settleWave(w, () =>
+    runTransaction({
       kind: 'apply',
       topology: o.topology,
       gateways: w.gateways,
@@ -344,22 +349,44 @@ async function runWave(o: RolloutOptions, w: WaveReport, k: FleetKnowledge, clos
         }
         o.guard?.(g, read);
       },
-      ...(o.topologyHash ? { topologyHash: o.topologyHash } : {}),
       needsForwarding: (g) => (o.intents[g.name] ?? []).length > 0,
-      connector: o.connector,
-      fresh: o.fresh,
-      connect: o.connect,
-      journal: o.journal,
-      concurrency: o.concurrency,
-      confirmTimeoutSec: o.confirmTimeoutSec,
-      ...(o.confirmMode ? { confirmMode: o.confirmMode } : {}),
-      ...(o.lockTimeoutSec ? { lockTimeoutSec: o.lockTimeoutSec } : {}),
-      enableIpForward: o.enableIpForward,
-      ...(o.breakLock ? { breakLock: o.breakLock } : {}),
-      progress: o.progress,
-      faults: o.faults,
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
+      ...waveTxOptions(o),
+    }),
+  );
+  // A gateway natchain had no record of and cannot reach: plan again without assuming anything of it.
+  for (const d of refused?.details ?? []) {
+    const name = w.gateways.find((g) => d.startsWith(`${g}: `));
+    if (name && k.assumed(name) === undefined) {
+      k.noteUnreachable(name, d.slice(name.length + 2));
+      stale.add(name);
+    }
+  }
+}
+
+/** The options every wave's transaction takes from the rollout as they are (connections, settings, hooks). */
+export function waveTxOptions(o: Omit<RolloutOptions, 'intents' | 'chains' | 'topologyText' | 'log' | 'waves' | 'maxFail' | 'settings'>) {
+  return {
+    connector: o.connector,
+    fresh: o.fresh,
+    connect: o.connect,
+    journal: o.journal,
+    concurrency: o.concurrency,
+    confirmTimeoutSec: o.confirmTimeoutSec,
+    enableIpForward: o.enableIpForward,
+    progress: o.progress,
+    faults: o.faults,
+    ...(o.topologyHash ? { topologyHash: o.topologyHash } : {}),
+    ...(o.confirmMode ? { confirmMode: o.confirmMode } : {}),
+    ...(o.lockTimeoutSec ? { lockTimeoutSec: o.lockTimeoutSec } : {}),
+    ...(o.breakLock ? { breakLock: o.breakLock } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  };
+}
+
+/** Runs one wave's transaction and records in `w` how it ended; returns the error of a refusal before anything was locked (a gateway of the wave cannot be reached). */
+export async function settleWave(w: WaveReport, run: () => Promise<TransactionReport>): Promise<NatchainError | undefined> {
+  try {
+    const r = await run();
     w.report = r;
     w.tx = r.tx;
     w.status = r.outcome === 'noop' ? 'noop' : r.outcome === 'armed' ? 'armed' : 'committed';
@@ -372,20 +399,13 @@ async function runWave(o: RolloutOptions, w: WaveReport, k: FleetKnowledge, clos
       w.error = e.message;
       w.code = e.code;
     } else if (e instanceof NatchainError) {
-      // Refused before anything was locked (a gateway of the wave cannot be reached).
       w.status = 'aborted';
       w.error = [e.message, ...e.details].join('; ');
       w.code = e.code;
-      // A gateway natchain had no record of and cannot reach: plan again without assuming anything of it.
-      for (const d of e.details) {
-        const name = w.gateways.find((g) => d.startsWith(`${g}: `));
-        if (name && k.assumed(name) === undefined) {
-          k.noteUnreachable(name, d.slice(name.length + 2));
-          stale.add(name);
-        }
-      }
+      return e;
     } else throw e;
   }
+  return undefined;
 }
 
 /** After a committed wave: every gateway of it must take a new connection; then the pause or the prompt. Returns why to stop, if so. */

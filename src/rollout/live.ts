@@ -39,6 +39,10 @@ export interface LiveGateway {
   counters?: string;
   /** The gateway's record of the transactions that touched it (history.ts), oldest first. */
   history: GatewayHistoryEntry[];
+  /** The newest history line pruned away (the history reaches no further back), when any was. */
+  pruned?: GatewayHistoryEntry;
+  /** The directory of the transaction asked about, when the gateway has one: the gateways it changed, what it read back, its snapshot. */
+  txFiles?: { members: string[]; applied?: string; snapshot?: string };
   roundTrips: number;
 }
 
@@ -91,7 +95,14 @@ export async function inspectGateways(
           const members = (sec.get('lastmembers') ?? '').trim();
           if (members) v.lastMembers = members.split(/\s+/);
           if (sec.has('committed')) v.committed = sec.get('committed')!;
-          if (sec.has('txstate')) v.txState = sec.get('txstate')!.trim();
+          if (sec.has('txstate')) {
+            v.txState = sec.get('txstate')!.trim();
+            v.txFiles = { members: (sec.get('txmembers') ?? '').split(/\s+/).filter(Boolean) };
+            if (sec.has('txapplied')) v.txFiles.applied = sec.get('txapplied')!;
+            if (sec.has('txsnapshot')) v.txFiles.snapshot = sec.get('txsnapshot')!;
+          }
+          const pruned = parseHistory(sec.get('pruned'))[0];
+          if (pruned) v.pruned = pruned;
           for (const k of ['facts', 'ruleset', 'counters'] as const) if (sec.has(k)) v[k] = sec.get(k)!;
           out.set(g.name, v);
         } catch (e) {

@@ -13,7 +13,8 @@
  *   /var/lib/natchain/<tx>/    snapshot, new, revert, meta, hash, prev, state, claim, armed,
  *                              deadline, timer.pid (pid and boot id), applied, forward.old, fired
  *   /var/lib/natchain/last     the committed transaction whose state the gateway holds
- *   /var/lib/natchain/history  one line per finished transaction (bounded): see HISTORY_FIELDS
+ *   /var/lib/natchain/history  one line per finished transaction (bounded): see history() below
+ *   /var/lib/natchain/pruned   the newest history line pruned away (prune)
  */
 
 /** String.raw, but `\${` becomes `${` (shell parameter expansions inside a template literal). */
@@ -411,6 +412,7 @@ if [ "$TX" != none ] && [ -d "$T" ]; then
   if [ -f "$T/snapshot" ]; then sec txsnapshot; cat "$T/snapshot"; fi
 fi
 if [ -r "$D/history" ]; then sec history; cat "$D/history"; fi
+if [ -r "$D/pruned" ]; then sec pruned; cat "$D/pruned"; fi
 # The gateway's facts, the foreign ruleset (nftables) and natchain's DNAT counters (src/gateway/).
 sec facts; facts
 sec ruleset; ruleset
@@ -433,11 +435,13 @@ prune() {
   KEEP=${HISTORY_KEEP}
   [ $n -gt $((KEEP * 2)) ] || return 0
   rd "$D/last"; keep=" $V "; rd "$D/$V/prev"; keep="$keep$V "; holder; keep="$keep$HOLDER "
-  i=0
+  i=0; gone=
   while IFS= read -r l; do
     i=$((i + 1))
-    if [ $i -gt $((n - KEEP)) ]; then printf '%s\n' "$l"; keep="$keep\${l%%	*} "; fi
+    if [ $i -gt $((n - KEEP)) ]; then printf '%s\n' "$l"; keep="$keep\${l%%	*} "; else gone=$l; fi
   done < "$D/history" > "$D/history.tmp" && mv -f "$D/history.tmp" "$D/history" || return 0
+  # The newest line pruned away: a rollback names a gateway whose history no longer reaches a transaction.
+  if [ -n "$gone" ]; then printf '%s\n' "$gone" > "$D/pruned.tmp" && mv -f "$D/pruned.tmp" "$D/pruned"; fi
   old=
   for d in "$D"/[0-9]*T*Z-*/; do
     t=\${d%/}; t=\${t##*/}

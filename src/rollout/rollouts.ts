@@ -3,10 +3,6 @@
 // `apply --resume` and `rollback` can treat them as one change.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { NatchainError } from '../errors.js';
-import type { Backend, Topology } from '../topology/types.js';
-import { outcomeOf, type Journal } from './journal.js';
-import type { RollbackTarget } from './rollback.js';
 
 /** The options a rollout ran with (kept for --resume). */
 export interface RolloutSettings {
@@ -104,24 +100,12 @@ export class RolloutLog {
 }
 
 /**
- * `rollback` of a wave rollout: when the last committed transaction of the topology was a wave, every committed
- * wave of that rollout (and its resumes) is undone together: each gateway goes back to its snapshot in the
- * wave that changed it. Returns undefined when the transaction was not part of a rollout.
+ * `rollback` of a wave rollout: when `lastTx` (the last committed transaction) was a wave of a rollout recorded
+ * here, every committed wave of that rollout and its resumes, oldest first; undefined when it was not a wave.
  */
-export function rolloutRollbackTarget(journal: Journal, log: RolloutLog, topology: Topology, lastTx: string): (RollbackTarget & { rollout: string; waves: string[] }) | undefined {
+export function rolloutWaves(log: RolloutLog, lastTx: string): { rollout: string; waves: string[] } | undefined {
   const chain = log.chainOf(lastTx);
   if (!chain.length) return undefined;
-  const txs = chain.flatMap((h) => h.waves.filter((w) => w.status === 'committed' && w.tx).map((w) => w.tx!));
-  const history = new Map(journal.transactions().map((h) => [h.tx, h]));
-  const names = new Set(topology.gateways.map((g) => g.name));
-  const dumps = new Map<string, { backend: Backend; dump: string }>();
-  for (const tx of txs) {
-    const h = history.get(tx);
-    if (!h?.plan || outcomeOf(h) !== 'committed') throw new NatchainError('NOT_FOUND', `wave transaction ${tx} of rollout ${chain[0]!.id} is not a committed transaction in ${journal.file}`);
-    for (const [name, p] of Object.entries(h.plan.gateways)) {
-      // The first wave that changed a gateway holds its state before the rollout.
-      if (p.changed && names.has(name) && !dumps.has(name)) dumps.set(name, { backend: p.backend, dump: p.snapshot });
-    }
-  }
-  return { tx: txs[0]!, mode: 'undo', dumps, rollout: chain[0]!.id, waves: txs };
+  const waves = chain.flatMap((h) => h.waves.filter((w) => w.status === 'committed' && w.tx).map((w) => w.tx!));
+  return waves.includes(lastTx) ? { rollout: chain[0]!.id, waves } : undefined;
 }

@@ -175,7 +175,10 @@ class Connection implements ConnectionHandle {
   }
 
   release(): void {
-    if (--this.refs <= 0) this.end();
+    if (--this.refs > 0) return;
+    // Forgotten at once, not when the close arrives: a connect() in between must open a new connection, not get this ending one.
+    this.forget();
+    this.end();
   }
 
   /** Marks an exec started (+1) or finished (-1); the pool hears when the connection turns idle. */

@@ -8,12 +8,9 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labDown, labExec, labUp, type Lab } from '../../src/lab/index.js';
-import { canonicalOf, changeToIntents } from '../../src/rollout/owned.js';
-import { solve } from '../../src/solve/index.js';
-import { parseTopology, type Topology } from '../../src/topology/index.js';
+import { labDown, labExec } from '../../src/lab/index.js';
 import { testLabName } from '../support/lab.js';
-import { canUseNetns, cli, type CliResult } from './rollout-support.js';
+import { canUseNetns, cli, GatewayFleet, type CliResult } from './rollout-support.js';
 
 const N = 12;
 /** Exec calls of one transaction on a changed gateway (the engine's protocol). */
@@ -47,32 +44,15 @@ function fleetYaml(opts: { forwards: boolean; extra?: boolean; port?: (k: number
 describe('fleet rollout in the lab: 12 gateways, nftables and iptables', function () {
   this.timeout(300_000);
   let dir = '';
-  let lab: Lab | undefined;
   let labName = '';
   const env = { NATCHAIN_STATE_DIR: '' };
   let ssh = '';
-  const files: Record<string, string> = {};
-  const want: Record<string, Record<string, string>> = {};
-  let topology: Topology;
-
-  const sh = async (gw: string, script: string): Promise<string> => {
-    const r = await labExec(lab!, gw, ['sh', '-c', script]);
-    if (r.code !== 0) throw new Error(`${gw}: ${script}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const backendOf = (gw: string) => topology.gateways.find((g) => g.name === gw)!.backend;
-  const owned = async (gw: string) =>
-    canonicalOf(backendOf(gw), await sh(gw, backendOf(gw) === 'iptables' ? 'iptables-save -t nat; iptables-save -t filter' : 'if nft list tables ip | grep -qx "table ip natchain"; then nft list table ip natchain; fi'));
+  let fleet: GatewayFleet;
+  let files: Record<string, string> = {};
+  const sh = (gw: string, script: string) => fleet.sh(gw, script);
+  const backendOf = (gw: string) => fleet.backendOf(gw);
   /** Every gateway: owned state as `expected` says (per gateway: a version name), no lock, no armed timer. */
-  const expectAll = async (expected: Record<string, string>, why: string) => {
-    await Promise.all(
-      gws.map(async (g) => {
-        expect(await owned(g), `${why}: ${g} holds ${expected[g]}`).to.equal(want[expected[g]!]![g]);
-        expect(await sh(g, 'ls /run/natchain'), `${why}: ${g} lock`).to.equal('');
-        expect(await sh(g, 'ls /var/lib/natchain/*/armed 2>/dev/null || true'), `${why}: ${g} timer`).to.equal('');
-      }),
-    );
-  };
+  const expectAll = (expected: Record<string, string>, why: string) => fleet.expectAll(expected, why);
   const all = (version: string, over: Record<string, string> = {}) => Object.fromEntries(gws.map((g) => [g, over[g] ?? version]));
   /** A copy of the lab's ssh_config in which these gateways cannot be reached (their socket does not exist). */
   const sshWithout = (down: string[]): string => {
@@ -109,8 +89,8 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     process.kill(pid, 'SIGTERM');
     return async () => {
-      await labExec(lab!, gw, ['sh', '-c', 'setsid "$@" </dev/null >/dev/null 2>&1 &', 'sh', ...argv]);
-      for (let i = 0; i < 50 && (await labExec(lab!, gw, ['test', '-S', sock])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+      await labExec(fleet.lab, gw, ['sh', '-c', 'setsid "$@" </dev/null >/dev/null 2>&1 &', 'sh', ...argv]);
+      for (let i = 0; i < 50 && (await labExec(fleet.lab, gw, ['test', '-S', sock])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
     };
   };
   const fixLoads = async (gw: string) => {
@@ -122,25 +102,16 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     if (!canUseNetns()) this.skip();
     dir = mkdtempSync(join(tmpdir(), 'natchain-fleet-'));
     env.NATCHAIN_STATE_DIR = join(dir, 'state');
-    const versions: Record<string, string> = {
+    fleet = new GatewayFleet(dir, {
       empty: fleetYaml({ forwards: false }),
       v1: fleetYaml({ forwards: true }),
       v1b: fleetYaml({ forwards: true, port: (k) => (k === 1 ? 8080 : 80) }),
       v2: fleetYaml({ forwards: true, extra: true }),
-    };
-    for (const [v, text] of Object.entries(versions)) {
-      files[v] = join(dir, `fleet-${v}.yaml`);
-      writeFileSync(files[v], text);
-      const t = parseTopology(text, files[v]);
-      const s = solve(t);
-      want[v] = Object.fromEntries(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? []).expected]));
-    }
-    // The lab is only the gateways (no forwards: no client or server hosts; nothing here sends packets).
-    topology = parseTopology(versions.empty!, files.empty!);
+    });
+    files = fleet.files;
     labName = testLabName('fleet');
     await labDown(labName).catch(() => undefined);
-    lab = await labUp(topology, { name: labName });
-    ssh = lab.sshConfig;
+    ssh = (await fleet.up(labName)).sshConfig;
   });
   after(async function () {
     this.timeout(60_000);

@@ -389,3 +389,54 @@ EOF`,
   );
   return () => w.sh(gw, 'nft delete table inet natchain_test_cut').then(() => undefined);
 }
+
+// ---- a fleet of bare gateways (rollout-fleet, rollout-history) -------------------------------
+
+/**
+ * Gateways only (no client or server hosts: nothing sends packets) for fleet tests, and the owned
+ * state each version of the topology asks for. `versions` maps a name to a topology text and must
+ * have `empty` (the lab is built from it); each is written to `<dir>/fleet-<name>.yaml`.
+ */
+export class GatewayFleet {
+  lab!: Lab;
+  readonly topology: Topology;
+  readonly files: Record<string, string> = {};
+  /** Per version, per gateway: the canonical owned state it asks for. */
+  readonly want: Record<string, Record<string, string>> = {};
+  constructor(dir: string, versions: Record<string, string>) {
+    for (const [v, text] of Object.entries(versions)) {
+      this.files[v] = join(dir, `fleet-${v}.yaml`);
+      writeFileSync(this.files[v], text);
+      const t = parseTopology(text, this.files[v]);
+      const s = solve(t);
+      this.want[v] = Object.fromEntries(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? []).expected]));
+    }
+    this.topology = parseTopology(versions.empty!, this.files.empty!);
+  }
+  async up(name: string): Promise<Lab> {
+    this.lab = await labUp(this.topology, { name });
+    return this.lab;
+  }
+  async sh(gw: string, script: string): Promise<string> {
+    const r = await labExec(this.lab, gw, ['sh', '-c', script]);
+    if (r.code !== 0) throw new Error(`${gw}: ${script}: ${r.stderr}`);
+    return r.stdout;
+  }
+  backendOf(gw: string): Backend {
+    return this.topology.gateways.find((g) => g.name === gw)!.backend;
+  }
+  async owned(gw: string): Promise<string> {
+    const b = this.backendOf(gw);
+    return canonicalOf(b, await this.sh(gw, b === 'iptables' ? 'iptables-save -t nat; iptables-save -t filter' : 'if nft list tables ip | grep -qx "table ip natchain"; then nft list table ip natchain; fi'));
+  }
+  /** Every gateway holds the version `expected` names for it (all of them: `expected` covers every gateway); no lock, no armed timer. */
+  async expectAll(expected: Record<string, string>, why: string): Promise<void> {
+    await Promise.all(
+      this.topology.gateways.map(async ({ name: g }) => {
+        expect(await this.owned(g), `${why}: ${g} holds ${expected[g]}`).to.equal(this.want[expected[g]!]![g]);
+        expect(await this.sh(g, 'ls /run/natchain'), `${why}: ${g} lock`).to.equal('');
+        expect(await this.sh(g, 'ls /var/lib/natchain/*/armed 2>/dev/null || true'), `${why}: ${g} timer`).to.equal('');
+      }),
+    );
+  }
+}

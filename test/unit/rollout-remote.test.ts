@@ -9,9 +9,7 @@ import { isTxId, newNonce, newTxId, OWNER_PATTERN, ownerIdentity } from '../../s
 import { Journal, outcomeOf, stateDir } from '../../src/rollout/journal.js';
 import { forwardChanges } from '../../src/rollout/owned.js';
 import { frame, parseArmed, parseLockInfo, parseSections, remoteCall, type RemoteOp } from '../../src/rollout/remote.js';
-import { rollbackTarget } from '../../src/rollout/rollback.js';
 import { parseHistory } from '../../src/rollout/history.js';
-import { example } from '../support/topo.js';
 
 const OPS: RemoteOp[] = ['prepare', 'apply', 'commit', 'abort', 'inspect'];
 
@@ -203,29 +201,6 @@ describe('rollout: journal', () => {
     expect(txs[0]!.phases['gw-a']).to.deep.equal(['locked']);
     expect(outcomeOf(txs[0]!)).to.equal('committed');
     expect(outcomeOf(txs[1]!)).to.equal(undefined);
-  });
-
-  it('picks what a rollback restores: the last commit that changed a gateway, or the state --to TX left', () => {
-    const j = new Journal(dir);
-    const t = '2026-01-01T00:00:00Z';
-    const topology = example('seed-vpn');
-    const plan = (snapshot: string, changed: boolean) => ({ backend: 'iptables' as const, snapshot, expectedHash: '', ipForward: '1', enableIpForward: false, changed });
-    for (const [tx, snap, rb] of [
-      ['T1', 'S0', 'R1'],
-      ['T2', 'R1', 'R2'],
-    ] as const) {
-      j.append({ type: 'begin', tx, time: t, kind: 'apply', owner: 'a@b:1', topology: topology.file, gateways: ['gw-a', 'gw-b'], confirmTimeoutSec: 60 });
-      j.append({ type: 'plan', tx, time: t, gateways: { 'gw-a': plan(snap, true), 'gw-b': plan('B', false) } });
-      j.append({ type: 'readback', tx, time: t, gateway: 'gw-a', dump: rb });
-      j.append({ type: 'end', tx, time: t, outcome: 'committed', states: {} });
-    }
-    j.flush();
-    const undo = rollbackTarget(j, topology);
-    expect(undo.tx).to.equal('T2');
-    expect([...undo.dumps.entries()]).to.deep.equal([['gw-a', { backend: 'iptables', dump: 'R1' }]]);
-    const to = rollbackTarget(j, topology, 'T1');
-    expect(Object.fromEntries([...to.dumps.entries()].map(([k, v]) => [k, v.dump]))).to.deep.equal({ 'gw-a': 'R1', 'gw-b': 'B' });
-    expect(() => rollbackTarget(j, topology, 'T9')).to.throw(/no transaction T9/);
   });
 });
 

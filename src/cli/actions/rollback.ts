@@ -1,22 +1,18 @@
-import { Journal, stateDir } from '../../rollout/journal.js';
-import { changeToDump } from '../../rollout/owned.js';
-import { rollbackTarget } from '../../rollout/rollback.js';
-import { RolloutLog, rolloutRollbackTarget } from '../../rollout/rollouts.js';
+import { UsageError } from '../../errors.js';
+import { isTxId } from '../../rollout/ids.js';
+import { stateDir } from '../../rollout/journal.js';
+import { runRollback } from '../../rollout/rollback-run.js';
+import { RolloutLog } from '../../rollout/rollouts.js';
 import { loadProject } from '../io.js';
-import { runTxCommand } from '../remote.js';
 import { type TxCliOptions } from '../options.js';
+import { txSettings } from '../remote.js';
+import { runFleetCommand } from '../rollout.js';
 
-/** Runs `natchain rollback`. */
+/** Runs `natchain rollback`: a one-wave rollout whose states come from the gateways' records. */
 export async function run(file: string, o: TxCliOptions & { to?: string }): Promise<void> {
+  if (o.to !== undefined && !isTxId(o.to)) throw new UsageError(`--to takes a transaction id such as 20260101T120000Z-a1b2c3 (natchain log lists them), not "${o.to}"`);
+  const settings = txSettings(o, 'rollback');
   const p = await loadProject(file);
-  const journal = new Journal(stateDir(o.stateDir));
-  let target = rollbackTarget(journal, p.topology, o.to);
-  // The last commit was a wave of a rollout: undo every committed wave of it, as one transaction (fleet).
-  if (!o.to) target = rolloutRollbackTarget(journal, new RolloutLog(stateDir(o.stateDir)), p.topology, target.tx) ?? target;
-  await runTxCommand(o, 'rollback', p.topology, {
-    gateways: [...target.dumps.keys()],
-    rollbackOf: target.tx,
-    target: (g) => changeToDump(g.backend, target.dumps.get(g.name)!.dump),
-    needsForwarding: () => false,
-  });
+  const log = new RolloutLog(stateDir(o.stateDir));
+  await runFleetCommand(o, 'rollback', p.topology, settings, (ctx) => runRollback({ ...ctx, topology: p.topology, log, ...(o.to ? { to: o.to } : {}) }));
 }
