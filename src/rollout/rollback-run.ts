@@ -8,6 +8,8 @@ import type { GatewaySession } from '../transport/types.js';
 import { gatewayPlan, keepingSessions, rolloutSummary, RolloutError, settleWave, waveTxOptions, type RolloutOptions, type RolloutReport, type WaveReport } from './fleet.js';
 import { newTxId } from './ids.js';
 import { outcomeOf } from './journal.js';
+import { journalRecords } from './known.js';
+import { knownRecord, type KnownRecord } from './known-store.js';
 import { inspectGateways, type LiveGateway } from './live.js';
 import { canonicalOf, changeToDump } from './owned.js';
 import { lastCommitted, targetDumps, toChoice, undoChoice, type GatewayRecords, type RollbackChoice, type TxFiles } from './rollback.js';
@@ -36,6 +38,7 @@ export type RollbackOptions = Pick<
   | 'guard'
   | 'topologyHash'
   | 'confirm'
+  | 'known'
 > & {
   /** Restore the state this transaction left; default: undo the last committed transaction. */
   to?: string;
@@ -48,50 +51,42 @@ export interface RollbackReport extends RolloutReport {
 
 /** Runs a rollback; resolves when it committed (or nothing had to move), throws RolloutError when its transaction did not commit. */
 export async function runRollback(o: RollbackOptions): Promise<RollbackReport> {
-  return keepingSessions((kept) => rollback(o, kept));
+  const seen: Seen = { reads: [], ran: [] };
+  try {
+    return await keepingSessions((kept) => rollback(o, kept, seen));
+  } finally {
+    // What the reads saw, then where the transaction left each gateway it ran on: what apply's scope starts from.
+    const error = o.known?.write([...seen.reads, ...journalRecords(o.journal.transactions(), o.topology, seen.ran)]);
+    if (error) o.progress.note(`natchain: ${error}`);
+  }
 }
 
-async function rollback(o: RollbackOptions, kept: GatewaySession[]): Promise<RollbackReport> {
+/** For the known-state cache: the states read, and the gateways the transaction ran on. */
+interface Seen {
+  reads: KnownRecord[];
+  ran: string[];
+}
+
+async function rollback(o: RollbackOptions, kept: GatewaySession[], seen: Seen): Promise<RollbackReport> {
   const t0 = Date.now();
   const tx = newTxId();
-  const byName = new Map(o.topology.gateways.map((g) => [g.name, g]));
   const reads: Record<string, number> = Object.create(null);
   const read = (gateways: Gateway[], asked?: string) => readRecords(o, gateways, asked, kept, reads);
   const { live, unreadable } = await read(o.topology.gateways, o.to);
+  for (const l of live.values()) seen.reads.push(knownRecord(l.gateway.name, l.gateway.backend, canonicalOf(l.gateway.backend, l.live), Boolean(l.lock || l.armed.length), 'rollback'));
   const records = [...live.values()].map((l) => recordsOf(l, o.to));
   const { choice, rollout, notes } = o.to ? { choice: toChoice(records, o.to, unreadable, o.topology.file), rollout: undefined, notes: journalNotes(o, o.to) } : undoLast(o, records, unreadable);
   notes.push(...choice.notes);
-
-  // The files to restore: read with the first look when it asked for that transaction, else a second look.
-  const files = new Map<string, TxFiles>();
-  const again = new Map<string, string[]>();
-  for (const [g, s] of choice.sources) {
-    const l = live.get(g)!;
-    if (l.txFiles && s.tx === o.to) files.set(g, l.txFiles);
-    else again.set(s.tx, [...(again.get(s.tx) ?? []), g]);
-  }
-  await Promise.all(
-    [...again].map(async ([t, gs]) => {
-      const second = await read(gs.map((g) => byName.get(g)!), t);
-      for (const [g, why] of second.unreadable) throw new NatchainError('SSH', `cannot read ${g} again: ${why}; nothing was changed`);
-      for (const [g, l] of second.live) files.set(g, l.txFiles ?? { members: [] });
-    }),
-  );
+  const files = await filesToRestore(o, choice, live, read);
   if (choice.mode === 'undo') refuseUnreadMembers(choice, files, unreadable);
   const dumps = targetDumps(choice, new Map(o.topology.gateways.map((g) => [g.name, g.backend])), files);
 
   // Only gateways whose state differs from the one to restore take part; the others are reported.
   const moving = o.topology.gateways.filter((g) => dumps.has(g.name) && live.has(g.name) && canonicalOf(g.backend, dumps.get(g.name)!) !== canonicalOf(g.backend, live.get(g.name)!.live));
-  const outside: OutsideGateway[] = o.topology.gateways
-    .filter((g) => !moving.includes(g))
-    .map((g) =>
-      unreadable.has(g.name)
-        ? { gateway: g.name, status: 'unreachable', detail: `unreachable (not in this rollback): ${unreadable.get(g.name)}` }
-        : { gateway: g.name, status: 'unchanged', detail: dumps.has(g.name) ? 'already in the state to restore' : 'not changed by this rollback' },
-    );
-  const plan = moving.map((g) => gatewayPlan(g, canonicalOf(g.backend, live.get(g.name)!.live), canonicalOf(g.backend, dumps.get(g.name)!)));
   const names = moving.map((g) => g.name);
+  const plan = moving.map((g) => gatewayPlan(g, canonicalOf(g.backend, live.get(g.name)!.live), canonicalOf(g.backend, dumps.get(g.name)!)));
   const scope = { gateways: names, forwards: changedForwards(plan), limitAdded: [], left: [] };
+  const outside = outsideOf(o, names, dumps, unreadable);
   const wave: WaveReport = { index: 1, canary: false, gateways: names, status: 'not-started', tx: null };
   const report = (waves: WaveReport[]): RollbackReport => ({
     rollout: tx,
@@ -113,6 +108,7 @@ async function rollback(o: RollbackOptions, kept: GatewaySession[]): Promise<Rol
     if (!(await o.confirm(view))) throw new NatchainError('CANCELLED', 'cancelled; nothing was changed');
   }
   o.progress.wave(choice.mode === 'to' ? `rollback to ${choice.tx}` : `rollback of ${rollout ? `rollout ${rollout}` : choice.tx}`, names);
+  seen.ran.push(...names);
   await settleWave(wave, () =>
     runTransaction({
       kind: 'rollback',
@@ -129,6 +125,41 @@ async function rollback(o: RollbackOptions, kept: GatewaySession[]): Promise<Rol
   const r = report([wave]);
   if (!['committed', 'noop', 'armed'].includes(wave.status)) throw new RolloutError(wave.error ?? `the rollback ${wave.status}`, r, wave.code ?? 'TRANSACTION');
   return r;
+}
+
+/** The files to restore: from the first read when it asked for that transaction, else from a second read of the gateway asking for it. */
+async function filesToRestore(
+  o: RollbackOptions,
+  choice: RollbackChoice,
+  live: Map<string, LiveGateway>,
+  read: (gateways: Gateway[], asked?: string) => ReturnType<typeof readRecords>,
+): Promise<Map<string, TxFiles>> {
+  const files = new Map<string, TxFiles>();
+  const again = new Map<string, Gateway[]>();
+  for (const [g, s] of choice.sources) {
+    const l = live.get(g)!;
+    if (l.txFiles && s.tx === o.to) files.set(g, l.txFiles);
+    else again.set(s.tx, [...(again.get(s.tx) ?? []), l.gateway]);
+  }
+  await Promise.all(
+    [...again].map(async ([tx, gateways]) => {
+      const second = await read(gateways, tx);
+      for (const [g, why] of second.unreadable) throw new NatchainError('SSH', `cannot read ${g} again: ${why}; nothing was changed`);
+      for (const [g, l] of second.live) files.set(g, l.txFiles ?? { members: [] });
+    }),
+  );
+  return files;
+}
+
+/** Every gateway that does not move: already as restored, not concerned, or unreadable. */
+function outsideOf(o: RollbackOptions, moving: string[], dumps: Map<string, string>, unreadable: Map<string, string>): OutsideGateway[] {
+  return o.topology.gateways
+    .filter((g) => !moving.includes(g.name))
+    .map((g) =>
+      unreadable.has(g.name)
+        ? { gateway: g.name, status: 'unreachable', detail: `unreachable (not in this rollback): ${unreadable.get(g.name)}` }
+        : { gateway: g.name, status: 'unchanged', detail: dumps.has(g.name) ? 'already in the state to restore' : 'not changed by this rollback' },
+    );
 }
 
 /** Default: the fleet's last committed transaction (with every committed wave, when this machine's rollouts.jsonl says it was a wave). */

@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { isTxId } from '../../rollout/ids.js';
 import { stateDir } from '../../rollout/journal.js';
+import { KnownStore } from '../../rollout/known-store.js';
 import { runRollback } from '../../rollout/rollback-run.js';
 import { RolloutLog } from '../../rollout/rollouts.js';
 import { loadProject } from '../io.js';
@@ -14,5 +15,6 @@ export async function run(file: string, o: TxCliOptions & { to?: string }): Prom
   const settings = txSettings(o, 'rollback');
   const p = await loadProject(file);
   const log = new RolloutLog(stateDir(o.stateDir));
-  await runFleetCommand(o, 'rollback', p.topology, settings, (ctx) => runRollback({ ...ctx, topology: p.topology, log, ...(o.to ? { to: o.to } : {}) }));
+  const known = new KnownStore(stateDir(o.stateDir));
+  await runFleetCommand(o, 'rollback', p.topology, settings, (ctx) => runRollback({ ...ctx, topology: p.topology, log, known, ...(o.to ? { to: o.to } : {}) }));
 }
