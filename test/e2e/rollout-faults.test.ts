@@ -323,7 +323,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const refused = await cli(['apply', files[target], '-F', ssh, '--yes', '--json'], other);
       expect(refused.code).to.equal(1);
       expect(refused.json.error.code).to.equal('LOCKED');
-      expect(refused.json.error.message).to.include(`locked by transaction ${tx}`);
+      expect(refused.json.error.message).to.match(new RegExp(`^gw-[ab] is locked by transaction ${tx} of root@\\S+:\\d+, taken \\d+s ago \\(if that natchain is dead: natchain recover, or --break-lock ${tx}\\); nothing was changed$`));
       const took = await cli(['apply', files[target], '-F', ssh, '--yes', '--json', '--break-lock', tx], other);
       expect(took.code, took.stderr).to.equal(0);
       await w.expectAll(want[target], 'applied after breaking the dead lock');
