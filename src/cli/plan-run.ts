@@ -25,7 +25,7 @@ export async function runPlan(file: string, o: RemoteOptions & { out?: string },
   } finally {
     await pool.closeAll().catch(() => undefined);
   }
-  known.save();
+  await known.save();
   noteSplit(plan.split, file, named);
   // A gateway apply would refuse (mismatch) or cannot repair (an nftables table running first) is an error, not a pending change.
   const errors = plan.gateways.filter((g) => g.status === 'error' || g.status === 'mismatch' || (g.status === 'shadowed' && g.shadowed.some((h) => !h.repairable)));

@@ -49,12 +49,12 @@ export function connectors(opts: ConnectOptions): { pool: SshPool; managed: Conn
 }
 
 /** Records what a read command saw per gateway in the known-state cache (apply's scope comes from it); `save` warns on stderr when it cannot. */
-export function knownRecorder(o: RemoteOptions, by: string): { seen: SeenHook; save(): void } {
+export function knownRecorder(o: RemoteOptions, by: string): { seen: SeenHook; save(): Promise<void> } {
   const records: KnownRecord[] = [];
   return {
     seen: (g, canonical, busy) => records.push(knownRecord(g.name, g.backend, canonical, busy, by)),
-    save: () => {
-      const error = new KnownStore(stateDir(o.stateDir)).write(records);
+    save: async () => {
+      const error = await new KnownStore(stateDir(o.stateDir)).write(records);
       if (error) process.stderr.write(`natchain: ${error}\n`);
     },
   };

@@ -261,8 +261,10 @@ export function formatRollout(r: FleetReport, topologyFile: string, kind: 'apply
     if (w.stopped) lines.push(c.red(`stopped: ${w.stopped}`));
   }
   for (const a of r.scope.limitAdded) lines.push(`--limit added ${a.gateway}: ${a.why}`);
-  const unchanged = r.outside.filter((x) => x.status === 'unchanged').map((x) => x.gateway);
+  const unchanged = r.outside.filter((x) => x.status === 'unchanged' && x.reach !== 'pending').map((x) => x.gateway);
   if (unchanged.length && r.waves.length) lines.push(c.dim(`unchanged (not in this change${r.refreshed ? '' : ", not read: as natchain last recorded them"}): ${listNames(unchanged)}`));
+  const pending = r.outside.filter((x) => x.reach === 'pending').map((x) => x.gateway);
+  if (pending.length) lines.push(c.yellow(`no answer yet from (not in this change; their sshd had not answered when it was done: natchain status reads them): ${listNames(pending)}`));
   for (const x of r.outside) if (x.status === 'unreachable') lines.push(c.yellow(`${x.gateway}: ${x.detail}`));
   for (const n of r.notes) lines.push(c.yellow(n));
   const f = r.scope.forwards.map((x) => formatForwardChanges({ added: x.change === 'added' ? [x.forward] : [], removed: x.change === 'removed' ? [x.forward] : [], changed: x.change === 'changed' ? [x.forward] : [] })[0]).join(' ');

@@ -12,16 +12,7 @@ import type { TxHistory } from './journal.js';
 import type { LiveGateway } from './live.js';
 import { canonicalOf, changeToIntents, forwardChanges, forwardsIn } from './owned.js';
 import type { KnownState } from './scope.js';
-
-/** Gives the event loop a turn once `ms` of synchronous work has passed since the last one. */
-export function yielder(ms = 20): () => Promise<void> {
-  let last = Date.now();
-  return async () => {
-    if (Date.now() - last < ms) return;
-    await new Promise((r) => setImmediate(r));
-    last = Date.now();
-  };
-}
+import { yielder } from './yielder.js';
 
 /** A rollout's knowledge of the fleet. */
 export class FleetKnowledge {

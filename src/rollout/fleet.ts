@@ -11,7 +11,8 @@ import type { ConnectOptions, Connector, GatewaySession } from '../transport/typ
 import type { Faults } from './faults.js';
 import { newTxId, ownerIdentity } from './ids.js';
 import type { Journal } from './journal.js';
-import { FleetKnowledge, yielder } from './fleet-knowledge.js';
+import { FleetKnowledge } from './fleet-knowledge.js';
+import { yielder } from './yielder.js';
 import { journalRecords } from './known.js';
 import type { KnownStore } from './known-store.js';
 import { inspectGateways } from './live.js';
@@ -20,7 +21,7 @@ import { sha256, staleGateways } from './planfile.js';
 import type { FleetProgress } from './progress.js';
 import type { RolloutLog, RolloutSettings, WaveStatus } from './rollouts.js';
 import { ReachChecks } from './outside.js';
-import { computeScope, limitScope, markUnreachable, type OutsideGateway, type Scope } from './scope.js';
+import { computeScope, limitScope, withReach, type OutsideGateway, type Scope } from './scope.js';
 import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionOptions, type TransactionReport } from './transaction.js';
 import { overBudget, planWaves, resolveCount, type Count, type Wave, type WaveOptions } from './waves.js';
 
@@ -207,7 +208,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     return await runScope();
   } finally {
     checks?.stop();
-    const error = o.known?.write([...k.seen, ...journalRecords(o.journal.transactions(), o.topology, ranGateways)]);
+    const error = await o.known?.write([...k.seen, ...journalRecords(o.journal.transactions(), o.topology, ranGateways)]);
     if (error) o.progress.note(`natchain: ${error}`);
   }
 
@@ -276,7 +277,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     const report: RolloutReport = {
       rollout,
       scope: { gateways: scope.gateways, forwards: scope.forwards, limitAdded: limited.added, left: limited.left },
-      outside: checks ? markUnreachable(scope.outside, await checks.failures(scope.outside.filter((x) => x.status === 'unchanged' && x.since !== undefined).map((x) => x.gateway))) : scope.outside,
+      outside: checks ? withReach(scope.outside, await checks.answers(scope.outside.filter((x) => x.status === 'unchanged' && x.since !== undefined).map((x) => x.gateway))) : scope.outside,
       waves: allWaves,
       notes,
       reads,
@@ -448,7 +449,7 @@ export function pauseFor(seconds: number, signal?: AbortSignal): () => Promise<b
 }
 
 /** One gateway in a rollout's report: its transaction's row, or why it had none. */
-export type GatewayRow = Omit<Partial<GatewayReport>, 'state'> & { gateway: string; state: string; wave?: number; roundTrips: number; since?: string };
+export type GatewayRow = Omit<Partial<GatewayReport>, 'state'> & { gateway: string; state: string; wave?: number; roundTrips: number; since?: string; reach?: OutsideGateway['reach'] };
 
 /** Every gateway of the topology with where the rollout left it (for the JSON report). */
 export function gatewayRows(topology: Topology, r: RolloutReport): GatewayRow[] {
@@ -459,6 +460,6 @@ export function gatewayRows(topology: Topology, r: RolloutReport): GatewayRow[] 
     if (w && inTx) return { ...inTx, wave: w.index, roundTrips: inTx.roundTrips + reads };
     if (w) return { gateway: g.name, backend: g.backend, changed: false, state: w.status === 'not-started' ? 'not-started' : 'unknown', wave: w.index, roundTrips: reads, ...(w.error ? { detail: w.error } : {}) };
     const out = r.outside.find((x) => x.gateway === g.name);
-    return { gateway: g.name, backend: g.backend, changed: false, state: out?.status ?? 'unchanged', roundTrips: reads, ...(out ? { detail: out.detail } : {}), ...(out?.since ? { since: out.since } : {}) };
+    return { gateway: g.name, backend: g.backend, changed: false, state: out?.status ?? 'unchanged', roundTrips: reads, ...(out ? { detail: out.detail } : {}), ...(out?.since ? { since: out.since } : {}), ...(out?.reach ? { reach: out.reach } : {}) };
   });
 }

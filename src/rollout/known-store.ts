@@ -7,6 +7,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../topology/types.js';
+import { yielder } from './yielder.js';
 
 /** What natchain last saw of one gateway. */
 export interface KnownRecord {
@@ -50,15 +51,17 @@ export class KnownStore {
     return out;
   }
 
-  /** Replaces the records of these gateways; returns why it could not, if so (the cache only saves reads: callers warn and go on). */
-  write(records: KnownRecord[]): string | undefined {
+  /** Replaces the records of these gateways; resolves with why it could not, if so (the cache only saves reads: callers warn and go on). */
+  async write(records: KnownRecord[]): Promise<string | undefined> {
     if (!records.length) return undefined;
+    const turn = yielder();
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       for (const r of records) {
         const tmp = `${this.file(r.gateway)}.${process.pid}.tmp`;
         writeFileSync(tmp, JSON.stringify(r) + '\n', { mode: 0o600 });
         renameSync(tmp, this.file(r.gateway));
+        await turn();
       }
       this.prune();
       return undefined;

@@ -1,8 +1,10 @@
 // Gateways outside a change are not read (their state is natchain's last record of it), but the
 // report says whether each one answers: a check that never logs in (its sshd's version line, see
 // transport/reach.ts), started beside the change with a limiter of its own (never a connection
-// slot of --concurrency) and bounded per gateway, so the report waits for it only when a gateway
-// is silent, and then at most REACH_TIMEOUT_MS from the check's start.
+// slot of --concurrency) and bounded per gateway (REACH_TIMEOUT_MS). The report waits for the
+// checks still running at most REACH_GRACE_MS after the change: a refused or closed connection
+// (sshd killed, socket gone, no route) fails in milliseconds and is reported; a check with no
+// answer yet (a silent link, a hung or slow sshd) is reported as such, never made to hold the report.
 import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { withoutGateway } from '../errors.js';
@@ -11,6 +13,16 @@ import { withoutGateway } from '../errors.js';
 export const REACH_TIMEOUT_MS = 4000;
 /** Checks in flight at once, at least (they are one socket or one ProxyCommand each, no login). */
 export const REACH_MIN_PARALLEL = 64;
+/** How long the report waits, after the change, for checks still running. */
+export const REACH_GRACE_MS = 300;
+
+/** What the checks of some gateways said by a deadline. */
+export interface ReachAnswers {
+  /** Why each of these gateways did not answer. */
+  failed: Map<string, string>;
+  /** Gateways whose check had not ended by then. */
+  pending: string[];
+}
 
 /** Checks gateways as they are started; `failures` waits for the ones asked about. */
 export class ReachChecks {
@@ -34,17 +46,17 @@ export class ReachChecks {
     for (const g of gateways) if (!this.runs.has(g)) this.runs.set(g, this.limit(() => (this.stopper.signal.aborted ? Promise.resolve('check stopped') : this.one(g))));
   }
 
-  /** Why each of these gateways did not answer (absent: it answered); starts those not started yet. */
-  async failures(gateways: string[]): Promise<Map<string, string>> {
+  /** What the checks of these gateways said, waiting at most `waitMs` for those still running (and starting those not started). */
+  async answers(gateways: string[], waitMs = REACH_GRACE_MS): Promise<ReachAnswers> {
     this.start(gateways);
-    const out = new Map<string, string>();
-    await Promise.all(
-      gateways.map(async (g) => {
-        const why = await this.runs.get(g)!;
-        if (why !== undefined) out.set(g, why);
-      }),
-    );
-    return out;
+    const done = new Map<string, string | undefined>();
+    const all = Promise.all(gateways.map(async (g) => done.set(g, await this.runs.get(g)!)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
+    const failed = new Map<string, string>();
+    for (const [g, why] of done) if (why !== undefined) failed.set(g, why);
+    return { failed, pending: gateways.filter((g) => !done.has(g)) };
   }
 
   /** Ends the checks still running (nobody will read their answers): their sockets and processes go at once. */

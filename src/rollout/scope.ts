@@ -46,6 +46,8 @@ export interface OutsideGateway {
   detail: string;
   /** Not read in this run: the time of natchain's record its state is taken from. */
   since?: string;
+  /** Not read: whether its sshd answered the check (pending: no answer yet when the change was done). */
+  reach?: 'answered' | 'pending';
 }
 
 /** The gateways a change must touch. */
@@ -241,11 +243,17 @@ function addedWhy(scope: Scope, g: string, named: Set<string>, namedForwards: Se
   return `shares a changed forward (${mine.map((f) => f.forward).join(', ')}) with a gateway in the limit, through a chain of changed forwards`;
 }
 
-/** The outside list after the reachability checks: a gateway whose sshd did not answer is `unreachable (not in this change …)`. */
-export function markUnreachable(outside: OutsideGateway[], failures: Map<string, string>): OutsideGateway[] {
+/**
+ * The outside list after the reachability checks of the gateways not read: one whose check failed is
+ * `unreachable (not in this change …)`; one whose check had not ended is `unchanged`, saying so.
+ */
+export function withReach(outside: OutsideGateway[], answers: { failed: Map<string, string>; pending: string[] }): OutsideGateway[] {
+  const pending = new Set(answers.pending);
   return outside.map((x) => {
-    const why = failures.get(x.gateway);
-    if (why === undefined || x.status !== 'unchanged') return x;
-    return { ...x, status: 'unreachable', detail: `unreachable (not in this change; last known state in sync): ${why}` };
+    if (x.status !== 'unchanged' || x.since === undefined) return x;
+    const why = answers.failed.get(x.gateway);
+    if (why !== undefined) return { ...x, status: 'unreachable', detail: `unreachable (not in this change; last known state in sync): ${why}` };
+    if (pending.has(x.gateway)) return { ...x, reach: 'pending', detail: 'not in this change; its sshd had not answered yet when the change was done' };
+    return { ...x, reach: 'answered' };
   });
 }

@@ -10,6 +10,23 @@ import { ProxyCommandSocket } from './proxy.js';
 /** Longest preamble read while looking for the version line (RFC 4253 lets a server send lines before it). */
 const MAX_PREAMBLE = 8192;
 
+const NET_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'no route to host',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  ENOTFOUND: 'host name not found',
+};
+
+/** Why a connection failed, in words, with the address when Node gives it. */
+function netReason(e: Error): string {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  const words = err.code && Object.hasOwn(NET_REASONS, err.code) ? NET_REASONS[err.code]! : undefined;
+  if (!words) return ioReason(e);
+  return err.address ? `${words} (${err.address}${err.port ? `:${err.port}` : ''})` : words;
+}
+
 /** The socket a check reads from: direct TCP to host:port, or the gateway's ProxyCommand. */
 export function openCheckSocket(via: { kind: 'tcp'; host: string; port: number } | { kind: 'proxy-command'; command: string }): Duplex {
   return via.kind === 'tcp' ? tcpConnect({ host: via.host, port: via.port }) : new ProxyCommandSocket(via.command);
@@ -43,7 +60,7 @@ export function readSshBanner(sock: Duplex, timeoutMs: number, signal?: AbortSig
       }
       if (buf.length > MAX_PREAMBLE) finish(new Error('it answers, but not with an SSH version line'));
     });
-    sock.on('error', (e) => finish(new Error(ioReason(e))));
+    sock.on('error', (e) => finish(new Error(netReason(e))));
     const closed = () => {
       if (done) return;
       // A ProxyCommand's exit status and stderr say why (socat: "Connection refused"): wait briefly for them.

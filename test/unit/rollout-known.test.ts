@@ -9,7 +9,7 @@ import type { TxHistory } from '../../src/rollout/journal.js';
 import { journalRecords, lastKnownStates } from '../../src/rollout/known.js';
 import { KnownStore, knownRecord, type KnownRecord } from '../../src/rollout/known-store.js';
 import { canonicalOf, changeToIntents } from '../../src/rollout/owned.js';
-import { computeScope, markUnreachable, type KnownState } from '../../src/rollout/scope.js';
+import { computeScope, withReach, type KnownState } from '../../src/rollout/scope.js';
 import { solve } from '../../src/solve/index.js';
 import type { Topology } from '../../src/topology/index.js';
 import { THREE_GATEWAYS_YAML, topo } from '../support/topo.js';
@@ -86,9 +86,10 @@ describe('rollout: last known state (journal + known-state cache)', () => {
     const out = s.outside.map((x) => x.gateway);
     expect(out).to.deep.equal(['gw-c']);
     for (const x of s.outside) expect(x).to.deep.equal({ gateway: x.gateway, status: 'unchanged', detail: 'not in this change', since: '2026-01-01T10:00:00.000Z' });
-    const marked = markUnreachable(s.outside, new Map([[out[0]!, 'ProxyCommand exited with code 1: Connection refused']]));
-    expect(marked[0]).to.include({ status: 'unreachable', detail: 'unreachable (not in this change; last known state in sync): ProxyCommand exited with code 1: Connection refused' });
-    expect(marked.slice(1).every((x) => x.status === 'unchanged')).to.equal(true);
+    const failed = withReach(s.outside, { failed: new Map([[out[0]!, 'ProxyCommand exited with code 1: Connection refused']]), pending: [] });
+    expect(failed[0]).to.include({ status: 'unreachable', detail: 'unreachable (not in this change; last known state in sync): ProxyCommand exited with code 1: Connection refused' });
+    expect(withReach(s.outside, { failed: new Map(), pending: [] })[0]).to.include({ status: 'unchanged', reach: 'answered', detail: 'not in this change' });
+    expect(withReach(s.outside, { failed: new Map(), pending: [out[0]!] })[0]).to.include({ status: 'unchanged', reach: 'pending', detail: 'not in this change; its sshd had not answered yet when the change was done' });
   });
 
   it('a plan that saw drift on a gateway (forward old deleted by hand on gw-c) puts it, and the other end of old, into the next scope', () => {
@@ -105,10 +106,10 @@ describe('rollout: the known-state cache on disk', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'natchain-known-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('one file per gateway, overwritten; unreadable or foreign files count as no record', () => {
+  it('one file per gateway, overwritten; unreadable or foreign files count as no record', async () => {
     const store = new KnownStore(dir);
-    expect(store.write([rec('gw-hq', 'a', 't1'), rec('gw-branch-1', 'b', 't1')])).to.equal(undefined);
-    expect(store.write([rec('gw-hq', 'c', 't2')])).to.equal(undefined);
+    expect(await store.write([rec('gw-hq', 'a', 't1'), rec('gw-branch-1', 'b', 't1')])).to.equal(undefined);
+    expect(await store.write([rec('gw-hq', 'c', 't2')])).to.equal(undefined);
     writeFileSync(join(store.dir, 'gw-branch-2.json'), '{"torn');
     const r = store.read(['gw-hq', 'gw-branch-1', 'gw-branch-2', 'gw-none']);
     expect([...r.keys()]).to.deep.equal(['gw-hq', 'gw-branch-1']);
@@ -116,17 +117,17 @@ describe('rollout: the known-state cache on disk', () => {
     expect(readdirSync(store.dir).sort()).to.deep.equal(['gw-branch-1.json', 'gw-branch-2.json', 'gw-hq.json']);
   });
 
-  it('bounded: past the limit, the least recently written records go', () => {
+  it('bounded: past the limit, the least recently written records go', async () => {
     const store = new KnownStore(dir);
-    store.write(['a', 'b', 'c'].map((g) => rec(g, g, 't')));
+    await store.write(['a', 'b', 'c'].map((g) => rec(g, g, 't')));
     utimesSync(join(store.dir, 'a.json'), new Date(1000), new Date(1000));
     (store as unknown as { prune(keep: number): void }).prune(2);
     expect(readdirSync(store.dir).sort()).to.deep.equal(['b.json', 'c.json']);
   });
 
-  it('a state directory it cannot write is reported, not thrown', () => {
+  it('a state directory it cannot write is reported, not thrown', async () => {
     writeFileSync(join(dir, 'known'), 'a file where the directory should be');
-    expect(new KnownStore(dir).write([rec('gw-hq', 'a', 't')])).to.match(/^cannot record what was read in .*known: /);
+    expect(await new KnownStore(dir).write([rec('gw-hq', 'a', 't')])).to.match(/^cannot record what was read in .*known: /);
   });
 });
 

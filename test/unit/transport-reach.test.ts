@@ -61,19 +61,26 @@ describe('transport: is an sshd there (no login)', () => {
     expect(Date.now() - t0, 'the answered command was ended, not waited for').to.be.lessThan(3000);
   });
 
-  it('ReachChecks: answers and failures by gateway, each bounded; stop() ends the rest at once', async () => {
+  it('ReachChecks: answers and failures by gateway, each bounded; the report waits only so long for the rest; stop() ends them', async () => {
     const ok = await up((s) => s.write('SSH-2.0-x\r\n'));
     const silent = await up(() => undefined);
-    const ports: Record<string, number> = { a: ok, b: silent };
+    const refused = await up(() => undefined);
+    await new Promise<void>((r) => servers.pop()!.srv.close(() => r()));
+    const ports: Record<string, number> = { a: ok, b: silent, c: refused };
     const checks = new ReachChecks((g, ms, signal) => readSshBanner(tcp(ports[g]!), ms, signal), 1, 400);
-    checks.start(['a', 'b']);
-    const f = await checks.failures(['a', 'b']);
-    expect([...f]).to.deep.equal([['b', 'no SSH version line within 0.4 s']]);
-    const stopped = new ReachChecks((g, ms, signal) => readSshBanner(tcp(ports[g]!), ms, signal), 1, 60_000);
-    stopped.start(['b']);
+    checks.start(['a', 'b', 'c']);
+    const all = await checks.answers(['a', 'b', 'c'], 5000);
+    expect([...all.failed.keys()].sort()).to.deep.equal(['b', 'c']);
+    expect(all.failed.get('b')).to.equal('no SSH version line within 0.4 s');
+    expect(all.failed.get('c')).to.equal(`connection refused (127.0.0.1:${refused})`);
+    expect(all.pending).to.deep.equal([]);
+    const slow = new ReachChecks((g, ms, signal) => readSshBanner(tcp(ports[g]!), ms, signal), 64, 60_000);
+    slow.start(['a', 'b']);
     const t0 = Date.now();
-    setTimeout(() => stopped.stop(), 100);
-    expect([...(await stopped.failures(['b']))]).to.deep.equal([['b', 'check stopped']]);
-    expect(Date.now() - t0).to.be.lessThan(2000);
+    const early = await slow.answers(['a', 'b'], 300);
+    expect(Date.now() - t0).to.be.lessThan(1500);
+    expect(early).to.deep.equal({ failed: new Map(), pending: ['b'] });
+    slow.stop();
+    expect(await slow.answers(['b'], 2000)).to.deep.equal({ failed: new Map([['b', 'check stopped']]), pending: [] });
   });
 });

@@ -22,7 +22,7 @@ export async function run(file: string, o: RemoteOptions & { counters?: boolean 
   } finally {
     await pool.closeAll().catch(() => undefined);
   }
-  known.save();
+  await known.save();
   const gws = view.gateways;
   noteSplit(view.split, file, named);
   const journal = new Journal(stateDir(o.stateDir));
