@@ -10,6 +10,7 @@ import { contextOf, type SshContext } from './context.js';
 import { blobKeyType, checkHostKey, fingerprint, keyTypeLabel, knownHostName, preferredHostKeyAlgorithms } from './knownhosts.js';
 import { ProxyCommandSocket } from './proxy.js';
 import { openCheckSocket, readSshBanner } from './reach.js';
+import { ProxyChecks } from './reach-proxy.js';
 import { assertSafeHost, assertSafePort, assertSafeUser } from './quote.js';
 import { MAX_PARALLEL_EXECS, SshSession, type ConnectionHandle } from './session.js';
 import { expandPath, expandTokens, type ResolvedSshConfig, type TokenValues } from './sshconfig.js';
@@ -253,6 +254,7 @@ export class SshPool {
   private readonly warned = new Set<string>();
   /** Jump connections `reach` opened or used: kept open for the next check. */
   private readonly heldForChecks = new Set<Connection>();
+  private proxyChecks: ProxyChecks | undefined;
 
   constructor(readonly opts: ConnectOptions = {}) {
     this.env = contextOf(opts);
@@ -290,10 +292,9 @@ export class SshPool {
     const target = resolveGatewayTarget(topology, gateway, this.env);
     const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(1, deadline - Date.now());
-    if (target.via.kind !== 'jump') {
-      const via = target.via.kind === 'tcp' ? { kind: 'tcp' as const, host: target.hostname, port: target.port } : target.via;
-      return readSshBanner(openCheckSocket(via), timeoutMs, signal);
-    }
+    // A ProxyCommand is started by a worker thread (reach-proxy.ts: a process start stalls the thread that makes it).
+    if (target.via.kind === 'proxy-command') return (this.proxyChecks ??= new ProxyChecks()).check(target.via.command, timeoutMs, signal);
+    if (target.via.kind === 'tcp') return readSshBanner(openCheckSocket({ kind: 'tcp', host: target.hostname, port: target.port }), timeoutMs, signal);
     const through = target.via.through;
     const parent = await within(this.connection(through), timeoutMs, () => new Error(`no connection to its jump host ${through.label} within ${fmtMs(timeoutMs)}`));
     // Held for the checks of the other gateways behind it until closeAll (released, it would end now).
@@ -318,6 +319,8 @@ export class SshPool {
 
   /** Ends every connection of the pool and waits until they are closed. */
   async closeAll(): Promise<void> {
+    await this.proxyChecks?.close();
+    this.proxyChecks = undefined;
     const all = [...this.live];
     for (const c of all) c.end();
     await Promise.all(all.map((c) => c.closed));

@@ -2,9 +2,11 @@
 // 127.0.0.1: an SSH version line is an answer; refused, closed, silent or a failing ProxyCommand
 // is not, with the reason; ReachChecks bounds and stops them.
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ReachChecks } from '../../src/rollout/outside.js';
 import { openCheckSocket, readSshBanner } from '../../src/transport/reach.js';
+import { ProxyChecks } from '../../src/transport/reach-proxy.js';
 
 /** A TCP server on 127.0.0.1 that does `serve` with each connection; resolves with its port. */
 async function server(serve: (s: Socket) => void): Promise<{ port: number; srv: Server; sockets: Socket[] }> {
@@ -59,6 +61,32 @@ describe('transport: is an sshd there (no login)', () => {
     const err = await readSshBanner(bad, 3000).then(() => '', (e: Error) => e.message);
     expect(err).to.match(/^closed before any SSH version line; ProxyCommand exited with code 1: .*Connection refused$/);
     expect(Date.now() - t0, 'the answered command was ended, not waited for').to.be.lessThan(3000);
+  });
+
+  it('ProxyChecks (in a worker thread): the version line, the command\'s exit and stderr, the bound, a stop; close ends every command', async () => {
+    const p = new ProxyChecks();
+    const why = (x: Promise<string>) => x.then((b) => b, (e: Error) => e.message);
+    const marker = `natchain-reach-test-${process.pid}`;
+    const [ok, bad, silent] = await Promise.all([
+      why(p.check(`printf 'hello\\r\\nSSH-2.0-Proxy\\r\\n'; exec sleep 30 # ${marker}`, 3000)),
+      why(p.check('echo "socat E connect(5): Connection refused" >&2; exit 1', 3000)),
+      why(p.check(`exec sleep 30 # ${marker}`, 400)),
+    ]);
+    expect(ok).to.equal('SSH-2.0-Proxy');
+    expect(bad).to.equal('closed before any SSH version line; ProxyCommand exited with code 1: socat E connect(5): Connection refused');
+    expect(silent).to.equal('no SSH version line within 0.4 s');
+    const ac = new AbortController();
+    const stopped = why(p.check(`exec sleep 30 # ${marker}`, 60_000, ac.signal));
+    setTimeout(() => ac.abort(), 100);
+    expect(await stopped).to.equal('check stopped');
+    const left = why(p.check(`exec sleep 30 # ${marker}`, 60_000));
+    await new Promise((r) => setTimeout(r, 200));
+    await p.close();
+    expect(await left).to.equal('check stopped');
+    await new Promise((r) => setTimeout(r, 200));
+    // Every command's process group was ended (sh exec'd sleep, whose command line carries the marker).
+    const alive = spawnSync('pgrep', ['-f', marker], { encoding: 'utf8' }).stdout.trim();
+    expect(alive, 'no command left running').to.equal('');
   });
 
   it('ReachChecks: answers and failures by gateway, each bounded; the report waits only so long for the rest; stop() ends them', async () => {
