@@ -187,6 +187,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
   // forwards unknown) would make them guess, and each wrong guess costs a refused wave: read those first.
   const unread = [...k.knownMap()].filter(([, v]) => v.source === 'unread').map(([g]) => g);
   if (unread.length && (o.waves.canary !== undefined || o.waves.waveSize !== undefined || o.limit?.length)) {
+    o.progress.note(`natchain: reading ${unread.length} gateway(s) natchain has no record of (waves and --limit follow their forwards)`);
     await readGateways(unread);
     ({ scope } = scopeNow());
   }
