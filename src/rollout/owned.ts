@@ -26,9 +26,24 @@ export interface Change {
   expected: string;
 }
 
+// A run reads the same dump into its canonical form several times (the scope, the transaction's
+// plan, the guard, the journal, the known-state cache) and renders each gateway's target twice
+// (the rollout's plan, the transaction): both are pure, so they are remembered (issue 12: CPU per
+// gateway). Bounded: the table is emptied when it reaches MEMO_MAX entries.
+const MEMO_MAX = 4096;
+const canonicalMemo = { iptables: new Map<string, string>(), nftables: new Map<string, string>() };
+const targetMemo = new WeakMap<readonly Intent[], Map<Gateway, Change>>();
+
 /** The canonical text of natchain's owned state in a dump (`iptables-save` or `nft list table ip natchain`). */
 export function canonicalOf(backend: Backend, dump: string): string {
-  return backend === 'iptables' ? canonicalIptables(parseIptablesSave(dump)) : canonicalNftables(dump);
+  const memo = backend === 'iptables' ? canonicalMemo.iptables : canonicalMemo.nftables;
+  let c = memo.get(dump);
+  if (c === undefined) {
+    c = backend === 'iptables' ? canonicalIptables(parseIptablesSave(dump)) : canonicalNftables(dump);
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(dump, c);
+  }
+  return c;
 }
 
 /** A short stable hash of a canonical state: the gateway keeps it beside each commit, so an unchanged gateway is known in one exec. */
@@ -45,8 +60,16 @@ function afterLoad(target: IptablesState): IptablesState {
   return out;
 }
 
-/** The change that makes a gateway hold the rules for `intents`. */
+/** The change that makes a gateway hold the rules for `intents` (the same object for the same gateway and intents: do not modify it). */
 export function changeToIntents(gateway: Gateway, intents: readonly Intent[]): Change {
+  let byGateway = targetMemo.get(intents);
+  if (!byGateway) targetMemo.set(intents, (byGateway = new Map()));
+  let change = byGateway.get(gateway);
+  if (!change) byGateway.set(gateway, (change = renderChange(gateway, intents)));
+  return change;
+}
+
+function renderChange(gateway: Gateway, intents: readonly Intent[]): Change {
   if (gateway.backend === 'iptables') {
     const target = iptablesDesiredState(gateway, intents);
     return { text: iptablesTemplate(target), expected: canonicalIptables(afterLoad(target)) };
