@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-import { ioReason, NatchainError, TopologyError } from '../errors.js';
-import { escapeControl } from '../escape.js';
-import { ExitCode, exitCodeFor } from './exit.js';
 import { version } from './version.js';
 
 // A reader that stops early (`natchain solve x | head`) closes the pipe: the rest of the output is
@@ -30,6 +27,8 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 }
 
 async function report(e: unknown): Promise<number> {
+  // Imported here, not at the top: `--version` and `--help` load nothing but their answer.
+  const [{ ExitCode, exitCodeFor }, { ioReason, NatchainError, TopologyError }, { escapeControl }] = await Promise.all([import('./exit.js'), import('../errors.js'), import('../escape.js')]);
   if (e instanceof ExitCode) return e.code;
   if (isCommanderError(e)) return e.exitCode === 0 ? 0 : 64;
   // Loaded only on this path: colours (and a transaction's report) are not needed to start.
