@@ -7,7 +7,7 @@
 //   npx tsc -p tsconfig.json && npx tsx scripts/bench/apply-timeline.ts [N=50] [rounds=3] [--cpu-prof DIR]   (as root)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,43 +16,11 @@ import { labDown, labUp } from '../../src/lab/index.js';
 import { changeToIntents } from '../../src/rollout/owned.js';
 import type { Gateway } from '../../src/topology/types.js';
 import { generatedTopologyYaml } from '../lab-bench.js';
-import { loadCmd, resetCmd, ssh } from './fleet-lab.js';
+import { cpuOf, loadCmd, resetCmd, ssh } from './fleet-lab.js';
 import { resolveTemplate } from './sim/resolve.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MEASURE = path.join(ROOT, 'scripts/bench/measure.mjs');
-/** CPU ms of the processes a pid has reaped (its children, and theirs): /proc/<pid>/stat cutime + cstime. */
-function reapedCpuMs(pid: number | 'self'): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[13]) + Number(f[14])) * 10; // fields 16, 17 of stat(5); 100 ticks a second
-}
-
-/** The lab's per-gateway socket listeners (socat ... fork): they reap every sshd -i and what it ran. */
-function listeners(labDir: string): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.startsWith('socat\0UNIX-LISTEN:') && cmd.includes(labDir + '/')) pids.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
-
-/** CPU ms spent by this process's children and by the lab's gateways while `f` runs. */
-async function cpuOf<T>(labDir: string, f: () => Promise<T>): Promise<{ v: T; local: number; gateways: number }> {
-  const ls = listeners(labDir);
-  const sum = () => ls.reduce((a, p) => a + reapedCpuMs(p), 0);
-  const l0 = reapedCpuMs('self');
-  const g0 = sum();
-  const v = await f();
-  await new Promise((r) => setTimeout(r, 200)); // let the listeners reap the last sshd
-  return { v, local: reapedCpuMs('self') - l0, gateways: sum() - g0 };
-}
-
 /** Runs natchain with its stderr lines timestamped (ms since spawn). */
 function natchain(args: string[], profDir?: string): Promise<{ code: number; lines: Array<[number, string]>; wallMs: number; cost: { cpuMs: number; startup: { wallMs: number; cpuMs: number } | null } }> {
   const t0 = performance.now();

@@ -6,18 +6,21 @@
 //   floor write   one `ssh <gw> iptables-restore --noflush` / `nft -f -` per gateway, all in parallel,
 //                 loading the very text natchain would load (same OpenSSH key exchange as ssh2)
 //   first apply   natchain apply on gateways without natchain's rules
-//   no-op apply   natchain apply again
+//   no-op apply   natchain apply again (reads nothing: the fleet's scope), and with --refresh (reads every gateway)
 //   floor read    one `ssh <gw> iptables-save` / `nft list table` per gateway, all in parallel
 //   plan, status  natchain plan / status
 //   change        natchain apply of a topology that changes one forward on 2 gateways (toggled
 //                 back and forth), at N and on the 2-gateway lab with the same change
 //
-// Medians of the rounds; natchain runs with --concurrency N (the floor is fully parallel too).
+// Medians of the rounds; natchain runs with --concurrency N (the floor is fully parallel too). The
+// lab's gateways share the controller's CPUs, so the CPU of both sides is counted too, for the
+// floor write and the first apply: this process's reaped children (natchain or ssh, and their
+// ProxyCommands) and the lab's socket listeners' (every sshd -i and what it ran).
 //
 //   npm run build && npx tsx scripts/bench/fleet-lab.ts [rounds=5] [N...=10 25 50]   (as root)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { compile } from '../../src/compile.js';
@@ -42,6 +45,38 @@ export function ssh(cfg: string, gw: string, command: string, input = ''): Promi
     c.on('close', (code) => (code === 0 ? resolve(0) : reject(new Error(`ssh ${gw} ${command}: exit ${code}: ${err.trim()}`))));
     c.stdin.end(input);
   });
+}
+
+/** CPU ms of the processes a pid has reaped (its children, and theirs): /proc/<pid>/stat cutime + cstime. */
+function reapedCpuMs(pid: number | 'self'): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10; // fields 16 and 17 of proc(5), at 100 ticks a second
+}
+
+/** The lab's per-gateway socket listeners (socat ... fork): they reap every sshd -i and what it ran. */
+function listeners(labDir: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.startsWith('socat\0UNIX-LISTEN:') && cmd.includes(labDir + '/')) pids.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/** CPU ms of this process's children and of the lab's gateways while `f` runs. */
+export async function cpuOf<T>(labDir: string, f: () => Promise<T>): Promise<{ v: T; local: number; gateways: number }> {
+  const ls = listeners(labDir);
+  const sum = () => ls.reduce((a, p) => a + reapedCpuMs(p), 0);
+  const l0 = reapedCpuMs('self');
+  const g0 = sum();
+  const v = await f();
+  await new Promise((r) => setTimeout(r, 200)); // the listeners reap the last sshd
+  return { v, local: reapedCpuMs('self') - l0, gateways: sum() - g0 };
 }
 
 async function timed(f: () => Promise<unknown>): Promise<number> {
@@ -116,10 +151,17 @@ async function round(b: BenchLab, r: number, costs: Map<string, Cost[]>): Promis
   };
   const f: Figures = {};
   await all((g) => ssh(cfg, g.name, resetCmd(g)));
-  f['floor write'] = await timed(() => all((g) => ssh(cfg, g.name, loadCmd(g), b.texts.base.get(g.name))));
+  const fw = await cpuOf(b.lab.dir, () => timed(() => all((g) => ssh(cfg, g.name, loadCmd(g), b.texts.base.get(g.name)))));
+  f['floor write'] = fw.v;
+  f['floor write CPU here'] = fw.local;
+  f['floor write CPU gateways'] = fw.gateways;
   await all((g) => ssh(cfg, g.name, resetCmd(g)));
-  f['first apply'] = await nat('first apply', ['apply', b.files.base, '--yes']);
+  const fa = await cpuOf(b.lab.dir, () => nat('first apply', ['apply', b.files.base, '--yes']));
+  f['first apply'] = fa.v;
+  f['first apply CPU here'] = fa.local;
+  f['first apply CPU gateways'] = fa.gateways;
   f['no-op apply'] = await nat('no-op apply', ['apply', b.files.base, '--yes']);
+  f['no-op --refresh'] = await nat('no-op --refresh', ['apply', b.files.base, '--yes', '--refresh']);
   f['floor read'] = await timed(() => all((g) => ssh(cfg, g.name, readCmd(g))));
   f.plan = await nat('plan', ['plan', b.files.base]);
   f.status = await nat('status', ['status', b.files.base]);
@@ -167,15 +209,23 @@ async function main(): Promise<void> {
   const out: string[] = [
     `Medians of ${rounds} rounds. Ratios: first apply / floor write; no-op apply, plan, status / floor read; change / the same change on the 2-gateway lab.`,
     '',
-    '| gateways | floor write | first apply | ratio | floor read | no-op apply | ratio | plan | ratio | status | ratio | change (2 gw) | vs 2-gw lab | floor change |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| gateways | floor write | first apply | ratio | floor read | no-op apply | ratio | no-op --refresh | ratio | plan | ratio | status | ratio | change (2 gw) | vs 2-gw lab | floor change |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of [two, ...results]) {
     const m = r.med;
     const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
     out.push(
-      `| ${r.n} | ${sec(m['floor write']!)} | ${sec(m['first apply']!)} | ${x(m['first apply']!, m['floor write']!)} | ${sec(m['floor read']!)} | ${sec(m['no-op apply']!)} | ${x(m['no-op apply']!, m['floor read']!)} | ${sec(m.plan!)} | ${x(m.plan!, m['floor read']!)} | ${sec(m.status!)} | ${x(m.status!, m['floor read']!)} | ${sec(m.change!)} | ${x(m.change!, two.med.change!)} | ${sec(m['floor change']!)} |`,
+      `| ${r.n} | ${sec(m['floor write']!)} | ${sec(m['first apply']!)} | ${x(m['first apply']!, m['floor write']!)} | ${sec(m['floor read']!)} | ${sec(m['no-op apply']!)} | ${x(m['no-op apply']!, m['floor read']!)} | ${sec(m['no-op --refresh']!)} | ${x(m['no-op --refresh']!, m['floor read']!)} | ${sec(m.plan!)} | ${x(m.plan!, m['floor read']!)} | ${sec(m.status!)} | ${x(m.status!, m['floor read']!)} | ${sec(m.change!)} | ${x(m.change!, two.med.change!)} | ${sec(m['floor change']!)} |`,
     );
+  }
+  out.push('', 'CPU (medians), the lab\'s gateways share these CPUs: here = natchain or ssh and their ProxyCommands; gateways = every sshd -i and what it ran.', '');
+  out.push('| gateways | floor write: here | gateways | total | first apply: here | gateways | total | CPU ratio |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of [two, ...results]) {
+    const m = r.med;
+    const fwT = m['floor write CPU here']! + m['floor write CPU gateways']!;
+    const faT = m['first apply CPU here']! + m['first apply CPU gateways']!;
+    out.push(`| ${r.n} | ${sec(m['floor write CPU here']!)} | ${sec(m['floor write CPU gateways']!)} | ${sec(fwT)} | ${sec(m['first apply CPU here']!)} | ${sec(m['first apply CPU gateways']!)} | ${sec(faT)} | ${(faT / fwT).toFixed(2)}x |`);
   }
   out.push('', '| gateways | command | natchain CPU | start-up (before the first connection) | share of wall | peak RSS |', '|---:|---|---:|---:|---:|---:|');
   for (const r of [two, ...results]) {

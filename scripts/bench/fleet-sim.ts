@@ -1,4 +1,4 @@
-// The controller's own cost on a simulated fleet (issue 12): natchain apply (first, then no-op),
+// The controller's own cost on a simulated fleet (issue 12): natchain apply (first, then no-op, then no-op --refresh),
 // plan and status against N simulated gateways (scripts/bench/sim/: ssh2 servers speaking the
 // real protocol, answering from an in-memory model of each gateway), for several N. For each run:
 // CPU seconds and peak RSS of the natchain process, longest event-loop stall once connections
@@ -11,7 +11,7 @@
 import { startSimLab, type SimLab } from './sim/lab.js';
 import { runNatchain, type Cost } from './run-cli.js';
 
-const OPS = ['apply', 'apply (no-op)', 'plan', 'status'] as const;
+const OPS = ['apply', 'apply (no-op)', 'apply (no-op, --refresh)', 'plan', 'status'] as const;
 type Op = (typeof OPS)[number];
 const BASE = 10;
 
@@ -34,6 +34,8 @@ export async function measureFleet(n: number, opts: { concurrency?: number } = {
     const argv: Record<Op, string[]> = {
       apply: ['apply', lab.topologyFile, '--yes', '--confirm-timeout', '3600', ...remote],
       'apply (no-op)': ['apply', lab.topologyFile, '--yes', '--confirm-timeout', '3600', ...remote],
+      // The fleet's scope reads nothing for a no-op; --refresh reads every gateway first (what a no-op cost before).
+      'apply (no-op, --refresh)': ['apply', lab.topologyFile, '--yes', '--refresh', '--confirm-timeout', '3600', ...remote],
       plan: ['plan', lab.topologyFile, ...remote],
       status: ['status', lab.topologyFile, ...remote],
     };
