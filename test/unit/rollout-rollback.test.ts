@@ -1,9 +1,13 @@
 // What a rollback restores, decided from the gateways' own records (src/rollout/rollback.ts).
 import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NatchainError } from '../../src/errors.js';
 import type { GatewayHistoryEntry } from '../../src/rollout/history.js';
 import { HISTORY_KEEP } from '../../src/rollout/remote-scripts.js';
 import { dumpBackend, lastCommitted, targetDumps, toChoice, undoChoice, type GatewayRecords } from '../../src/rollout/rollback.js';
+import { RolloutLog, rolloutWaves } from '../../src/rollout/rollouts.js';
 
 const T1 = '20260101T120000Z-000001';
 const T2 = '20260101T120100Z-000002';
@@ -108,5 +112,26 @@ describe('rollback: what each gateway goes back to, from the gateways\' records'
     files.delete('c');
     expect(refusal(() => targetDumps(c, backends, files)).message).to.match(new RegExp(`^c: the directory of transaction ${T2} has no snapshot any more`));
     expect(dumpBackend('')).to.equal(undefined);
+  });
+
+  it('a wave rollout and its resumes: every committed wave, oldest first, when the last commit was one of them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natchain-rollouts-'));
+    try {
+      const log = new RolloutLog(dir);
+      const time = '2026-01-01T12:00:00Z';
+      const start = (rollout: string, resumes?: string) => log.append({ type: 'start', rollout, time, owner: 'op@laptop:1', topology: '/t.yaml', topologySha256: 'x', settings: { maxFail: '0' }, waves: [], ...(resumes ? { resumes } : {}) });
+      const wave = (rollout: string, index: number, tx: string, status: 'committed' | 'rolled-back') => log.append({ type: 'wave', rollout, time, index, canary: false, gateways: ['a'], tx, status });
+      start('R1');
+      wave('R1', 1, T1, 'committed');
+      wave('R1', 2, T2, 'rolled-back');
+      start('R2', 'R1');
+      wave('R2', 1, T3, 'committed');
+      expect(rolloutWaves(log, T3)).to.deep.equal({ rollout: 'R1', waves: [T1, T3] });
+      expect(rolloutWaves(log, T1)).to.deep.equal({ rollout: 'R1', waves: [T1, T3] });
+      expect(rolloutWaves(log, T2), 'a wave that did not commit').to.equal(undefined);
+      expect(rolloutWaves(log, T4), 'not a wave').to.equal(undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
