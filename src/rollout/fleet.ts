@@ -163,6 +163,8 @@ export async function keepingSessions<T>(body: (kept: GatewaySession[]) => Promi
 async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<RolloutReport> {
   const t0 = Date.now();
   const rollout = newTxId();
+  /** The first rollout of the --resume chain: what the gateways record. */
+  const root = o.resumes ? o.log.rootOf(o.resumes) : rollout;
   const gateways = o.topology.gateways;
   const byName = new Map(gateways.map((g) => [g.name, g]));
   const k = await FleetKnowledge.build({ topology: o.topology, intents: o.intents, chains: o.chains, transactions: o.journal.transactions(), cache: o.known?.read(byName.keys()), saved: o.saved });
@@ -248,7 +250,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
         if (stopped) break;
         o.progress.wave(`wave ${w.index} of ${first + planned.length}${w.canary ? ' (canary)' : ''}`, w.gateways);
         const members = new Set(w.gateways);
-        await runWave(o, w, k, (g, now) => k.closedIn(g, now, members), stale);
+        await runWave(o, root, w, k, (g, now) => k.closedIn(g, now, members), stale);
         if (w.report) for (const g of w.gateways) ranGateways.add(g);
         o.log.append({ type: 'wave', rollout, time: new Date().toISOString(), index: w.index, canary: w.canary, gateways: w.gateways, tx: w.tx, status: w.status });
         if (stale.size) {
@@ -332,10 +334,12 @@ export function gatewayPlan(g: Gateway, before: string, after: string): GatewayP
  * Runs one wave as a transaction; fills in its status, tx and report. Gateways found not as assumed
  * go into `stale`; `closed` says whether a gateway natchain had no record of keeps its changes inside the wave.
  */
-async function runWave(o: RolloutOptions, w: WaveReport, k: FleetKnowledge, closed: (g: string, now: string) => boolean, stale: Set<string>): Promise<void> {
+async function runWave(o: RolloutOptions, root: string, w: WaveReport, k: FleetKnowledge, closed: (g: string, now: string) => boolean, stale: Set<string>): Promise<void> {
   const refused = await settleWave(w, () =>
     runTransaction({
       kind: 'apply',
+      // In every gateway's history: a rollback from any machine undoes the whole rollout.
+      rollout: root,
       topology: o.topology,
       gateways: w.gateways,
       target: (g) => changeToIntents(g, o.intents[g.name] ?? []),

@@ -11,7 +11,7 @@ export interface LogEntry extends GatewayHistoryEntry {
   gateways: Array<{ gateway: string; outcome: string }>;
   /** Where it is known from. */
   source: 'gateways' | 'journal' | 'both';
-  /** The wave rollout it was part of (from this machine's rollouts.jsonl). */
+  /** The wave rollout it was part of (this machine's rollouts.jsonl; else the gateways' record: the first rollout of a --resume chain). */
   rollout?: string;
 }
 
@@ -23,7 +23,7 @@ export function mergeLog(histories: Map<string, GatewayHistoryEntry[] | Error>, 
     for (const e of h) {
       let x = by.get(e.tx);
       if (!x) {
-        x = { tx: e.tx, time: e.time, owner: e.owner, kind: e.kind, outcome: e.outcome, topologyHash: e.topologyHash, gateways: [], source: 'gateways' };
+        x = { tx: e.tx, time: e.time, owner: e.owner, kind: e.kind, outcome: e.outcome, topologyHash: e.topologyHash, gateways: [], source: 'gateways', ...(e.rollout ? { rollout: e.rollout } : {}) };
         by.set(e.tx, x);
       }
       if (e.time && (!x.time || e.time < x.time)) x.time = e.time;

@@ -20,16 +20,20 @@ export interface GatewayHistoryEntry {
   outcome: string;
   /** First 16 hex digits of the topology file's sha256 ('-' when unknown). */
   topologyHash: string;
+  /** The wave rollout it was a wave of (the first of a --resume chain), when it was one. */
+  rollout?: string;
 }
 
 /** Parses the `history` section of `inspect` (tab-separated lines, oldest first); malformed lines are skipped. */
 export function parseHistory(section: string | undefined): GatewayHistoryEntry[] {
   const out: GatewayHistoryEntry[] = [];
   for (const line of (section ?? '').split('\n')) {
-    const [tx, epoch, owner, kind, outcome, hash] = line.split('\t');
+    const [tx, epoch, owner, kind, outcome, hash, rollout] = line.split('\t');
     if (!tx || !isTxId(tx) || !outcome) continue;
     const sec = Number(epoch);
-    out.push({ tx, time: Number.isFinite(sec) ? new Date(sec * 1000).toISOString() : '', owner: owner || '-', kind: kind || '-', outcome, topologyHash: hash || '-' });
+    const e: GatewayHistoryEntry = { tx, time: Number.isFinite(sec) ? new Date(sec * 1000).toISOString() : '', owner: owner || '-', kind: kind || '-', outcome, topologyHash: hash || '-' };
+    if (rollout && isTxId(rollout)) e.rollout = rollout;
+    out.push(e);
   }
   return out;
 }

@@ -109,12 +109,12 @@ lockinfo() {
   holder
   if [ -n "$HOLDER" ] && [ -e "$D/$HOLDER/armed" ]; then rd "$D/$HOLDER/deadline"; printf 'armed %s\n' "$V"; fi
 }
-# One line per finished transaction: tx, time, owner, kind, outcome, topology hash (tab-separated).
+# One line per finished transaction: tx, time, owner, kind, outcome, topology hash, wave rollout (tab-separated).
 # $1: the outcome; $2: the transaction (default this one).
 history() {
   hx=\${2:-$TX}
-  epoch; meta kind "$hx"; k=$V; meta owner "$hx"; o=$V; meta topology "$hx"; h=$V
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$hx" "$NOW" "\${o:--}" "\${k:--}" "$1" "\${h:--}" >> "$D/history" 2>/dev/null || :
+  epoch; meta kind "$hx"; k=$V; meta owner "$hx"; o=$V; meta topology "$hx"; h=$V; meta rollout "$hx"; r=$V
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$hx" "$NOW" "\${o:--}" "\${k:--}" "$1" "\${h:--}" "\${r:--}" >> "$D/history" 2>/dev/null || :
 }
 # V: one key of a transaction's meta (key=value lines natchain wrote at prepare); $2: which (default this one).
 meta() { V=; m=$D/\${2:-$TX}/meta; if [ -r "$m" ]; then while IFS= read -r l; do case $l in "$1="*) V=\${l#*=}; return 0 ;; esac; done < "$m"; fi; }

@@ -12,7 +12,7 @@ import { journalRecords } from './known.js';
 import { knownRecord, type KnownRecord } from './known-store.js';
 import { inspectGateways, type LiveGateway } from './live.js';
 import { canonicalOf, changeToDump } from './owned.js';
-import { lastCommitted, targetDumps, toChoice, undoChoice, type GatewayRecords, type RollbackChoice, type TxFiles } from './rollback.js';
+import { lastCommitted, rolloutOnGateways, targetDumps, toChoice, undoChoice, type GatewayRecords, type RollbackChoice, type TxFiles } from './rollback.js';
 import { rolloutWaves } from './rollouts.js';
 import type { ChangedForward, OutsideGateway } from './scope.js';
 import { runTransaction } from './transaction.js';
@@ -162,11 +162,12 @@ function outsideOf(o: RollbackOptions, moving: string[], dumps: Map<string, stri
     );
 }
 
-/** Default: the fleet's last committed transaction (with every committed wave, when this machine's rollouts.jsonl says it was a wave). */
+/** Default: the fleet's last committed transaction (with every committed wave of its rollout, when it was a wave). */
 function undoLast(o: RollbackOptions, records: GatewayRecords[], unreadable: Map<string, string>): { choice: RollbackChoice; rollout?: string; notes: string[] } {
   const last = lastCommitted(records);
   if (!last) throw new NatchainError('NOT_FOUND', `no gateway of ${o.topology.file} records a committed transaction; nothing to roll back`);
-  const waves = rolloutWaves(o.log, last.tx);
+  // This machine's rollouts.jsonl, else the rollout id every gateway recorded with the wave.
+  const waves = rolloutWaves(o.log, last.tx) ?? rolloutOnGateways(records, last);
   const choice = undoChoice(records, waves?.waves ?? [last.tx], unreadable);
   return { choice, ...(waves ? { rollout: waves.rollout } : {}), notes: journalNotes(o, last.tx) };
 }

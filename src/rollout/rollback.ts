@@ -78,6 +78,21 @@ export function lastCommitted(records: GatewayRecords[]): GatewayHistoryEntry | 
   return best;
 }
 
+/** The committed waves of the rollout `last` was a wave of, oldest first, as the gateways record them (another machine has no rollouts.jsonl). */
+export function rolloutOnGateways(records: GatewayRecords[], last: GatewayHistoryEntry): { rollout: string; waves: string[] } | undefined {
+  if (!last.rollout) return undefined;
+  const first = new Map<string, Stamp>();
+  for (const r of records) {
+    for (const e of r.history) {
+      if (e.rollout !== last.rollout || outcomeOn(r.history, e.tx)?.outcome !== 'committed') continue;
+      const seen = first.get(e.tx);
+      if (!seen || after(seen, e)) first.set(e.tx, e);
+    }
+  }
+  const waves = [...first.values()].sort((a, b) => (after(a, b) ? 1 : after(b, a) ? -1 : 0)).map((e) => e.tx);
+  return { rollout: last.rollout, waves };
+}
+
 /**
  * Undo `txs` (one transaction, or every committed wave of a rollout): each gateway one of them
  * committed on goes back to its snapshot in the first of them that changed it. Refused when a

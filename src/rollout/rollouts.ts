@@ -79,6 +79,18 @@ export class RolloutLog {
     return this.rollouts().find((h) => h.id === id || h.waves.some((w) => w.tx === id));
   }
 
+  /** The first rollout of the --resume chain `id` is part of (`id` itself when it resumes none, or is not recorded here). */
+  rootOf(id: string): string {
+    const all = this.rollouts();
+    let at = id;
+    for (let n = 0; n < all.length; n++) {
+      const prev = all.find((x) => x.id === at)?.start.resumes;
+      if (!prev) break;
+      at = prev;
+    }
+    return at;
+  }
+
   /** The rollout a committed transaction belongs to (following resumes back to the first rollout). */
   chainOf(tx: string): RolloutHistory[] {
     const all = this.rollouts();

@@ -80,6 +80,8 @@ export interface TransactionOptions {
   faults: Faults;
   /** For rollbacks: the transaction being restored. */
   rollbackOf?: string;
+  /** The wave rollout this transaction is a wave of (the first rollout of a --resume chain): kept in every gateway's history. */
+  rollout?: string;
   /** A hash of the topology file, kept in every gateway's history. */
   topologyHash?: string;
   /** Use this transaction id (default: a new one). */

@@ -71,12 +71,14 @@ describe('fleet history in the lab: rollback from the gateways\' records (4 gate
       const r = await cli(['apply', files[v]!, '-F', ssh, '--yes', '--json'], A);
       ok(r);
       tx[v] = r.json.tx;
+      tx[`${v}-rollout`] = r.json.rollout;
     }
     await expectAll(all('v3'), 'after three applies');
     const rb = await cli(['rollback', files.v3!, '-F', ssh, '--yes', '--json'], B);
     ok(rb);
     expect(rb.json).to.include({ kind: 'rollback', outcome: 'committed', summary: '1 wave committed, 0 rolled back, 0 not started' });
-    expect(rb.json.rollback).to.deep.equal({ mode: 'undo', tx: tx.v3, undo: [tx.v3] });
+    // Every apply is a rollout (here of one wave); the gateways recorded its id with the transaction.
+    expect(rb.json.rollback).to.deep.equal({ mode: 'undo', tx: tx.v3, undo: [tx.v3], rollout: tx['v3-rollout'] });
     expect(rb.json.notes.join('\n')).to.include(`transaction ${tx.v3} is not in this machine's journal`);
     // The gateways v3 changed: a read of the records, a second one of its directory, the transaction's 3 execs. The others: the read.
     expect(gws.map((g) => `${g} ${row(rb, g).state} ${row(rb, g).roundTrips}`)).to.deep.equal(['gw-1 unchanged 1', 'gw-2 unchanged 1', 'gw-3 committed 5', 'gw-4 committed 5']);
@@ -125,7 +127,7 @@ describe('fleet history in the lab: rollback from the gateways\' records (4 gate
     await expectAll(all('v1'), 'after the refused rollback');
   });
 
-  it('--pause 2 waits 2 s between waves; rollback of the wave rollout restores both waves as one transaction', async () => {
+  it('--pause 2 waits 2 s between waves; B (no rollouts.jsonl) rolls back the whole wave rollout as one transaction, from the gateways\' records', async () => {
     const r = await cli(['apply', files.v3!, '-F', ssh, '--yes', '--json', '--wave-size', '2', '--pause', '2'], A);
     ok(r);
     expect(r.json.waves.map((w: { gateways: string[]; status: string }) => `${w.gateways.join(' ')}: ${w.status}`)).to.deep.equal(['gw-1 gw-2: committed', 'gw-3 gw-4: committed']);
@@ -138,7 +140,7 @@ describe('fleet history in the lab: rollback from the gateways\' records (4 gate
     const gap = Date.parse(log[1].time) - Date.parse(log[0].time) - r.json.waves[1].elapsedMs;
     expect(gap, 'ms between the waves').to.be.at.least(2000).and.below(2000 + 8000);
     await expectAll(all('v3'), 'after the wave rollout');
-    const rb = await cli(['rollback', files.v3!, '-F', ssh, '--yes', '--json'], A);
+    const rb = await cli(['rollback', files.v3!, '-F', ssh, '--yes', '--json'], B);
     ok(rb);
     expect(rb.json.rollback).to.deep.equal({ mode: 'undo', tx: r.json.waves[0].tx, undo: r.json.waves.map((w: { tx: string }) => w.tx), rollout: r.json.rollout });
     expect(rb.json.waves).to.have.length(1);

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatchainError } from '../../src/errors.js';
-import type { GatewayHistoryEntry } from '../../src/rollout/history.js';
+import { parseHistory, type GatewayHistoryEntry } from '../../src/rollout/history.js';
 import { HISTORY_KEEP } from '../../src/rollout/remote-scripts.js';
-import { dumpBackend, lastCommitted, targetDumps, toChoice, undoChoice, type GatewayRecords } from '../../src/rollout/rollback.js';
+import { dumpBackend, lastCommitted, rolloutOnGateways, targetDumps, toChoice, undoChoice, type GatewayRecords } from '../../src/rollout/rollback.js';
 import { RolloutLog, rolloutWaves } from '../../src/rollout/rollouts.js';
 
 const T1 = '20260101T120000Z-000001';
@@ -133,5 +133,14 @@ describe('rollback: what each gateway goes back to, from the gateways\' records'
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a wave rollout as the gateways record it: its committed waves, oldest first, whichever gateways hold them', () => {
+    const w = (tx: string, min: number, outcome = 'committed') => ({ ...line(tx, min, outcome), rollout: 'R' });
+    const f = [gw('a', [w(T1, 0), line(T2, 1)]), gw('b', [w(T3, 2), w(T4, 3, 'rolled-back')]), gw('c', [w(T3, 2)])];
+    expect(rolloutOnGateways(f, w(T3, 2))).to.deep.equal({ rollout: 'R', waves: [T1, T3] });
+    expect(rolloutOnGateways(f, line(T2, 1)), 'not a wave').to.equal(undefined);
+    // The history line's 7th field; older 6-field lines have none.
+    expect(parseHistory(`${T1}\t1767268800\t-\tapply\tcommitted\t-\t${T2}\n${T3}\t1767268800\t-\tapply\tcommitted\t-\n`).map((e) => e.rollout)).to.deep.equal([T2, undefined]);
   });
 });
