@@ -123,7 +123,7 @@ export async function runFleetCommand(
   const connectOpts = connectOptionsOf(o);
   const { pool, managed, fresh } = connectors(connectOpts);
   const err = makeChalk(process.stderr);
-  const progress = process.stderr.isTTY && !o.json ? ttyFleetProgress(process.stderr, err) : plainFleetProgress(process.stderr);
+  const progress = process.stderr.isTTY && !o.json ? ttyFleetProgress(process.stderr, err, { keys: process.stdin }) : plainFleetProgress(process.stderr);
   // A host key recorded by --accept-new mid-wave: above the block, not over it.
   connectOpts.onNotice = (gateway, message) => progress.note(`natchain: ${gateway}: ${message}`);
   const more = kind === 'apply' ? ', no new wave starts' : '';

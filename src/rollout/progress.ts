@@ -50,7 +50,7 @@ function oneLine(s: string): string {
   return s.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
 }
 
-/** A block of lines redrawn in place while live, each cut to the terminal's width; notes print above it. */
+/** A block of lines redrawn in place while live, each cut to the terminal's width; notes print above it; `keys` quiet while live. */
 interface LiveBlock {
   /** Draws the block now (nothing when paused). */
   draw(): void;
@@ -62,9 +62,42 @@ interface LiveBlock {
   pause(): void;
 }
 
-function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: number): LiveBlock {
+/**
+ * While a block is live, the keyboard is quiet: the terminal in raw mode, so a key typed is not
+ * echoed (an echoed Enter moves the cursor a row down and the next redraw leaves a stale copy
+ * above); Ctrl-C is passed on as the SIGINT it would have been. Released before anything else is
+ * printed (a prompt reads the keyboard itself).
+ */
+function quietKeys(keys: NodeJS.ReadStream | undefined): { hold(): void; release(): void } {
+  const onData = (d: Buffer) => {
+    if (d.includes(3)) process.kill(process.pid, 'SIGINT');
+  };
+  let held = false;
+  return {
+    hold() {
+      if (held || !keys?.isTTY || typeof keys.setRawMode !== 'function') return;
+      held = true;
+      keys.setRawMode(true);
+      keys.on('data', onData);
+      keys.resume();
+      // Reading keys must not keep natchain alive once its work is done.
+      (keys as unknown as { unref?(): void }).unref?.();
+    },
+    release() {
+      if (!held || !keys) return;
+      held = false;
+      keys.off('data', onData);
+      keys.setRawMode(false);
+      keys.pause();
+      (keys as unknown as { ref?(): void }).ref?.();
+    },
+  };
+}
+
+function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: number, keys?: NodeJS.ReadStream): LiveBlock {
   let drawn = 0;
   let timer: NodeJS.Timeout | undefined;
+  const quiet = quietKeys(keys);
   const draw = () => {
     if (!timer) return;
     const width = sizeOf(stream).columns - 1;
@@ -87,6 +120,7 @@ function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: 
       drawn = 0;
       timer = setInterval(draw, everyMs);
       timer.unref();
+      quiet.hold();
       draw();
     },
     pause() {
@@ -95,6 +129,7 @@ function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: 
       clearInterval(timer);
       timer = undefined;
       drawn = 0;
+      quiet.release();
     },
   };
 }
@@ -103,9 +138,9 @@ function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: 
  * Progress for a terminal: a line per gateway redrawn in place, or the compact fleet block when
  * there are more gateways than the terminal has rows for. Call `stop()` before printing anything else.
  */
-export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], color: ChalkInstance): ProgressSink & { stop(): void } {
+export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], color: ChalkInstance, keys?: NodeJS.ReadStream): ProgressSink & { stop(): void } {
   if (gateways.length > blockLines(stream)) {
-    const fleet = ttyFleetProgress(stream, color);
+    const fleet = ttyFleetProgress(stream, color, { ...(keys ? { keys } : {}) });
     fleet.wave('transaction', gateways);
     return fleet;
   }
@@ -120,6 +155,7 @@ export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], colo
         return `${mark} ${g.padEnd(width)}  ${l.phase.padEnd(9)} ${secs.padStart(6)}${l.detail ? '  ' + color.dim(l.detail) : ''}`;
       }),
     200,
+    keys,
   );
   block.resume();
   return {
@@ -221,13 +257,14 @@ export function fleetBlock(
  * line cut to the terminal's width; notes printed above it. stop() leaves it on screen; the next
  * wave() draws it again below whatever was printed in between (the prompt between waves).
  */
-export function ttyFleetProgress(stream: NodeJS.WriteStream, color: ChalkInstance, maxLines = blockLines(stream)): FleetProgress {
+export function ttyFleetProgress(stream: NodeJS.WriteStream, color: ChalkInstance, o: { maxLines?: number; keys?: NodeJS.ReadStream } = {}): FleetProgress {
+  const maxLines = o.maxLines ?? blockLines(stream);
   let label = 'rollout';
   let gws = new Map<string, GwState>();
   const phases = new Map<string, PhaseCount>();
   const failures: Array<{ gateway: string; phase: string; detail: string }> = [];
   let started = Date.now();
-  const block = liveBlock(stream, () => fleetBlock(label, gws, phases, failures, Date.now() - started, color, maxLines), 250);
+  const block = liveBlock(stream, () => fleetBlock(label, gws, phases, failures, Date.now() - started, color, maxLines), 250, o.keys);
   const set = (g: string, phase: string, state: GwState['state']) => {
     const s = gws.get(g);
     if (!s) return;
