@@ -1,17 +1,9 @@
-// Progress of a transaction on stderr: on a TTY one live line per gateway (phase, elapsed time),
-// redrawn in place, or for a fleet a compact block (counts per phase, failures by name, the
-// current wave) that fits a 24-line terminal; otherwise one plain line per finished phase.
-// Notices (Ctrl-C) go through note(): printed above the block, never drawn over.
+// Progress of a rollout (apply, rollback) on stderr: on a terminal one compact block redrawn in
+// place (the current wave, counts per phase, failures by name) that fits a 24-line terminal
+// whatever the fleet; otherwise a line per wave and a plain line per finished phase.
+// Notices (Ctrl-C, host keys) go through note(): printed above the block, never drawn over.
 import type { ChalkInstance } from 'chalk';
 import type { ProgressSink } from './transaction.js';
-
-interface Line {
-  phase: string;
-  since: number;
-  started: number;
-  state: 'running' | 'ok' | 'failed';
-  detail?: string;
-}
 
 /** The terminal's size (a stream that is not one: 80x24). */
 function sizeOf(stream: NodeJS.WriteStream): { columns: number; rows: number } {
@@ -131,51 +123,6 @@ function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: 
       drawn = 0;
       quiet.release();
     },
-  };
-}
-
-/**
- * Progress for a terminal: a line per gateway redrawn in place, or the compact fleet block when
- * there are more gateways than the terminal has rows for. Call `stop()` before printing anything else.
- */
-export function ttyProgress(stream: NodeJS.WriteStream, gateways: string[], color: ChalkInstance, keys?: NodeJS.ReadStream): ProgressSink & { stop(): void } {
-  if (gateways.length > blockLines(stream)) {
-    const fleet = ttyFleetProgress(stream, color, { ...(keys ? { keys } : {}) });
-    fleet.wave('transaction', gateways);
-    return fleet;
-  }
-  const lines = new Map<string, Line>(gateways.map((g) => [g, { phase: 'waiting', since: Date.now(), started: Date.now(), state: 'running' }]));
-  const width = Math.max(...gateways.map((g) => g.length), 4);
-  const block = liveBlock(
-    stream,
-    () =>
-      [...lines].map(([g, l]) => {
-        const secs = ((Date.now() - l.started) / 1000).toFixed(1) + 's';
-        const mark = l.state === 'ok' ? color.green('✓') : l.state === 'failed' ? color.red('✗') : color.cyan('…');
-        return `${mark} ${g.padEnd(width)}  ${l.phase.padEnd(9)} ${secs.padStart(6)}${l.detail ? '  ' + color.dim(l.detail) : ''}`;
-      }),
-    200,
-    keys,
-  );
-  block.resume();
-  return {
-    start(g, phase) {
-      const l = lines.get(g);
-      if (!l) return;
-      Object.assign(l, { phase, since: Date.now(), state: 'running' as const });
-      delete l.detail;
-      block.draw();
-    },
-    finish(g, phase, ok, detail) {
-      const l = lines.get(g);
-      if (!l) return;
-      Object.assign(l, { phase, state: ok ? ('ok' as const) : ('failed' as const) });
-      if (detail) l.detail = oneLine(detail);
-      else delete l.detail;
-      block.draw();
-    },
-    note: (m) => block.note(m),
-    stop: () => block.pause(),
   };
 }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Chalk } from 'chalk';
-import { clip, FLEET_BLOCK_LINES, plainFleetProgress, ttyFleetProgress, ttyProgress } from '../../src/rollout/progress.js';
+import { clip, FLEET_BLOCK_LINES, plainFleetProgress, ttyFleetProgress } from '../../src/rollout/progress.js';
 
 /** A tiny terminal: a cursor (row, column), the escapes the renderers use (cursor up, erase line, erase below), `\r` and `\n`. */
 class Screen {
@@ -87,19 +87,6 @@ describe('rollout: fleet progress', () => {
     expect(screen.text()).to.not.include('^C');
   });
 
-  it('the per-gateway view too: a note is printed once, above the block, and survives redraws', () => {
-    const screen = new Screen();
-    const p = ttyProgress(screen as unknown as NodeJS.WriteStream, ['gw-a', 'gw-b'], plain);
-    p.start('gw-a', 'lock');
-    p.note('natchain: interrupted');
-    p.finish('gw-a', 'lock', true);
-    p.start('gw-b', 'lock');
-    p.stop();
-    const rows = screen.text().split('\n');
-    expect(rows[0]).to.equal('natchain: interrupted');
-    expect(rows.filter((r) => r.includes('gw-'))).to.have.length(2);
-  });
-
   it('every line fits the terminal width (a wrapped line would make the redraw drift), a multi-line failure is one line', () => {
     const screen = Object.assign(new Screen(), { columns: 40, rows: 24 });
     const p = ttyFleetProgress(screen as unknown as NodeJS.WriteStream, plain);
@@ -144,16 +131,6 @@ describe('rollout: fleet progress', () => {
     const at = (re: RegExp) => rows.findIndex((r) => re.test(r));
     expect(at(/^wave 1 of 2: 1 gateway/)).to.be.below(at(/start wave 2/));
     expect(at(/start wave 2/)).to.be.below(at(/^wave 2 of 2: 1 gateway/));
-  });
-
-  it('a transaction on more gateways than the terminal has rows draws the compact block, not a line per gateway', () => {
-    const screen = new Screen();
-    const p = ttyProgress(screen as unknown as NodeJS.WriteStream, fleet, plain);
-    p.start('gw-000', 'rollback');
-    p.stop();
-    const rows = screen.text().split('\n').filter((l) => l !== '');
-    expect(rows[0]).to.match(/^transaction: 200 gateway\(s\)/);
-    expect(rows.length).to.be.below(24);
   });
 
   it('without a terminal: a line per wave and per finished phase', () => {

@@ -1,13 +1,15 @@
 import { expect } from 'chai';
 import { Chalk } from 'chalk';
-import { ttyProgress } from '../../src/rollout/progress.js';
+import { ttyFleetProgress } from '../../src/rollout/progress.js';
 
 describe('rollout: progress on a terminal', () => {
   it('never moves the cursor after stop() (the prompt and the plan printed after it stay intact)', () => {
     const out: string[] = [];
     const stream = { write: (s: string) => (out.push(s), true) } as unknown as NodeJS.WriteStream;
-    const p = ttyProgress(stream, ['gw-a', 'gw-b'], new Chalk({ level: 0 }));
+    const p = ttyFleetProgress(stream, new Chalk({ level: 0 }));
+    p.wave('wave 1 of 1', ['gw-a', 'gw-b']);
     p.start('gw-a', 'lock');
+    p.note('first');
     expect(out.join('')).to.include('\x1b[2A');
     p.stop();
     out.length = 0;
