@@ -27,7 +27,8 @@ export interface SimFleet {
   /** `ssh-ed25519 AAAA...`: the host key every simulated gateway presents. */
   hostKeyPub: string;
   /** SSH connections accepted (and the most open at once), exec requests served, and commands not recognised. */
-  stats: { connections: number; open: number; maxOpen: number; execs: number; unknown: string[] };
+  /** open/maxOpen: TCP connections (a reachability check that never logs in included); loggedIn/maxLoggedIn: authenticated ones. */
+  stats: { connections: number; open: number; maxOpen: number; loggedIn: number; maxLoggedIn: number; execs: number; unknown: string[] };
   close(): Promise<void>;
 }
 
@@ -36,7 +37,7 @@ export async function startSimFleet(specs: SimGatewaySpec[], clientPub: string):
   const host = utils.generateKeyPairSync('ed25519');
   const allowed = utils.parseKey(clientPub) as ParsedKey;
   if (allowed instanceof Error) throw allowed;
-  const stats: SimFleet['stats'] = { connections: 0, open: 0, maxOpen: 0, execs: 0, unknown: [] };
+  const stats: SimFleet['stats'] = { connections: 0, open: 0, maxOpen: 0, loggedIn: 0, maxLoggedIn: 0, execs: 0, unknown: [] };
   const gateways = new Map(specs.map((s) => [s.name, new SimGateway(s.name, s.backend, s.interfaces)]));
   const byPort = new Map<number, SimGateway>();
   const live = new Set<net.Socket>();
@@ -57,6 +58,8 @@ export async function startSimFleet(specs: SimGatewaySpec[], clientPub: string):
       ctx.accept();
     });
     client.on('ready', () => {
+      stats.maxLoggedIn = Math.max(stats.maxLoggedIn, ++stats.loggedIn);
+      client.once('close', () => stats.loggedIn--);
       client.on('session', (accept) => {
         const session = accept();
         session.on('exec', (acceptExec, _reject, info) => {
