@@ -325,7 +325,8 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const rb = r.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-b');
       // status and plan recorded the hand-made rule (the known-state cache): gw-b is in the change by
       // itself (the transaction's 3 execs), gw-a is outside it and not read at all.
-      expect(ra).to.include({ changed: false, state: 'unchanged', roundTrips: 0, detail: 'not in this change' });
+      expect(ra).to.include({ changed: false, state: 'unchanged', roundTrips: 0 });
+      expect(ra.reach, 'its sshd was only checked (answered, or not yet on a loaded machine)').to.be.oneOf(['answered', 'pending']);
       expect(rb).to.include({ changed: true, state: 'committed', roundTrips: 3 });
       await w.expectAll(applied, 'after apply removed the hand-made rule');
       const after = await cli(['status', vpn, '-F', ssh, '--json'], env);
