@@ -18,8 +18,9 @@ directory), not from this machine's journal: any operator, from any machine or -
 can roll back any transaction the gateways still record (each keeps at least its last 50).
 With --to, a gateway the transaction did not change goes to its state at that time too.
 When the last commit was a wave of a rollout (apply --canary/--wave-size, and its
---resume), every committed wave is undone together, from any machine. Only natchain's own rules change;
-the topology file is not edited, so a later apply would bring its forwards back.
+--resume), every committed wave is undone together, from any machine. Only natchain's
+own rules change; the topology file is not edited, so a later apply would bring its
+forwards back.
 
 Examples:
   natchain rollback topologies/seed-vpn.yaml -F lab/ssh_config --yes
