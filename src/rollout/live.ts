@@ -27,8 +27,6 @@ export interface LiveGateway {
   /** Gateway clock, epoch seconds. */
   now: number;
   lastTx?: string;
-  /** The gateways the last transaction changed, as it recorded them here (split.ts). */
-  lastMembers?: string[];
   /** The dump read back when the last transaction applied (what it committed). */
   committed?: string;
   /** State of the transaction asked about, when given. */
@@ -92,8 +90,6 @@ export async function inspectGateways(
           const v: LiveGateway = { gateway: g, live: sec.get('live') ?? '', ipForward: (sec.get('forward') ?? '').trim(), armed: parseArmed(sec.get('armed')), now, history: parseHistory(sec.get('history')), roundTrips: session.execCount };
           if (lock) v.lock = lock;
           if (last) v.lastTx = last;
-          const members = (sec.get('lastmembers') ?? '').trim();
-          if (members) v.lastMembers = members.split(/\s+/);
           if (sec.has('committed')) v.committed = sec.get('committed')!;
           if (sec.has('txstate')) {
             v.txState = sec.get('txstate')!.trim();

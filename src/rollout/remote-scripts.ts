@@ -398,8 +398,6 @@ for f in "$D"/*/armed; do
 done
 rd "$D/last"; last=$V
 sec last; printf '%s\n' "$last"
-# The gateways the committed transaction changed: status tells from them whether it committed everywhere.
-if [ -n "$last" ]; then sec lastmembers; rd "$D/$last/members"; printf '%s\n' "$V"; fi
 if [ -n "$last" ] && [ -f "$D/$last/applied" ]; then sec committed; cat "$D/$last/applied"; fi
 if [ "$TX" != none ] && [ -d "$T" ]; then
   sec txstate; rd "$T/state"; printf '%s\n' "$V"

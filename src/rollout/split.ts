@@ -1,11 +1,11 @@
 // Transactions the gateways themselves show half done: committed on some of the gateways they
 // changed and not on the others (natchain stopped during its commit: issue 13.3). Found from the
-// gateways' own records (the commit record, the members it names, armed timers, history), so any
-// machine sees it, whatever its journal knows. Pure: the reads come from live.ts.
+// gateways' own records (the commit record, armed timers, history), so any machine sees it,
+// whatever its journal knows. Pure: the reads come from live.ts.
 import type { LiveGateway } from './live.js';
 
-/** One member's record of a split transaction. */
-export type MemberState = 'committed' | 'armed' | 'reverted' | 'rolled-back' | 'undone' | 'aborted' | 'revert-failed' | 'none' | 'unreachable';
+/** One gateway's record of a split transaction. */
+export type MemberState = 'committed' | 'armed' | 'reverted' | 'rolled-back' | 'undone' | 'aborted' | 'revert-failed';
 
 /** A transaction committed on some of its gateways only. */
 export interface SplitTx {
@@ -14,56 +14,59 @@ export interface SplitTx {
   owner: string;
   /** When it committed on the first gateway that did (ISO, that gateway's clock; '' when unknown). */
   time: string;
-  /** Every gateway it changed, with its record of it. */
+  /** Every gateway read that has a record of it, with that record. */
   states: Record<string, MemberState>;
-  /** Armed members: when each one's dead-man timer fires (epoch seconds, its clock). */
+  /** Armed ones: when each one's dead-man timer fires (epoch seconds, its clock). */
   deadlines: Record<string, number>;
 }
 
 /**
  * The split transactions among what `inspect` read: a gateway's commit record names X, and another
- * gateway X changed holds no commit of X and nothing after it (a later commit or undo there means
- * X was superseded: left alone, as recover leaves it).
+ * gateway has X armed, or X's history line says it did not commit there (reverted by its timer,
+ * rolled back, undone…), and nothing committed or undone after it (else X was superseded there: left
+ * alone, as recover leaves it). The gateways' own records say which took part: no list of members
+ * is read (on a fleet changed in one wave it would be the whole fleet, on every gateway).
  */
 export function splitTransactions(live: Map<string, LiveGateway | Error>): SplitTx[] {
-  const out = new Map<string, SplitTx>();
-  for (const g of live.values()) {
-    if (g instanceof Error || !g.lastTx || out.has(g.lastTx)) continue;
-    const tx = g.lastTx;
-    const members = g.lastMembers ?? [];
-    if (members.length < 2) continue;
-    const states: Record<string, MemberState> = Object.create(null);
-    const deadlines: Record<string, number> = Object.create(null);
-    let superseded = false;
-    for (const m of members) {
-      const r = live.get(m);
-      if (r === undefined) continue; // not in this topology any more: nothing to say about it
-      const st = r instanceof Error ? 'unreachable' : memberState(r, tx);
-      if (st === 'superseded') superseded = true;
-      else states[m] = st;
-      const armed = r instanceof Error ? undefined : r.armed.find((a) => a.tx === tx);
-      if (armed) deadlines[m] = armed.deadline;
+  const read = [...live.values()].filter((g): g is LiveGateway => !(g instanceof Error));
+  const committed = new Set(read.flatMap((g) => (g.lastTx ? [g.lastTx] : [])));
+  const found = new Map<string, { states: Record<string, MemberState>; deadlines: Record<string, number>; superseded: boolean }>();
+  const entry = (tx: string) => {
+    let e = found.get(tx);
+    if (!e) found.set(tx, (e = { states: Object.create(null), deadlines: Object.create(null), superseded: false }));
+    return e;
+  };
+  for (const g of read) {
+    const name = g.gateway.name;
+    if (g.lastTx) entry(g.lastTx).states[name] = 'committed';
+    for (const a of g.armed) {
+      if (!committed.has(a.tx)) continue;
+      entry(a.tx).states[name] = 'armed';
+      entry(a.tx).deadlines[name] = a.deadline;
     }
-    const vals = Object.values(states);
-    if (superseded || vals.every((s) => s === 'committed')) continue;
-    const line = g.history.filter((h) => h.tx === tx).pop();
-    out.set(tx, { tx, kind: line?.kind ?? '-', owner: line?.owner ?? '-', time: line?.time ?? '', states, deadlines });
+    // The last line of each committed-somewhere transaction here, and whether a commit or undo came after it.
+    let laterCommit = false;
+    for (let i = g.history.length - 1; i >= 0; i--) {
+      const h = g.history[i]!;
+      if (committed.has(h.tx) && h.tx !== g.lastTx && !(name in entry(h.tx).states)) {
+        if (laterCommit) entry(h.tx).superseded = true;
+        else entry(h.tx).states[name] = NOT_COMMITTED.find((o) => o === h.outcome) ?? 'committed';
+      }
+      if (h.outcome === 'committed' || h.outcome === 'undone') laterCommit = true;
+    }
   }
-  return [...out.values()];
+  const out: SplitTx[] = [];
+  for (const [tx, e] of found) {
+    const states = Object.values(e.states);
+    if (e.superseded || states.every((st) => st === 'committed')) continue;
+    const first = read.find((g) => g.lastTx === tx)!;
+    const line = first.history.filter((h) => h.tx === tx).pop();
+    out.push({ tx, kind: line?.kind ?? '-', owner: line?.owner ?? '-', time: line?.time ?? '', states: e.states, deadlines: e.deadlines });
+  }
+  return out;
 }
 
-/** One member's record of `tx`: committed, still armed, how it ended, or superseded by a later commit or undo. */
-function memberState(r: LiveGateway, tx: string): MemberState | 'superseded' {
-  if (r.lastTx === tx) return 'committed';
-  if (r.armed.some((a) => a.tx === tx)) return 'armed';
-  const at = r.history.map((h) => h.tx).lastIndexOf(tx);
-  const later = (at >= 0 ? r.history.slice(at + 1) : r.history.filter((h) => h.tx > tx)).some((h) => h.tx !== tx && ['committed', 'undone'].includes(h.outcome));
-  if (later) return 'superseded';
-  if (at < 0) return 'none';
-  const outcome = r.history[at]!.outcome;
-  // Its line says committed but its record names another: undone since without a line of its own.
-  return (['reverted', 'rolled-back', 'undone', 'aborted', 'revert-failed'] as const).find((o) => o === outcome) ?? 'none';
-}
+const NOT_COMMITTED = ['reverted', 'rolled-back', 'undone', 'aborted', 'revert-failed'] as const;
 
 /** What one member's record means, for a sentence: `gw-b reverted by its dead-man timer`. */
 export function describeMember(name: string, s: MemberState, deadline?: number): string {
@@ -80,12 +83,8 @@ export function describeMember(name: string, s: MemberState, deadline?: number):
       return `${name} undone`;
     case 'aborted':
       return `${name} never applied it`;
-    case 'revert-failed':
-      return `${name} failed to restore its snapshot`;
-    case 'unreachable':
-      return `${name} could not be read`;
     default:
-      return `${name} has no record of it`;
+      return `${name} failed to restore its snapshot`;
   }
 }
 

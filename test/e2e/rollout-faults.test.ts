@@ -257,10 +257,10 @@ for (const backend of ['iptables', 'nftables'] as const) {
       expect(rec.code, rec.stdout + rec.stderr).to.equal(0);
     });
 
-    /** A version of the topology other than what gw-a holds now. */
+    /** A version of the topology that changes every gateway from what it holds now. */
     const another = async (...order: Array<'v1' | 'v2' | 'v3'>) => {
-      const now = await w.owned('gw-a');
-      return order.find((v) => want[v]['gw-a'] !== now)!;
+      const now = await ownedNow(w);
+      return order.find((v) => ['gw-a', 'gw-b'].every((g) => want[v][g] !== now[g]))!;
     };
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

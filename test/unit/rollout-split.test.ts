@@ -8,7 +8,7 @@ const Y = '20260101T130000Z-bbbbbb';
 const P = '20260101T110000Z-cccccc';
 
 /** A gateway as inspect reads it: its commit record, armed timers and history lines (tx, outcome). */
-function gw(name: string, o: { last?: string; members?: string[]; armed?: string[]; history?: Array<[string, string]> }): LiveGateway {
+function gw(name: string, o: { last?: string; armed?: string[]; history?: Array<[string, string]> }): LiveGateway {
   const g: LiveGateway = {
     gateway: { name } as Gateway,
     live: '',
@@ -19,14 +19,13 @@ function gw(name: string, o: { last?: string; members?: string[]; armed?: string
     roundTrips: 1,
   };
   if (o.last) g.lastTx = o.last;
-  if (o.members) g.lastMembers = o.members;
   return g;
 }
 const live = (...gs: Array<LiveGateway | [string, Error]>) => new Map<string, LiveGateway | Error>(gs.map((g) => (Array.isArray(g) ? g : [g.gateway.name, g])));
 
 describe('rollout: transactions committed on some of their gateways only (gateway truth)', () => {
   it('finds one committed on gw-a and reverted by its timer (or still armed) on gw-b, and says what recover does', () => {
-    const a = gw('gw-a', { last: X, members: ['gw-a', 'gw-b'], history: [[P, 'committed'], [X, 'committed']] });
+    const a = gw('gw-a', { last: X, history: [[P, 'committed'], [X, 'committed']] });
     const reverted = splitTransactions(live(a, gw('gw-b', { last: P, history: [[P, 'committed'], [X, 'reverted']] })));
     expect(reverted).to.deep.equal([{ tx: X, kind: 'apply', owner: 'root@ops:42', time: '2026-01-01T12:00:01.000Z', states: { 'gw-a': 'committed', 'gw-b': 'reverted' }, deadlines: {} }]);
     expect(describeSplit(reverted[0]!, 't.yaml')).to.equal(
@@ -37,14 +36,15 @@ describe('rollout: transactions committed on some of their gateways only (gatewa
     expect(describeSplit(armed[0]!, 't.yaml')).to.include('gw-b still armed (its dead-man timer restores the old state at 2026-01-01T13:01:00.000Z)');
   });
   it('finds nothing when every member committed, when a later commit superseded it, or when one gateway alone changed', () => {
-    const a = gw('gw-a', { last: X, members: ['gw-a', 'gw-b'], history: [[X, 'committed']] });
-    expect(splitTransactions(live(a, gw('gw-b', { last: X, members: ['gw-a', 'gw-b'], history: [[X, 'committed']] })))).to.deep.equal([]);
-    expect(splitTransactions(live(a, gw('gw-b', { last: Y, members: ['gw-b'], history: [[X, 'reverted'], [Y, 'committed']] })))).to.deep.equal([]);
-    expect(splitTransactions(live(gw('gw-a', { last: X, members: ['gw-a'] }), gw('gw-b', {})))).to.deep.equal([]);
+    const a = gw('gw-a', { last: X, history: [[X, 'committed']] });
+    expect(splitTransactions(live(a, gw('gw-b', { last: X, history: [[X, 'committed']] })))).to.deep.equal([]);
+    expect(splitTransactions(live(a, gw('gw-b', { last: Y, history: [[X, 'reverted'], [Y, 'committed']] })))).to.deep.equal([]);
+    expect(splitTransactions(live(gw('gw-a', { last: X }), gw('gw-b', {})))).to.deep.equal([]);
   });
-  it('names a member it cannot read, and ignores one no longer in the topology', () => {
-    const a = gw('gw-a', { last: X, members: ['gw-a', 'gw-b', 'gw-gone'], history: [[X, 'committed']] });
-    const s = splitTransactions(live(a, ['gw-b', new Error('unreachable')]));
-    expect(s[0]!.states).to.deep.equal({ 'gw-a': 'committed', 'gw-b': 'unreachable' });
+  it('a commit then undone on one gateway, or a rollback after a timer, still splits it; a later commit there supersedes it', () => {
+    const a = gw('gw-a', { last: X, history: [[X, 'committed']] });
+    expect(splitTransactions(live(a, gw('gw-b', { last: P, history: [[P, 'committed'], [X, 'committed'], [X, 'undone']] })))[0]!.states).to.deep.equal({ 'gw-a': 'committed', 'gw-b': 'undone' });
+    expect(splitTransactions(live(a, gw('gw-b', { last: P, history: [[X, 'reverted']] }), ['gw-c', new Error('unreachable')]))[0]!.states).to.deep.equal({ 'gw-a': 'committed', 'gw-b': 'reverted' });
+    expect(splitTransactions(live(a, gw('gw-b', { last: P, history: [[X, 'reverted'], [Y, 'undone']] })))).to.deep.equal([]);
   });
 });
