@@ -1,0 +1,93 @@
+// Where the event loop stalls (issue 12): runs natchain commands against N simulated gateways
+// (scripts/bench/sim) under `--cpu-prof` with stall-ticker.mjs preloaded, then prints the longest
+// stalls, each with the functions its CPU samples were in (inclusive, most first). A stall with
+// few samples is the machine's doing (the process was waiting for a CPU), not natchain's code.
+//
+//   npm run build && npx tsx scripts/bench/stall-profile.ts [N=300] [apply,noop,plan,status] [stalls shown=3]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSimLab } from './sim/lab.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The `top` longest stalls of a run, each with the functions its samples were in. */
+export function stallReport(profile: Profile, stalls: Array<[number, number]>, top = 3, lines = 12): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const name = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber + 1}`;
+  let t = profile.startTime;
+  const times = profile.timeDeltas.map((d) => (t += d));
+  const out: string[] = [];
+  for (const [a, b] of [...stalls].sort((x, y) => y[1] - y[0] - (x[1] - x[0])).slice(0, top)) {
+    const agg = new Map<string, number>();
+    let n = 0;
+    profile.samples.forEach((id, i) => {
+      if (times[i]! < a || times[i]! > b) return;
+      n++;
+      const seen = new Set<string>();
+      for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+        const k = name(byId.get(cur)!);
+        if (k.startsWith('(root)') || seen.has(k)) continue;
+        seen.add(k);
+        agg.set(k, (agg.get(k) ?? 0) + 1);
+      }
+    });
+    out.push(`  stall of ${((b - a) / 1000).toFixed(0)} ms at +${((a - profile.startTime) / 1e6).toFixed(2)} s, ${n} samples:`);
+    for (const [k, v] of [...agg].sort((x, y) => y[1] - x[1]).slice(0, lines)) out.push(`    ${String(v).padStart(6)}  ${k}`);
+  }
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.argv[2] ?? 300);
+  const ops = (process.argv[3] ?? 'apply,noop,plan,status').split(',');
+  const top = Number(process.argv[4] ?? 3);
+  const lab = await startSimLab(n);
+  const dir = mkdtempSync(path.join(tmpdir(), 'natchain-stalls-'));
+  try {
+    const remote = ['-F', lab.sshConfig, '--state-dir', lab.stateDir('stalls'), '--concurrency', '32'];
+    const argv: Record<string, string[]> = {
+      apply: ['apply', lab.topologyFile, '--yes', '--confirm-timeout', '3600', ...remote],
+      noop: ['apply', lab.topologyFile, '--yes', '--confirm-timeout', '3600', ...remote],
+      plan: ['plan', lab.topologyFile, ...remote],
+      status: ['status', lab.topologyFile, ...remote],
+    };
+    for (const op of ops) {
+      if (!argv[op]) throw new Error(`unknown command ${op} (apply, noop, plan, status)`);
+      const run = path.join(dir, op);
+      const t0 = performance.now();
+      const code = await new Promise<number>((resolve, reject) => {
+        const c = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', run, '--import', path.join(ROOT, 'scripts/bench/stall-ticker.mjs'), path.join(ROOT, 'dist/cli/main.js'), ...argv[op]!], {
+          env: { ...process.env, CI: 'true', NO_COLOR: '1', NATCHAIN_STALLS: path.join(dir, `${op}.json`) },
+          stdio: ['ignore', 'ignore', 'ignore'],
+        });
+        c.on('error', reject);
+        c.on('close', (x) => resolve(x ?? -1));
+      });
+      const prof = JSON.parse(readFileSync(path.join(run, readdirSync(run)[0]!), 'utf8')) as Profile;
+      const stalls = JSON.parse(readFileSync(path.join(dir, `${op}.json`), 'utf8')) as Array<[number, number]>;
+      process.stdout.write(`${op} on ${n} gateways: exit ${code}, ${((performance.now() - t0) / 1000).toFixed(1)} s, ${stalls.length} stalls over 60 ms\n${stallReport(prof, stalls, top)}\n`);
+    }
+  } finally {
+    await lab.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
