@@ -2,6 +2,7 @@
 // place (the current wave, counts per phase, failures by name) that fits a 24-line terminal
 // whatever the fleet; otherwise a line per wave and a plain line per finished phase.
 // Notices (Ctrl-C, host keys) go through note(): printed above the block, never drawn over.
+import { readFileSync } from 'node:fs';
 import type { ChalkInstance } from 'chalk';
 import type { ProgressSink } from './transaction.js';
 
@@ -61,13 +62,14 @@ interface LiveBlock {
  * printed (a prompt reads the keyboard itself).
  */
 function quietKeys(keys: NodeJS.ReadStream | undefined): { hold(): void; release(): void } {
+  // A background job changing the terminal's mode is stopped by the kernel (SIGTTOU): leave it alone then.
   const onData = (d: Buffer) => {
     if (d.includes(3)) process.kill(process.pid, 'SIGINT');
   };
   let held = false;
   return {
     hold() {
-      if (held || !keys?.isTTY || typeof keys.setRawMode !== 'function') return;
+      if (held || !keys?.isTTY || typeof keys.setRawMode !== 'function' || !inForeground()) return;
       held = true;
       keys.setRawMode(true);
       keys.on('data', onData);
@@ -84,6 +86,22 @@ function quietKeys(keys: NodeJS.ReadStream | undefined): { hold(): void; release
       (keys as unknown as { ref?(): void }).ref?.();
     },
   };
+}
+
+/** Whether this process is in its terminal's foreground process group (Linux /proc; elsewhere: unknown, so no). */
+function inForeground(): boolean {
+  try {
+    return isForeground(readFileSync('/proc/self/stat', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** From a /proc/<pid>/stat line: whether the process group (field 5) is the terminal's foreground group (field 8). */
+export function isForeground(stat: string): boolean {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const pgrp = Number(f[2]);
+  return pgrp > 0 && pgrp === Number(f[5]);
 }
 
 function liveBlock(stream: NodeJS.WriteStream, render: () => string[], everyMs: number, keys?: NodeJS.ReadStream): LiveBlock {

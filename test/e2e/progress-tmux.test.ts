@@ -139,7 +139,7 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
 
   const S = [pair('s0', 20, 8300), pair('s1', 21, 8300)];
   /** What the fleet holds after the prompt tests (t1 was never applied). */
-  const kept = [...P, ...S, pair('t0', 22, 8400)];
+  const kept = [...P, ...S, pair('t0', 22, 8400), pair('u0', 30, 8500)];
   it('the plan question, then --pause prompt after wave 1; yes runs wave 2, each block drawn below the answer before it', async () => {
     topology([...P, ...S]);
     const t = apply('--wave-size', '2', '--pause', 'prompt');
@@ -181,6 +181,16 @@ describe(`progress on a real terminal: apply on ${N} simulated gateways in tmux 
     expect(r.code, r.stderr).to.equal(64);
     expect(r.stderr).to.match(/--pause prompt needs a terminal to ask on; pass --pause <seconds> instead/);
     expect(lab.fleet.stats.connections).to.equal(before);
+  });
+
+  it('a background job (`natchain apply … &` from a shell with job control) runs to the end: the keyboard is left alone', async () => {
+    topology(kept);
+    const cmd = [process.execPath, MAIN, 'apply', lab.topologyFile, '--yes', '-F', lab.sshConfig, '--state-dir', state].map((a) => `'${a}'`).join(' ');
+    // Taking the terminal's keyboard from the background would get natchain stopped (SIGTTOU) until someone types `fg`.
+    const t = new Terminal(['bash', '-c', `set -m; ${cmd} & wait $!`], { cwd: lab.dir, env: { NO_COLOR: '' } });
+    terms.push(t);
+    expect(await t.exitCode(60_000), t.screen()).to.equal(0);
+    expect(holds(60, 'u0') && holds(61, 'u0')).to.equal(true);
   });
 
   it('Ctrl-C once while a gateway is slow to apply: the notice stays on screen through the redraws, every gateway rolls back, exit 1', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Chalk } from 'chalk';
-import { clip, FLEET_BLOCK_LINES, plainFleetProgress, ttyFleetProgress } from '../../src/rollout/progress.js';
+import { clip, FLEET_BLOCK_LINES, isForeground, plainFleetProgress, ttyFleetProgress } from '../../src/rollout/progress.js';
 
 /** A tiny terminal: a cursor (row, column), the escapes the renderers use (cursor up, erase line, erase below), `\r` and `\n`. */
 class Screen {
@@ -131,6 +131,14 @@ describe('rollout: fleet progress', () => {
     const at = (re: RegExp) => rows.findIndex((r) => re.test(r));
     expect(at(/^wave 1 of 2: 1 gateway/)).to.be.below(at(/start wave 2/));
     expect(at(/start wave 2/)).to.be.below(at(/^wave 2 of 2: 1 gateway/));
+  });
+
+  it('the keyboard is only taken in the foreground (a background job setting raw mode would be stopped)', () => {
+    // pid (comm) state ppid pgrp session tty_nr tpgid ...: a command name with spaces and parentheses too.
+    expect(isForeground('4242 (node) S 4000 4242 4000 34816 4242 4194304 0')).to.equal(true);
+    expect(isForeground('4242 (my (odd) name) R 4000 4242 4000 34816 4242 4194304 0')).to.equal(true);
+    expect(isForeground('4242 (node) S 4000 4242 4000 34816 4100 4194304 0')).to.equal(false);
+    expect(isForeground('4242 (node) S 4000 4242 4000 0 -1 4194304 0')).to.equal(false);
   });
 
   it('without a terminal: a line per wave and per finished phase', () => {
