@@ -196,7 +196,7 @@ export async function planLive(
     if (l.lock) v.lock = l.lock;
     views.push(v);
   }
-  return { topology: topology.file, inSync: views.every((v) => v.status === 'in-sync'), gateways: views, states, split: splitTransactions(live) };
+  return { topology: topology.file, inSync: views.every((v) => v.status === 'in-sync'), gateways: views, states, split: splitTransactions(live, topology.gateways.map((g) => g.name)) };
 }
 
 /** One gateway in `natchain status`. */
@@ -233,7 +233,7 @@ export async function statusLive(
   opts: { counters?: boolean; seen?: SeenHook } = {},
 ): Promise<StatusView> {
   const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
-  return { gateways: await mapSliced(topology.gateways, statusOf), split: splitTransactions(live) };
+  return { gateways: await mapSliced(topology.gateways, statusOf), split: splitTransactions(live, topology.gateways.map((g) => g.name)) };
 
   function statusOf(g: Gateway): GatewayStatus {
     const l = live.get(g.name)!;

@@ -111,7 +111,7 @@ async function splitOnGateways(o: RecoverOptions, scan: NonNullable<RecoverOptio
   const pool = o.sessions(scan.connect);
   try {
     const live = await inspectGateways(scan.topology, scan.topology.gateways, pool.connector, scan.connect, { concurrency: o.concurrency });
-    return splitTransactions(live)
+    return splitTransactions(live, scan.topology.gateways.map((g) => g.name))
       .filter((s) => !known.has(s.tx))
       .map((s) => ({
         tx: s.tx,

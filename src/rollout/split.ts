@@ -27,8 +27,9 @@ export interface SplitTx {
  * alone, as recover leaves it). The gateways' own records say which took part: no list of members
  * is read (on a fleet changed in one wave it would be the whole fleet, on every gateway).
  */
-export function splitTransactions(live: Map<string, LiveGateway | Error>): SplitTx[] {
-  const read = [...live.values()].filter((g): g is LiveGateway => !(g instanceof Error));
+export function splitTransactions(live: Map<string, LiveGateway | Error>, order: string[] = [...live.keys()]): SplitTx[] {
+  // In `order` (the topology's), not in the order the reads came back: the notice is the same every time.
+  const read = order.map((n) => live.get(n)).filter((g): g is LiveGateway => g !== undefined && !(g instanceof Error));
   const committed = new Set(read.flatMap((g) => (g.lastTx ? [g.lastTx] : [])));
   const found = new Map<string, { states: Record<string, MemberState>; deadlines: Record<string, number>; superseded: boolean }>();
   const entry = (tx: string) => {

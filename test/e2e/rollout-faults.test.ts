@@ -288,7 +288,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       expect(st.json.split[0]).to.deep.include({ tx, kind: 'apply', states: { 'gw-a': 'committed', 'gw-b': 'armed' } });
       expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 20_000), 'gw-b reverted by its timer').to.equal(true);
       const plan = await cli(['plan', files[target], '-F', ssh], other);
-      expect(plan.stderr).to.match(new RegExp(`^${head}gw-b reverted by its dead-man timer${tail}`));
+      expect(plan.stderr, plan.stderr).to.match(new RegExp(`^${head}gw-b reverted by its dead-man timer${tail}`));
       const quiet = await cli(['recover', '--json'], other);
       expect(quiet.json.transactions, 'without a topology, an empty journal knows nothing').to.deep.equal([]);
       const t = rolledForward(await cli(['recover', files[target], '-F', ssh, '--json'], other), tx);

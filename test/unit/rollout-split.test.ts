@@ -31,6 +31,8 @@ describe('rollout: transactions committed on some of their gateways only (gatewa
     expect(describeSplit(reverted[0]!, 't.yaml')).to.equal(
       `transaction ${X} (apply by root@ops:42) committed on some of its gateways only (natchain stopped during its commit): gw-a committed; gw-b reverted by its dead-man timer. natchain recover t.yaml finishes it (brings gw-b to what the others committed)`,
     );
+    const b = gw('gw-b', { last: P, history: [[P, 'committed'], [X, 'reverted']] });
+    expect(Object.keys(splitTransactions(live(b, a), ['gw-a', 'gw-b'])[0]!.states), 'in the topology\'s order, not the reads\'').to.deep.equal(['gw-a', 'gw-b']);
     const armed = splitTransactions(live(a, gw('gw-b', { last: P, armed: [X], history: [[P, 'committed']] })));
     expect(armed[0]!.states).to.deep.equal({ 'gw-a': 'committed', 'gw-b': 'armed' });
     expect(describeSplit(armed[0]!, 't.yaml')).to.include('gw-b still armed (its dead-man timer restores the old state at 2026-01-01T13:01:00.000Z)');
