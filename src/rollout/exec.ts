@@ -34,7 +34,8 @@ export async function runPhase(
   const call = remoteCall(op, nonce, backend, tx, args, typeof stdin === 'function' ? stdin(nonce) : stdin);
   let r;
   try {
-    const opts: { stdin?: string; timeoutMs?: number } = {};
+    // remoteCall's command is `sh -c '<script>' natchain <quoted words>`: no second sh around it.
+    const opts: { stdin?: string; timeoutMs?: number; shWords: true } = { shWords: true };
     if (call.stdin !== undefined) opts.stdin = call.stdin;
     if (timeoutMs !== undefined) opts.timeoutMs = timeoutMs;
     r = await session.exec(call.command, opts);

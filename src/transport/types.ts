@@ -15,6 +15,8 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** The command fails with an SSH error (never hangs) after this long. Default: the session's. */
   timeoutMs?: number;
+  /** The command is already `sh -c '<script>' <words>`, every word single-quoted: it is not wrapped in another `sh -c`. */
+  shWords?: boolean;
 }
 
 /** An open, authenticated SSH connection to one gateway, reused for every step of a run. */

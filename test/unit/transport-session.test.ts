@@ -21,6 +21,8 @@ describe('transport: command wrapping and sudo errors', () => {
     assert.equal(wrapCommand('true', 'ops'), 'sudo -n sh -c true');
     assert.equal(wrapCommand('true', 'root', 2.5), 'timeout -s KILL 3 sh -c true');
     assert.equal(wrapCommand('true', 'ops', 10), 'sudo -n timeout -s KILL 10 sh -c true');
+    // A command that is already `sh -c '<script>' <words>` is not wrapped in a second sh.
+    assert.equal(wrapCommand("sh -c 'echo $1' natchain 'a b'", 'ops', 10, true), "sudo -n timeout -s KILL 10 sh -c 'echo $1' natchain 'a b'");
     // The wrapped command, run by a real shell without sudo, does exactly what the original does.
     const direct = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' }).stdout;
     const wrapped = spawnSync('/bin/sh', ['-c', wrapCommand(cmd, 'root')], { encoding: 'utf8' }).stdout;

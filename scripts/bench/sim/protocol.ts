@@ -80,8 +80,9 @@ export function recognise(command: string): PhaseCall | Error {
   let words = shellWords(command);
   if (words[0] === 'sudo' && words[1] === '-n') words = words.slice(2);
   if (words[0] === 'timeout' && words[1] === '-s' && words[2] === 'KILL') words = words.slice(4);
-  if (words[0] !== 'sh' || words[1] !== '-c' || words.length !== 3) return new Error(`not a wrapped command: ${command.slice(0, 80)}`);
-  words = shellWords(words[2]!);
+  if (words[0] !== 'sh' || words[1] !== '-c') return new Error(`not a wrapped command: ${command.slice(0, 80)}`);
+  // Wrapped in a second `sh -c` (a plain command), or run as it is (ExecOptions.shWords: a phase's own `sh -c`).
+  if (words.length === 3) words = shellWords(words[2]!);
   if (words[0] !== 'sh' || words[1] !== '-c' || words[3] !== 'natchain') return new Error(`not a natchain phase: ${words.slice(0, 2).join(' ')}`);
   const op = scriptTable().get(words[2]!);
   if (!op) return new Error('a natchain script this simulation does not know (src/rollout/remote.ts changed: update scripts/bench/sim)');
