@@ -4,6 +4,8 @@
 // ruleset is loaded at once, so every forward that changes on it drags its other gateways in).
 // Pure: states in, scope out.
 import { UsageError } from '../errors.js';
+import { quote } from '../escape.js';
+import { suggest } from '../suggest.js';
 import type { Chain } from '../solve/types.js';
 import { forwardChanges, forwardsIn } from './owned.js';
 
@@ -211,7 +213,12 @@ export function limitScope(scope: Scope, allGateways: string[], allForwards: str
       for (const g of hits) named.add(g);
     }
   }
-  if (unmatched.length) throw new UsageError(`--limit ${unmatched.join(', ')} matches no gateway or forward of the topology`);
+  if (unmatched.length) {
+    const hints = unmatched.map((p) => [p, limitHint(p, allGateways, allForwards)] as const).filter(([, h]) => h !== '');
+    const one = hints.length === 1 && unmatched.length === 1 ? hints[0]![1] : '';
+    const details = one ? [] : hints.map(([p, h]) => `${quote(p)}${h.replace(/^;/, ':')}`);
+    throw new UsageError(`--limit ${unmatched.map((p) => quote(p)).join(', ')} matches no gateway or forward of the topology${one}`, details);
+  }
   const touched = (comp: string[]) =>
     comp.some((g) => named.has(g)) || scope.forwards.some((f) => namedForwards.has(f.forward) && f.gateways.some((g) => comp.includes(g)));
   const components = scope.components.filter(touched);
@@ -231,6 +238,12 @@ export function limitScope(scope: Scope, allGateways: string[], allForwards: str
     outside,
   };
   return { scope: restricted, added, left };
+}
+
+/** `; did you mean "x"?` for a --limit pattern that matched nothing (a forward's name given without `forward:` included). */
+function limitHint(p: string, gateways: string[], forwards: string[]): string {
+  if (p.startsWith('forward:')) return suggest(p, forwards.map((f) => `forward:${f}`));
+  return suggest(p, [...gateways, ...forwards.map((f) => `forward:${f}`)]) || (forwards.includes(p) ? `; did you mean ${quote(`forward:${p}`)}?` : '');
 }
 
 /** Why a gateway the limit did not name joins the rollout. */

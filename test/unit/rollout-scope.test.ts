@@ -99,6 +99,17 @@ describe('rollout: scope of a change', () => {
     expect(r.added[0]!.why).to.match(/^shares the changed forward \w+ with gw-hq$/);
     const f = limitScope(s, names, forwards, ['forward:we*']);
     expect(f.added.find((a) => a.gateway === 'gw-branch-2')!.why).to.equal('on the chain of forward web, named by --limit');
-    expect(() => limitScope(s, names, forwards, ['gw-nope', 'forward:zzz'])).to.throw(/--limit gw-nope, forward:zzz matches no gateway or forward/);
+    expect(() => limitScope(s, names, forwards, ['gw-nope', 'forward:zzz'])).to.throw(/--limit "gw-nope", "forward:zzz" matches no gateway or forward/);
+    // A typo gets the closest name; a forward named without `forward:` is shown how to name it.
+    expect(() => limitScope(s, names, forwards, ['gw-hqq'])).to.throw(/matches no gateway or forward of the topology; did you mean "gw-hq"\?$/);
+    expect(() => limitScope(s, names, forwards, ['forward:wbe'])).to.throw(/did you mean "forward:web"\?$/);
+    expect(() => limitScope(s, names, forwards, ['web'])).to.throw(/did you mean "forward:web"\?$/);
+    // Several typos: one hint per pattern, as details.
+    try {
+      limitScope(s, names, forwards, ['gw-hqq', 'forward:wbe']);
+      expect.fail('no error');
+    } catch (e) {
+      expect((e as { details: string[] }).details).to.deep.equal(['"gw-hqq": did you mean "gw-hq"?', '"forward:wbe": did you mean "forward:web"?']);
+    }
   });
 });
