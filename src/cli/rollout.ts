@@ -128,8 +128,11 @@ export async function runFleetCommand(
   connectOpts.onNotice = (gateway, message) => progress.note(`natchain: ${gateway}: ${message}`);
   const more = kind === 'apply' ? ', no new wave starts' : '';
   const interrupt = onFirstInterrupt((m) => progress.note(m), `natchain: interrupted; rolling back at the next step${more} (press Ctrl-C again to leave it to the dead-man timers)`);
+  // Notes the plan already showed are not repeated in the report (the JSON keeps them all).
+  const shown = new Set<string>();
   const showPlan = async (view: RolloutPlan): Promise<boolean> => {
     progress.stop();
+    for (const n of view.notes) shown.add(n);
     const out = o.json ? process.stderr : process.stdout;
     const w = new ChunkedWriter(out);
     await w.write((await formatRolloutPlan(view, o.json ? err : c)) + '\n');
@@ -167,7 +170,7 @@ export async function runFleetCommand(
     if (e instanceof RolloutError) {
       const notes = e.report.waves.some((w) => w.status === 'committed') && after ? await after(e.report) : [];
       if (o.json) printJson({ ...rolloutJson(topology, e.report, kind, notes), error: { code: e.code, message: e.message } });
-      else if (e.code !== 'CANCELLED') process.stdout.write(formatRollout(e.report, topology.file, kind) + '\n' + notes.map((n) => n + '\n').join(''));
+      else if (e.code !== 'CANCELLED') process.stdout.write(formatRollout(e.report, topology.file, kind, shown) + '\n' + notes.map((n) => n + '\n').join(''));
     }
     throw e;
   } finally {
@@ -177,7 +180,7 @@ export async function runFleetCommand(
   progress.stop();
   const notes = after ? await after(report) : [];
   if (o.json) return printJson(rolloutJson(topology, report, kind, notes));
-  process.stdout.write(formatRollout(report, topology.file, kind) + '\n');
+  process.stdout.write(formatRollout(report, topology.file, kind, shown) + '\n');
   for (const n of notes) process.stdout.write(n + '\n');
 }
 
@@ -241,7 +244,7 @@ export async function formatRolloutPlan(v: RolloutPlan, color = c): Promise<stri
 }
 
 /** The report: one section per wave, the gateways outside the change that could not be read, the final count line. */
-export function formatRollout(r: FleetReport, topologyFile: string, kind: 'apply' | 'rollback' = 'apply'): string {
+export function formatRollout(r: FleetReport, topologyFile: string, kind: 'apply' | 'rollback' = 'apply', shown: ReadonlySet<string> = new Set()): string {
   const lines: string[] = [];
   if (!r.waves.length) {
     const n = r.outside.filter((x) => x.status === 'unchanged').length;
@@ -266,7 +269,7 @@ export function formatRollout(r: FleetReport, topologyFile: string, kind: 'apply
   const pending = r.outside.filter((x) => x.reach === 'pending').map((x) => x.gateway);
   if (pending.length) lines.push(c.yellow(`no answer yet from (not in this change; their sshd had not answered when it was done: natchain status reads them): ${listNames(pending)}`));
   for (const x of r.outside) if (x.status === 'unreachable') lines.push(c.yellow(`${x.gateway}: ${x.detail}`));
-  for (const n of r.notes) lines.push(c.yellow(n));
+  for (const n of r.notes) if (!shown.has(n)) lines.push(c.yellow(n));
   const f = r.scope.forwards.map((x) => formatForwardChanges({ added: x.change === 'added' ? [x.forward] : [], removed: x.change === 'removed' ? [x.forward] : [], changed: x.change === 'changed' ? [x.forward] : [] })[0]).join(' ');
   if (r.rollback) {
     if (r.waves.length) lines.push(rollbackLine(r.rollback));
