@@ -211,7 +211,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     return await runScope();
   } finally {
     checks?.stop();
-    const error = await o.known?.write([...k.seen, ...journalRecords(o.journal.transactions(), o.topology, ranGateways)]);
+    const error = await o.known?.write([...k.seen, ...(await journalRecords(o.journal.transactions(), o.topology, ranGateways))]);
     if (error) o.progress.note(`natchain: ${error}`);
   }
 

@@ -2,7 +2,9 @@
 // says the last finished transaction left there and what the last read saw (the known-state
 // cache, known-store.ts: plan, status, apply). The scope of a change is worked out from this, then
 // confirmed live under the lock (a gateway whose snapshot differs is re-read and the change
-// re-planned). Pure: journal transactions and cache records in, states out.
+// re-planned). Pure: journal transactions and cache records in, states out (journalRecords gives the event
+// loop a turn between gateways: a fleet's canonical forms are seconds of CPU).
+import { TimeSlice } from '../timeslice.js';
 import type { Topology } from '../topology/types.js';
 import { outcomeOf, type TxHistory } from './journal.js';
 import type { KnownRecord } from './known-store.js';
@@ -71,12 +73,18 @@ export function lastKnownStates(transactions: TxHistory[], topology: Topology, c
 }
 
 /** What the journal's transactions last left on these gateways, as known-state cache records (unknown: null). */
-export function journalRecords(transactions: TxHistory[], topology: Topology, gateways: Iterable<string>): KnownRecord[] {
+export async function journalRecords(transactions: TxHistory[], topology: Topology, gateways: Iterable<string>): Promise<KnownRecord[]> {
   const want = new Set(gateways);
   if (!want.size) return [];
   const journal = fromJournal(transactions, new Map<string, string>(topology.gateways.map((g) => [g.name, g.backend])));
-  return topology.gateways.flatMap((g) => {
+  const out: KnownRecord[] = [];
+  // Each canonical form is a parse of a dump: a fleet's worth is sliced (no event-loop stall).
+  const slice = new TimeSlice();
+  for (const g of topology.gateways) {
     const e = want.has(g.name) ? journal.get(g.name) : undefined;
-    return e ? [{ gateway: g.name, backend: g.backend, canonical: e.canonical(), time: e.time, by: e.from }] : [];
-  });
+    if (!e) continue;
+    await slice.turn();
+    out.push({ gateway: g.name, backend: g.backend, canonical: e.canonical(), time: e.time, by: e.from });
+  }
+  return out;
 }

@@ -33,6 +33,7 @@ export interface Change {
 const MEMO_MAX = 4096;
 const canonicalMemo = { iptables: new Map<string, string>(), nftables: new Map<string, string>() };
 const targetMemo = new WeakMap<readonly Intent[], Map<Gateway, Change>>();
+const forwardsMemo = new Map<string, ReadonlyMap<string, string[]>>();
 
 /** The canonical text of natchain's owned state in a dump (`iptables-save` or `nft list table ip natchain`). */
 export function canonicalOf(backend: Backend, dump: string): string {
@@ -105,8 +106,10 @@ export function ownedDump(backend: Backend, dump: string): string {
   return out.length ? out.join('\n') + '\n' : '';
 }
 
-/** Forwards named by natchain's rule comments in a canonical state, each with its lines (for plan summaries). */
-export function forwardsIn(canonical: string): Map<string, string[]> {
+/** Forwards named by natchain's rule comments in a canonical state, each with its lines (for plan summaries; remembered, read-only). */
+export function forwardsIn(canonical: string): ReadonlyMap<string, string[]> {
+  const known = forwardsMemo.get(canonical);
+  if (known) return known;
   const out = new Map<string, string[]>();
   for (const line of canonical.split('\n')) {
     for (const m of line.matchAll(/(?:--comment\s+"?|comment\s+")([^"\s]+)/g)) {
@@ -117,6 +120,8 @@ export function forwardsIn(canonical: string): Map<string, string[]> {
       out.set(f, lines);
     }
   }
+  if (forwardsMemo.size >= MEMO_MAX) forwardsMemo.clear();
+  forwardsMemo.set(canonical, out);
   return out;
 }
 

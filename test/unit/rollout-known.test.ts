@@ -72,8 +72,8 @@ describe('rollout: last known state (journal + known-state cache)', () => {
     expect(knownRecord(g1, 'nftables', 'x', true, 'status').canonical).to.equal(null);
   });
 
-  it('journalRecords: what the transactions left, for the cache (only the gateways asked for)', () => {
-    const r = journalRecords([tx('T1', '2026-01-01T10:00:00.000Z', old)], hub, [g2]);
+  it('journalRecords: what the transactions left, for the cache (only the gateways asked for)', async () => {
+    const r = await journalRecords([tx('T1', '2026-01-01T10:00:00.000Z', old)], hub, [g2]);
     expect(r).to.deep.equal([{ gateway: g2, backend: backendOf(g2), canonical: canonicalOf(backendOf(g2), old.get(g2)!), time: '2026-01-01T10:00:00.000Z', by: 'tx T1' }]);
   });
 
