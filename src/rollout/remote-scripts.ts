@@ -247,6 +247,9 @@ rd "$D/last"; LAST=$V
 sec snapshot; printf '%s\n' "$snap"
 sec forward; printf '%s\n' "$FWD"
 sec last; printf '%s\n' "$LAST"
+# The history's last line (builtins only): a transaction this gateway's timer reverted while others committed it.
+H=; if [ -r "$D/history" ]; then while IFS= read -r l; do H=$l; done < "$D/history"; fi
+sec histlast; printf '%s\n' "$H"
 sec now; printf '%s\n' "$NOW"
 sec facts; facts
 # Unchanged: the gateway's last commit had this desired state and nothing changed since, or

@@ -3,6 +3,8 @@
 import { resolve } from 'node:path';
 import { NatchainError, withGateway, withoutGateway } from '../errors.js';
 import { TimeSlice } from '../timeslice.js';
+import { parseHistory } from './history.js';
+import { describeMember, type MemberState } from './split.js';
 import { PhaseError } from './exec.js';
 import { frame, parseLockInfo, type LockHolder } from './remote.js';
 import { canonicalOf, forwardChanges, ownedDump, stateHash } from './owned.js';
@@ -89,7 +91,27 @@ export async function prepareAll(run: TxRun): Promise<void> {
   }
   const f = run.failure;
   if (f) throw new Stop(`${f.gateway}: ${f.phase} failed: ${f.reason}; nothing was changed`, 'REMOTE');
+  for (const n of splitNotes(run.inScope, run.o.kind)) run.o.progress.note(n);
 }
+
+/**
+ * A transaction the prepared gateways show committed on some and reverted (or rolled back) on others, natchain having
+ * stopped during its commit (issue 13.3): said from the gateways' own records, so another machine's apply says it too.
+ */
+export function splitNotes(gws: Gw[], kind: string): string[] {
+  const on = new Map<string, string[]>();
+  for (const g of gws) if (g.lastTx) on.set(g.lastTx, [...(on.get(g.lastTx) ?? []), g.gateway.name]);
+  const notes: string[] = [];
+  for (const [tx, committed] of on) {
+    const not = gws.filter((g) => g.lastHistory?.tx === tx && g.lastTx !== tx && NOT_COMMITTED.has(g.lastHistory.outcome));
+    if (!not.length) continue;
+    const parts = [...committed.map((n) => describeMember(n, 'committed')), ...not.map((g) => describeMember(g.gateway.name, g.lastHistory!.outcome as MemberState))];
+    notes.push(`natchain: transaction ${tx} committed on some of its gateways only (natchain stopped during its commit): ${parts.join('; ')}. This ${kind} replaces it on them once it commits (if it does not, natchain recover finishes it)`);
+  }
+  return notes;
+}
+
+const NOT_COMMITTED = new Set(['reverted', 'rolled-back', 'undone', 'revert-failed']);
 
 function targetOf(run: TxRun, gw: Gw) {
   try {
@@ -137,6 +159,7 @@ async function prepareOne(run: TxRun, gw: Gw, force: boolean): Promise<void> {
   if (sec.has('facts')) gw.facts = sec.get('facts')!;
   gw.ipForward = (sec.get('forward') ?? '').trim();
   gw.lastTx = (sec.get('last') ?? '').trim() || undefined;
+  gw.lastHistory = parseHistory(sec.get('histlast'))[0];
   if (sec.has('unchanged')) {
     gw.saidUnchanged = true;
     gw.state = 'unchanged';

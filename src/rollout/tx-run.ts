@@ -1,5 +1,6 @@
 // The state of one running transaction, shared by its phases (tx-*.ts): the gateways and where
 // each stands, the first failure, journaling, progress, the report. No phase logic here.
+import type { GatewayHistoryEntry } from './history.js';
 import pLimit from 'p-limit';
 import { NatchainError, withoutGateway } from '../errors.js';
 import type { Gateway } from '../topology/types.js';
@@ -25,6 +26,8 @@ export interface Gw {
   facts?: string;
   ipForward?: string;
   lastTx?: string;
+  /** The last line of the gateway's history (read by prepare): a transaction its timer reverted shows there. */
+  lastHistory?: GatewayHistoryEntry;
   /** The gateway itself found it unchanged (prepare released its lock at once). */
   saidUnchanged?: boolean;
   plan?: GatewayPlan;

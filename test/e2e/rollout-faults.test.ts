@@ -305,6 +305,40 @@ for (const backend of ['iptables', 'nftables'] as const) {
       await w.expectAll(want[target], 'nothing touched');
     });
 
+    it('13.3 from another machine, apply: after natchain was SIGKILLed during the commit and gw-b\'s timer reverted it, an apply from a fresh state dir names the transaction, then commits all new', async () => {
+      const target = await another('v2', 'v3');
+      // A state dir of its own: this machine's records are stale after the other machine's recover (its apply would re-plan).
+      const killer = { NATCHAIN_STATE_DIR: join(dir, `state-killed-${target}`) };
+      const hold = await holdCommit(w, 'gw-b');
+      let tx = '';
+      try {
+        const run = cli(['apply', files[target], '-F', ssh, '--yes', '--confirm-timeout', '10'], killer);
+        tx = await hold.held(30_000);
+        expect(await until(w, 'gw-a', `grep -qx committed /var/lib/natchain/${tx}/state 2>/dev/null`, 10_000), 'gw-a committed').to.equal(true);
+        process.kill(run.pid, 'SIGKILL');
+        expect((await run).code, 'natchain was SIGKILLed').to.equal(null);
+      } finally {
+        await hold.drop();
+        await hold.remove();
+      }
+      expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 20_000), 'gw-b reverted by its timer').to.equal(true);
+      const third = { NATCHAIN_STATE_DIR: join(dir, `state-of-a-third-machine-${target}`) };
+      const r = await cli(['apply', files[target], '-F', ssh, '--yes'], third);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.include(
+        `natchain: transaction ${tx} committed on some of its gateways only (natchain stopped during its commit): gw-a committed; gw-b reverted by its dead-man timer. This apply replaces it on them once it commits`,
+      );
+      await w.expectAll(want[target], 'applied from a third machine: all new');
+      const st = await cli(['status', files[target], '-F', ssh, '--json'], third);
+      expect(st.code, st.stderr).to.equal(0);
+      expect(st.json.split).to.deep.equal([]);
+      // The killed apply's journal still had it unfinished: its recover finds it superseded and touches nothing.
+      const mine = await cli(['recover', '--json'], killer);
+      expect(mine.code, mine.stdout + mine.stderr).to.equal(0);
+      expect(mine.json.transactions.find((x: { tx: string }) => x.tx === tx)).to.include({ outcome: 'superseded' });
+      await w.expectAll(want[target], 'nothing touched');
+    });
+
     it('13 (prepare killed): SIGKILL while gw-a\'s check is held (a wrapper over the restore binary): the lock names the dead transaction; --break-lock from another machine takes over and the history says it was aborted; the next prune removes its directory, and one no history line names', async () => {
       const target = await another('v1', 'v2', 'v3');
       const hold = await holdRestore(w, 'gw-a', 'check');

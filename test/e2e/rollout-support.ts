@@ -335,7 +335,7 @@ async function holdWith(w: LabWorld, gw: string, bin: string, what: string, body
   const wrapper = `#!/bin/sh\n# natchain test: holds one ${what}\n${body.replace('HOLD', wait)}`;
   await w.sh(
     gw,
-    `mkdir -p /tmp/hold /tmp/hold-bin && rm -f /tmp/hold/* && cat > /tmp/hold-bin/${bin} <<'EOF'\n${wrapper}EOF\nchmod 755 /tmp/hold-bin/${bin} && : > /tmp/hold/${what} && (mountpoint -q /usr/local/sbin || mount --bind /tmp/hold-bin /usr/local/sbin)`,
+    `mkdir -p /tmp/hold /tmp/hold-bin && rm -f /tmp/hold/* && cat > /tmp/hold-bin/${bin} <<'EOF'\n${wrapper}EOF\nchmod 755 /tmp/hold-bin/${bin} && : > /tmp/hold/${what} && { ! mountpoint -q /usr/local/sbin || umount -l /usr/local/sbin; } && mount --bind /tmp/hold-bin /usr/local/sbin`,
   );
   const release = () => w.sh(gw, ': > /tmp/hold/go').then(() => undefined);
   return {
@@ -348,7 +348,8 @@ async function holdWith(w: LabWorld, gw: string, bin: string, what: string, body
     release,
     async remove() {
       await release();
-      await w.sh(gw, 'umount /usr/local/sbin 2>/dev/null; rm -rf /tmp/hold /tmp/hold-bin; true');
+      // Lazily: a held wrapper still running keeps the mount busy, and a failed umount left it over a deleted directory.
+      await w.sh(gw, 'umount -l /usr/local/sbin 2>/dev/null; rm -rf /tmp/hold /tmp/hold-bin; true');
     },
   };
 }

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { LiveGateway } from '../../src/rollout/live.js';
 import { describeSplit, splitTransactions } from '../../src/rollout/split.js';
+import { splitNotes } from '../../src/rollout/tx-prepare.js';
+import type { Gw } from '../../src/rollout/tx-run.js';
 import type { Gateway } from '../../src/topology/types.js';
 
 const X = '20260101T120000Z-aaaaaa';
@@ -48,5 +50,33 @@ describe('rollout: transactions committed on some of their gateways only (gatewa
     expect(splitTransactions(live(a, gw('gw-b', { last: P, history: [[P, 'committed'], [X, 'committed'], [X, 'undone']] })))[0]!.states).to.deep.equal({ 'gw-a': 'committed', 'gw-b': 'undone' });
     expect(splitTransactions(live(a, gw('gw-b', { last: P, history: [[X, 'reverted']] }), ['gw-c', new Error('unreachable')]))[0]!.states).to.deep.equal({ 'gw-a': 'committed', 'gw-b': 'reverted' });
     expect(splitTransactions(live(a, gw('gw-b', { last: P, history: [[X, 'reverted'], [Y, 'undone']] })))).to.deep.equal([]);
+  });
+});
+
+describe('rollout: a split transaction seen by a prepare (apply from any machine)', () => {
+  const prepared = (name: string, last: string | undefined, line?: [string, string]): Gw => ({
+    gateway: { name } as Gateway,
+    scope: 'in',
+    state: 'staged',
+    locked: true,
+    armed: false,
+    started: 0,
+    trips: 1,
+    ...(last ? { lastTx: last } : {}),
+    ...(line ? { lastHistory: { tx: line[0], time: '', owner: 'root@ops:42', kind: 'apply', outcome: line[1], topologyHash: '-' } } : {}),
+  });
+
+  it('names a transaction committed on one gateway and reverted by its timer on another', () => {
+    const notes = splitNotes([prepared('gw-a', X, [X, 'committed']), prepared('gw-b', P, [X, 'reverted'])], 'apply');
+    expect(notes).to.deep.equal([
+      `natchain: transaction ${X} committed on some of its gateways only (natchain stopped during its commit): gw-a committed; gw-b reverted by its dead-man timer. This apply replaces it on them once it commits (if it does not, natchain recover finishes it)`,
+    ]);
+  });
+
+  it('says nothing when every gateway committed it, when only one took part, or when a later commit came after', () => {
+    expect(splitNotes([prepared('gw-a', X, [X, 'committed']), prepared('gw-b', X, [X, 'committed'])], 'apply')).to.deep.equal([]);
+    expect(splitNotes([prepared('gw-a', P, [X, 'reverted']), prepared('gw-b', P, [P, 'committed'])], 'apply')).to.deep.equal([]);
+    expect(splitNotes([prepared('gw-a', X, [X, 'committed']), prepared('gw-b', Y, [Y, 'committed'])], 'apply')).to.deep.equal([]);
+    expect(splitNotes([prepared('gw-a', X), prepared('gw-b', undefined)], 'apply')).to.deep.equal([]);
   });
 });
