@@ -264,20 +264,25 @@ for (const backend of ['iptables', 'nftables'] as const) {
     };
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-    it('13.3 from another machine: natchain SIGKILLed while gw-b\'s commit exec is held (a wrapper over timeout(1) on gw-b): status and plan with a fresh state dir name the transaction, what each gateway holds and recover; recover from there rolls gw-b forward', async () => {
-      const target = await another('v2', 'v3');
+    /** Applies `file` with gw-b's commit exec held (a wrapper over timeout(1) there), SIGKILLs natchain once gw-a committed; the transaction id. */
+    async function killWithCommitHeld(file: string, runEnv: Record<string, string>): Promise<string> {
       const hold = await holdCommit(w, 'gw-b');
-      let tx = '';
       try {
-        const run = cli(['apply', files[target], '-F', ssh, '--yes', '--confirm-timeout', '10'], env);
-        tx = await hold.held(30_000);
+        const run = cli(['apply', file, '-F', ssh, '--yes', '--confirm-timeout', '10'], runEnv);
+        const tx = await hold.held(30_000);
         expect(await until(w, 'gw-a', `grep -qx committed /var/lib/natchain/${tx}/state 2>/dev/null`, 10_000), 'gw-a committed').to.equal(true);
         process.kill(run.pid, 'SIGKILL');
         expect((await run).code, 'natchain was SIGKILLed').to.equal(null);
+        return tx;
       } finally {
         await hold.drop();
         await hold.remove();
       }
+    }
+
+    it('13.3 from another machine: natchain SIGKILLed while gw-b\'s commit exec is held (a wrapper over timeout(1) on gw-b): status and plan with a fresh state dir name the transaction, what each gateway holds and recover; recover from there rolls gw-b forward', async () => {
+      const target = await another('v2', 'v3');
+      const tx = await killWithCommitHeld(files[target], env);
       const other = { NATCHAIN_STATE_DIR: join(dir, `state-of-another-machine-${target}`) };
       const head = `natchain: transaction ${tx} \\(apply by root@\\S+:\\d+\\) committed on some of its gateways only \\(natchain stopped during its commit\\): gw-a committed; `;
       const tail = `\\. natchain recover ${esc(files[target])} finishes it \\(brings gw-b to what the others committed\\)\n`;
@@ -309,18 +314,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const target = await another('v2', 'v3');
       // A state dir of its own: this machine's records are stale after the other machine's recover (its apply would re-plan).
       const killer = { NATCHAIN_STATE_DIR: join(dir, `state-killed-${target}`) };
-      const hold = await holdCommit(w, 'gw-b');
-      let tx = '';
-      try {
-        const run = cli(['apply', files[target], '-F', ssh, '--yes', '--confirm-timeout', '10'], killer);
-        tx = await hold.held(30_000);
-        expect(await until(w, 'gw-a', `grep -qx committed /var/lib/natchain/${tx}/state 2>/dev/null`, 10_000), 'gw-a committed').to.equal(true);
-        process.kill(run.pid, 'SIGKILL');
-        expect((await run).code, 'natchain was SIGKILLed').to.equal(null);
-      } finally {
-        await hold.drop();
-        await hold.remove();
-      }
+      const tx = await killWithCommitHeld(files[target], killer);
       expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 20_000), 'gw-b reverted by its timer').to.equal(true);
       const third = { NATCHAIN_STATE_DIR: join(dir, `state-of-a-third-machine-${target}`) };
       const r = await cli(['apply', files[target], '-F', ssh, '--yes'], third);
