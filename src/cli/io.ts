@@ -1,7 +1,7 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { ioReason, NatchainError } from '../errors.js';
 import { compile } from '../compile.js';
-import { EMPTY_LOCK, formatLock, lockPathFor, parseLock, type PortLock, type Solution } from '../solve/index.js';
+import { EMPTY_LOCK, formatLockSliced, lockPathFor, parseLock, type PortLock, type Solution } from '../solve/index.js';
 import { decodeText } from '../topology/decode.js';
 import { parseTopology, type Topology } from '../topology/index.js';
 
@@ -45,7 +45,7 @@ export async function readLock(topologyFile: string): Promise<{ file: string; lo
 export async function writeLock(file: string, lock: PortLock): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
-    await writeFile(tmp, formatLock(lock));
+    await writeFile(tmp, await formatLockSliced(lock));
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);

@@ -21,6 +21,7 @@ import { sha256, staleGateways } from './planfile.js';
 import type { FleetProgress } from './progress.js';
 import type { RolloutLog, RolloutSettings, WaveStatus } from './rollouts.js';
 import { ReachChecks } from './outside.js';
+import { mapSliced } from '../timeslice.js';
 import { computeScope, limitScope, withReach, type OutsideGateway, type Scope } from './scope.js';
 import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionOptions, type TransactionReport } from './transaction.js';
 import { overBudget, planWaves, resolveCount, type Count, type Wave, type WaveOptions } from './waves.js';
@@ -167,7 +168,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
   const root = o.resumes ? o.log.rootOf(o.resumes) : rollout;
   const gateways = o.topology.gateways;
   const byName = new Map(gateways.map((g) => [g.name, g]));
-  const k = await FleetKnowledge.build({ topology: o.topology, intents: o.intents, chains: o.chains, transactions: o.journal.transactions(), cache: o.known?.read(byName.keys()), saved: o.saved });
+  const k = await FleetKnowledge.build({ topology: o.topology, intents: o.intents, chains: o.chains, transactions: await o.journal.transactionsSliced(), cache: o.known?.read(byName.keys()), saved: o.saved });
   const { desired, read, reads } = k;
   const readGateways = async (names: string[]) => {
     if (!names.length) return;
@@ -211,7 +212,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     return await runScope();
   } finally {
     checks?.stop();
-    const error = await o.known?.write([...k.seen, ...(await journalRecords(o.journal.transactions(), o.topology, ranGateways))]);
+    const error = await o.known?.write([...k.seen, ...(await journalRecords(await o.journal.transactionsSliced(), o.topology, ranGateways))]);
     if (error) o.progress.note(`natchain: ${error}`);
   }
 
@@ -238,7 +239,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
       if (pass === 0) {
         o.log.append({ type: 'start', rollout, time: new Date().toISOString(), owner: ownerIdentity().text, topology: o.topology.file, topologySha256: sha256(o.topologyText), settings: o.settings, ...(o.resumes ? { resumes: o.resumes } : {}), waves: wp.waves.map((w) => w.gateways) });
         if (o.confirm) {
-          const plan = scope.gateways.map((g) => gatewayPlan(byName.get(g)!, k.assumed(g) ?? '', desired.get(g)!));
+          const plan = await mapSliced(scope.gateways, (g) => gatewayPlan(byName.get(g)!, k.assumed(g) ?? '', desired.get(g)!));
           const yes = await o.confirm({ rollout, scope, waves: wp.waves, notes: wp.notes, plan, limitAdded: limited.added, left: limited.left });
           if (!yes) throw new NatchainError('CANCELLED', 'cancelled; nothing was changed');
         }

@@ -4,9 +4,11 @@
 // (the last JOURNAL_KEEP transactions and every unfinished one stay). The gateways, not the
 // journal, are the truth `recover` acts on; the journal says which transactions to look at.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { nameTable, toNameTable } from '../names.js';
+import { TimeSlice } from '../timeslice.js';
 import type { Backend } from '../topology/types.js';
 
 /** The phases a gateway goes through in a transaction, as journaled. */
@@ -163,40 +165,67 @@ export class Journal {
     } catch {
       // no journal yet
     }
-    if (this.pending.length) text += (text && !text.endsWith('\n') ? '\n' : '') + this.pending.join('');
-    const out: JournalRecord[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        out.push(withNameTables(JSON.parse(line) as JournalRecord));
-      } catch {
-        // torn write: ignore
-      }
-    }
-    return out;
+    return this.linesOf(text).flatMap((line) => parseRecord(line));
   }
 
   /** Every transaction, oldest first, with its records. */
   transactions(): TxHistory[] {
-    const byTx = new Map<string, TxHistory>();
-    for (const r of this.records()) {
-      let h = byTx.get(r.tx);
-      if (!h) {
-        h = { tx: r.tx, phases: nameTable(), readback: nameTable(), deadlines: nameTable(), records: [] };
-        byTx.set(r.tx, h);
-      }
-      h.records.push(r);
-      if (r.type === 'begin') h.begin = r;
-      else if (r.type === 'plan') h.plan = r;
-      else if (r.type === 'phase') (h.phases[r.gateway] ??= []).push(r.phase);
-      else if (r.type === 'readback') h.readback[r.gateway] = r.dump;
-      else if (r.type === 'armed') Object.assign(h.deadlines, r.deadlines);
-      else if (r.type === 'decision') h.decision = r.decision;
-      else if (r.type === 'end') h.end = r;
-      else if (r.type === 'recovered') h.recovered = r;
-    }
-    return [...byTx.values()].filter((h) => h.begin);
+    return groupTransactions(this.records());
   }
+
+  /** transactions(), read and parsed with turns of the event loop (a fleet's journal is megabytes: issue 12). */
+  async transactionsSliced(): Promise<TxHistory[]> {
+    let text = '';
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch {
+      // no journal yet
+    }
+    const slice = new TimeSlice();
+    const out: JournalRecord[] = [];
+    for (const line of this.linesOf(text)) {
+      await slice.turn();
+      out.push(...parseRecord(line));
+    }
+    return groupTransactions(out);
+  }
+
+  /** The journal's lines, those still queued by this object appended. */
+  private linesOf(text: string): string[] {
+    if (this.pending.length) text += (text && !text.endsWith('\n') ? '\n' : '') + this.pending.join('');
+    return text.split('\n').filter((l) => l.trim() !== '');
+  }
+}
+
+/** One journal line as a record; none for a torn write. */
+function parseRecord(line: string): JournalRecord[] {
+  try {
+    return [withNameTables(JSON.parse(line) as JournalRecord)];
+  } catch {
+    return [];
+  }
+}
+
+/** Records grouped by transaction, oldest first (those with no begin are left out). */
+function groupTransactions(records: JournalRecord[]): TxHistory[] {
+  const byTx = new Map<string, TxHistory>();
+  for (const r of records) {
+    let h = byTx.get(r.tx);
+    if (!h) {
+      h = { tx: r.tx, phases: nameTable(), readback: nameTable(), deadlines: nameTable(), records: [] };
+      byTx.set(r.tx, h);
+    }
+    h.records.push(r);
+    if (r.type === 'begin') h.begin = r;
+    else if (r.type === 'plan') h.plan = r;
+    else if (r.type === 'phase') (h.phases[r.gateway] ??= []).push(r.phase);
+    else if (r.type === 'readback') h.readback[r.gateway] = r.dump;
+    else if (r.type === 'armed') Object.assign(h.deadlines, r.deadlines);
+    else if (r.type === 'decision') h.decision = r.decision;
+    else if (r.type === 'end') h.end = r;
+    else if (r.type === 'recovered') h.recovered = r;
+  }
+  return [...byTx.values()].filter((h) => h.begin);
 }
 
 /** A record whose gateway-keyed tables are null-prototype objects (a gateway named `constructor` is just a key). */

@@ -1,4 +1,4 @@
 export * from './types.js';
 export { solve, EMPTY_LOCK } from './solve.js';
 export { TopologyGraph, ifaceOn } from './graph.js';
-export { parseLock, formatLock, lockPathFor } from './lock.js';
+export { parseLock, formatLock, formatLockSliced, lockPathFor } from './lock.js';

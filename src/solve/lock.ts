@@ -1,5 +1,6 @@
 import { TopologyError } from '../errors.js';
 import { nameTable } from '../names.js';
+import { TimeSlice } from '../timeslice.js';
 import { parseYaml } from '../topology/parse.js';
 import { yamlLib } from '../topology/yaml-lazy.js';
 import type { PortLock } from './types.js';
@@ -29,10 +30,27 @@ export function parseLock(text: string, file: string): PortLock {
   return { version: 1, ports };
 }
 
+const LOCK_HEADER =
+  '# natchain port lock: the hop ports natchain picked, kept stable across runs.\n' +
+  '# Maintained by natchain; review and commit it beside the topology. Key: gateway/address.\n';
+
 /** Serialises a lock, with a header that says what it is. */
 export function formatLock(lock: PortLock): string {
-  const header =
-    '# natchain port lock: the hop ports natchain picked, kept stable across runs.\n' +
-    '# Maintained by natchain; review and commit it beside the topology. Key: gateway/address.\n';
-  return header + yamlLib().stringify(lock, { indent: 2 });
+  return LOCK_HEADER + yamlLib().stringify(lock, { indent: 2 });
+}
+
+/** formatLock, one forward at a time with turns of the event loop between (a fleet's lock is one long stringify otherwise). */
+export async function formatLockSliced(lock: PortLock): Promise<string> {
+  const forwards = Object.keys(lock.ports);
+  if (!forwards.length) return formatLock(lock);
+  const yaml = yamlLib();
+  const slice = new TimeSlice();
+  const parts = [LOCK_HEADER, yaml.stringify({ version: lock.version }, { indent: 2 }), 'ports:\n'];
+  for (const f of forwards) {
+    await slice.turn();
+    // A one-key map: its key is data (a forward may be named __proto__), so built with defineProperty.
+    const one = Object.defineProperty(Object.create(null), f, { value: lock.ports[f], enumerable: true });
+    parts.push(yaml.stringify(one, { indent: 2 }).replace(/^(?=.)/gm, '  '));
+  }
+  return parts.join('');
 }

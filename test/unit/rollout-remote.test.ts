@@ -202,6 +202,18 @@ describe('rollout: journal', () => {
     expect(outcomeOf(txs[0]!)).to.equal('committed');
     expect(outcomeOf(txs[1]!)).to.equal(undefined);
   });
+
+  it('reads the same transactions in slices as at once (queued records and a torn line included)', async () => {
+    const j = new Journal(dir);
+    const t = '2026-01-01T00:00:00Z';
+    for (let i = 0; i < 200; i++) j.append({ type: 'begin', tx: `S${i}`, time: t, kind: 'apply', owner: 'a@b:1', topology: '/t.yaml', gateways: ['gw-a'], confirmTimeoutSec: 60 });
+    j.flush();
+    appendFileSync(j.file, '{"type":"phase","tx":"S1"');
+    j.append({ type: 'end', tx: 'S0', time: t, outcome: 'committed', states: { 'gw-a': 'committed' } });
+    const sliced = await j.transactionsSliced();
+    expect(sliced).to.deep.equal(j.transactions());
+    expect(outcomeOf(sliced.find((h) => h.tx === 'S0')!)).to.equal('committed');
+  });
 });
 
 describe('rollout: gateway history and journal bounds', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { compile } from '../../src/compile.js';
-import { EMPTY_LOCK, formatLock, parseLock, solve } from '../../src/solve/index.js';
+import { EMPTY_LOCK, formatLock, formatLockSliced, parseLock, solve } from '../../src/solve/index.js';
 import type { Intent, PortLock } from '../../src/solve/types.js';
 import { example, errorsOf, twoSites } from '../support/topo.js';
 
@@ -173,5 +173,29 @@ describe('solve: stable allocation', () => {
     const s2 = solve(t2, s1.lock);
     expect(portsOf(s2.lock).one).to.not.equal(taken);
     expect(s2.allocations.find((a) => a.forward === 'two' && a.gateway === 'gw-a')!.ports.from).to.equal(taken);
+  });
+});
+
+describe('solve: the port lock written in slices', () => {
+  it('is byte for byte what one stringify writes (names that are object members, keys that need quotes, no forward at all)', async () => {
+    expect(await formatLockSliced(EMPTY_LOCK)).to.equal(formatLock(EMPTY_LOCK));
+    const text = [
+      'version: 1',
+      'ports:',
+      '  web:',
+      '    gw-a/192.0.2.1: 20001',
+      '    gw-b/10.0.0.1: 20002',
+      '  __proto__:',
+      '    gw-a/192.0.2.1: 20003',
+      '  constructor:',
+      '    "gw-c/198.51.100.7": 20004',
+      '  "yes":',
+      '    gw-a/192.0.2.1: 20005',
+      '',
+    ].join('\n');
+    const lock = parseLock(text, 't.lock');
+    const sliced = await formatLockSliced(lock);
+    expect(sliced).to.equal(formatLock(lock));
+    expect(parseLock(sliced, 't.lock')).to.deep.equal(lock);
   });
 });
