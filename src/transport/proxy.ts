@@ -41,12 +41,24 @@ export class ProxyCommandSocket extends Duplex {
       this.destroy();
     });
     child.on('exit', (code, signal) => {
-      this.exited = true;
       this.exitCode = code;
       this.exitSignal = signal;
-      this.resolveExit();
-      // Let the last stdout bytes drain, then close.
-      setImmediate(() => this.destroy());
+      // 'exit' can come before the last of stderr (the reason) is read: settle once stderr has ended,
+      // or after a moment (a process the command left behind may hold stderr open).
+      let settled = false;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        this.exited = true;
+        this.resolveExit();
+        // Let the last stdout bytes drain, then close.
+        setImmediate(() => this.destroy());
+      };
+      if (child.stderr.readableEnded) settle();
+      else {
+        const t = setTimeout(settle, 200);
+        child.stderr.once('end', () => (clearTimeout(t), settle()));
+      }
     });
   }
 
