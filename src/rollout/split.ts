@@ -51,7 +51,7 @@ export function splitTransactions(live: Map<string, LiveGateway | Error>, order:
       const h = g.history[i]!;
       if (committed.has(h.tx) && h.tx !== g.lastTx && !(name in entry(h.tx).states)) {
         if (laterCommit) entry(h.tx).superseded = true;
-        else entry(h.tx).states[name] = NOT_COMMITTED.find((o) => o === h.outcome) ?? 'committed';
+        else entry(h.tx).states[name] = notCommitted(h.outcome) ?? 'committed';
       }
       if (h.outcome === 'committed' || h.outcome === 'undone') laterCommit = true;
     }
@@ -68,6 +68,11 @@ export function splitTransactions(live: Map<string, LiveGateway | Error>, order:
 }
 
 const NOT_COMMITTED = ['reverted', 'rolled-back', 'undone', 'aborted', 'revert-failed'] as const;
+
+/** A history outcome that means the transaction did not stay committed on that gateway (its member state), else undefined. */
+export function notCommitted(outcome: string): MemberState | undefined {
+  return NOT_COMMITTED.find((o) => o === outcome);
+}
 
 /** What one member's record means, for a sentence: `gw-b reverted by its dead-man timer`. */
 export function describeMember(name: string, s: MemberState, deadline?: number): string {

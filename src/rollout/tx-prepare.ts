@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { NatchainError, withGateway, withoutGateway } from '../errors.js';
 import { TimeSlice } from '../timeslice.js';
 import { parseHistory } from './history.js';
-import { describeMember, type MemberState } from './split.js';
+import { describeMember, notCommitted } from './split.js';
 import { PhaseError } from './exec.js';
 import { frame, parseLockInfo, type LockHolder } from './remote.js';
 import { canonicalOf, forwardChanges, ownedDump, stateHash } from './owned.js';
@@ -103,15 +103,13 @@ export function splitNotes(gws: Gw[], kind: string): string[] {
   for (const g of gws) if (g.lastTx) on.set(g.lastTx, [...(on.get(g.lastTx) ?? []), g.gateway.name]);
   const notes: string[] = [];
   for (const [tx, committed] of on) {
-    const not = gws.filter((g) => g.lastHistory?.tx === tx && g.lastTx !== tx && NOT_COMMITTED.has(g.lastHistory.outcome));
+    const not = gws.filter((g) => g.lastHistory?.tx === tx && g.lastTx !== tx && notCommitted(g.lastHistory.outcome) !== undefined);
     if (!not.length) continue;
-    const parts = [...committed.map((n) => describeMember(n, 'committed')), ...not.map((g) => describeMember(g.gateway.name, g.lastHistory!.outcome as MemberState))];
+    const parts = [...committed.map((n) => describeMember(n, 'committed')), ...not.map((g) => describeMember(g.gateway.name, notCommitted(g.lastHistory!.outcome)!))];
     notes.push(`natchain: transaction ${tx} committed on some of its gateways only (natchain stopped during its commit): ${parts.join('; ')}. This ${kind} replaces it on them once it commits (if it does not, natchain recover finishes it)`);
   }
   return notes;
 }
-
-const NOT_COMMITTED = new Set(['reverted', 'rolled-back', 'undone', 'revert-failed']);
 
 function targetOf(run: TxRun, gw: Gw) {
   try {
