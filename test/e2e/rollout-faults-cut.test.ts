@@ -4,13 +4,9 @@
 // load until the test has cut the links of the other gateways, which are armed by then. No test
 // switch of natchain's is used.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labDown } from '../../src/lab/index.js';
-import { parseTopology } from '../../src/topology/index.js';
-import { testLabName } from '../support/lab.js';
-import { canUseNetns, cli, cutManagement, cutSilently, holdRestore, LabWorld, sleep, topologyFile, until } from './rollout-support.js';
+import { cli, cutManagement, cutSilently, holdRestore, LabWorld, sleep, until } from './rollout-support.js';
 
 /** A forward from the office to the data centre: a change on all three gateways. */
 const addWeb = (s: string) => s.replace(/^forwards:\n/m, 'forwards:\n  web:\n    from: office\n    to: 10.3.0.80:80\n    proto: tcp\n');
@@ -27,40 +23,20 @@ for (const backend of ['iptables', 'nftables'] as const) {
 
   describe(`rollout faults from outside: management links cut after arming, three-hop (${backend})`, function () {
     this.timeout(120_000);
-    let dir = '';
-    const env = { NATCHAIN_STATE_DIR: '' };
-    let w: LabWorld;
-    let labName = '';
-    const files = { v1: '', v2: '' };
-    const want: Record<'v1' | 'v2', Record<string, string>> = { v1: {}, v2: {} };
-    let ssh = '';
-
-    before(async function () {
-      if (!canUseNetns()) this.skip();
-      dir = mkdtempSync(join(tmpdir(), 'natchain-cut-'));
-      env.NATCHAIN_STATE_DIR = join(dir, 'state');
-      files.v1 = topologyFile(dir, 'three-hop', backend);
-      files.v2 = topologyFile(dir, 'three-hop', backend, addWeb);
-      w = new LabWorld(backend, parseTopology(readFileSync(files.v1, 'utf8'), files.v1));
-      labName = testLabName(`rc-${short}`);
-      await labDown(labName).catch(() => undefined);
-      await w.up(labName);
-      // A short connect deadline (an operator's own ssh_config); keepalives as natchain's defaults
-      // (5 s x 3): an open connection behind a silent cut is declared dead only after ~15 s.
-      ssh = join(dir, 'ssh_config');
-      writeFileSync(ssh, `Host *\n  ConnectTimeout 3\n\n${readFileSync(w.lab.sshConfig, 'utf8')}`);
-      want.v1 = w.desired(files.v1);
-      want.v2 = w.desired(files.v2);
-      for (const g of ['gw-office', 'gw-edge', 'gw-dc']) expect(want.v2[g], `v2 changes ${g}`).to.not.equal(want.v1[g]);
-      const r = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json'], env);
-      expect(r.code, r.stderr).to.equal(0);
-      await w.expectAll(want.v1, 'v1 applied');
+    const w = new LabWorld(backend, 'three-hop', { v1: (s) => s, v2: addWeb });
+    w.hooks({
+      tmp: 'cut',
+      lab: `rc-${short}`,
+      ready: async () => {
+        // A short connect deadline (an operator's own ssh_config); keepalives as natchain's defaults
+        // (5 s x 3): an open connection behind a silent cut is declared dead only after ~15 s.
+        w.ssh = join(w.dir, 'ssh_config');
+        writeFileSync(w.ssh, `Host *\n  ConnectTimeout 3\n\n${readFileSync(w.lab.sshConfig, 'utf8')}`);
+        for (const g of ['gw-office', 'gw-edge', 'gw-dc']) expect(w.want.v2[g], `v2 changes ${g}`).to.not.equal(w.want.v1[g]);
+        await w.applyFirst('v1');
+      },
     });
-    after(async function () {
-      this.timeout(60_000);
-      if (labName) await labDown(labName).catch(() => undefined);
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    });
+    const { env, files, want } = w;
 
     /**
      * Applies v2 with gw-office's load held; once gw-edge and gw-dc are armed, `cut` strikes and
@@ -69,7 +45,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
     async function applyAndCut(timeoutSec: number, cut: () => Promise<unknown>) {
       const hold = await holdRestore(w, 'gw-office', 'load');
       try {
-        const run = cli(['apply', files.v2, '-F', ssh, '--yes', '--json', '--confirm-timeout', String(timeoutSec)], env);
+        const run = cli(['apply', files.v2, '-F', w.ssh, '--yes', '--json', '--confirm-timeout', String(timeoutSec)], env);
         const tx = await hold.held(30_000);
         for (const g of ['gw-edge', 'gw-dc']) {
           expect(await until(w, g, `grep -qx applied /var/lib/natchain/${tx}/state 2>/dev/null`, 30_000), `${g} armed and applied`).to.equal(true);

@@ -4,13 +4,9 @@
 // gateway's end state, the foreign rules byte-identical, the records on each gateway and what
 // the user was told. (The `pause:` test switch only says WHEN to strike: it changes nothing.)
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labDown } from '../../src/lab/index.js';
-import { parseTopology } from '../../src/topology/index.js';
-import { testLabName } from '../support/lab.js';
-import { canUseNetns, cli, holdCommit, holdRestore, LabWorld, signal, sleep, sshdPids, topologyFile, until, type CliResult } from './rollout-support.js';
+import { cli, holdCommit, holdRestore, LabWorld, seedVpnPort, signal, sleep, sshdPids, until, type CliResult } from './rollout-support.js';
 
 /** Every gateway's owned state now (what "nothing changed" is compared with). */
 async function ownedNow(w: LabWorld): Promise<Record<string, string>> {
@@ -35,36 +31,9 @@ for (const backend of ['iptables', 'nftables'] as const) {
 
   describe(`rollout faults from outside: seed-vpn (${backend})`, function () {
     this.timeout(180_000);
-    let dir = '';
-    const env = { NATCHAIN_STATE_DIR: '' };
-    let w: LabWorld;
-    let labName = '';
-    const files: Record<'v1' | 'v2' | 'v3', string> = { v1: '', v2: '', v3: '' };
-    const want: Record<'v1' | 'v2' | 'v3', Record<string, string>> = { v1: {}, v2: {}, v3: {} };
-    let ssh = '';
-
-    before(async function () {
-      if (!canUseNetns()) this.skip();
-      dir = mkdtempSync(join(tmpdir(), 'natchain-faults-'));
-      env.NATCHAIN_STATE_DIR = join(dir, 'state');
-      files.v1 = topologyFile(dir, 'seed-vpn', backend);
-      files.v2 = topologyFile(dir, 'seed-vpn', backend, (s) => s.replace('expose: 143.89.197.180:22012', 'expose: 143.89.197.180:22013'));
-      files.v3 = topologyFile(dir, 'seed-vpn', backend, (s) => s.replace('expose: 143.89.197.180:22012', 'expose: 143.89.197.180:22014'));
-      w = new LabWorld(backend, parseTopology(readFileSync(files.v1, 'utf8'), files.v1));
-      labName = testLabName(`rf-${short}`);
-      await labDown(labName).catch(() => undefined);
-      await w.up(labName);
-      ssh = w.lab.sshConfig;
-      for (const v of ['v1', 'v2', 'v3'] as const) want[v] = w.desired(files[v]);
-      const r = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json'], env);
-      expect(r.code, r.stderr).to.equal(0);
-      await w.expectAll(want.v1, 'v1 applied');
-    });
-    after(async function () {
-      this.timeout(60_000);
-      if (labName) await labDown(labName).catch(() => undefined);
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    });
+    const w = new LabWorld(backend, 'seed-vpn', { v1: (s) => s, v2: seedVpnPort(22013), v3: seedVpnPort(22014) });
+    w.hooks({ tmp: 'faults', lab: `rf-${short}`, ready: () => w.applyFirst('v1') });
+    const { env, files, want } = w;
 
     /**
      * Applies `file`, and once every gateway is armed: stops gw-b's sshd (its commit hangs), waits
@@ -74,7 +43,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       let tx = '';
       let stopped: number[] = [];
       let struck: Promise<void> | undefined;
-      const run = cli(['apply', file, '-F', ssh, '--yes', '--confirm-timeout', String(timeoutSec)], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:1500' }, (chunk, pid) => {
+      const run = cli(['apply', file, '-F', w.ssh, '--yes', '--confirm-timeout', String(timeoutSec)], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:1500' }, (chunk, pid) => {
         const m = /paused before commit \(tx (\S+)\)/.exec(chunk);
         if (!m) return;
         tx = m[1]!;
@@ -98,9 +67,9 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const { tx } = await killDuringCommit(files.v2, 6);
       expect(await w.owned('gw-a'), 'gw-a committed v2').to.equal(want.v2['gw-a']);
       expect(await last(w, 'gw-a')).to.equal(tx);
-      const st = await cli(['status', files.v2, '-F', ssh, '--json'], env);
+      const st = await cli(['status', files.v2, '-F', w.ssh, '--json'], env);
       expect(st.stderr).to.include(`transaction ${tx}`).and.include('natchain recover');
-      const plan = await cli(['plan', files.v2, '-F', ssh], env);
+      const plan = await cli(['plan', files.v2, '-F', w.ssh], env);
       expect(plan.stderr).to.include(`transaction ${tx}`);
       // gw-b's timer fires: it goes back to v1, its commit record unchanged.
       expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 15_000), 'gw-b reverted by its timer').to.equal(true);
@@ -123,11 +92,11 @@ for (const backend of ['iptables', 'nftables'] as const) {
     });
 
     it('13.1: a transaction superseded by a later apply is never recovered: recover says "superseded" and touches nothing', async () => {
-      const back = await cli(['apply', files.v1, '-F', ssh, '--yes'], env);
+      const back = await cli(['apply', files.v1, '-F', w.ssh, '--yes'], env);
       expect(back.code, back.stderr).to.equal(0);
       const { tx } = await killDuringCommit(files.v2, 5);
       expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 15_000)).to.equal(true);
-      const v3 = await cli(['apply', files.v3, '-F', ssh, '--yes', '--json'], env);
+      const v3 = await cli(['apply', files.v3, '-F', w.ssh, '--yes', '--json'], env);
       expect(v3.code, v3.stderr).to.equal(0);
       await w.expectAll(want.v3, 'v3 committed everywhere');
       const rec = await cli(['recover', '--json'], env);
@@ -138,7 +107,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       expect(t.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a').detail).to.include(v3.json.tx);
       await w.expectAll(want.v3, 'recover changed nothing');
       for (const g of ['gw-a', 'gw-b']) expect(await last(w, g), `${g} commit record`).to.equal(v3.json.tx);
-      const st = await cli(['status', files.v3, '-F', ssh, '--json'], env);
+      const st = await cli(['status', files.v3, '-F', w.ssh, '--json'], env);
       expect(st.code, st.stdout + st.stderr).to.equal(0);
       expect(st.stderr).to.not.include(tx);
     });
@@ -147,7 +116,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const before = await last(w, 'gw-a');
       let stopped: number[] = [];
       let struck: Promise<void> | undefined;
-      const r = await cli(['apply', files.v2, '-F', ssh, '--yes', '--json', '--confirm-timeout', '5'], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:500' }, (chunk) => {
+      const r = await cli(['apply', files.v2, '-F', w.ssh, '--yes', '--json', '--confirm-timeout', '5'], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:500' }, (chunk) => {
         const m = /paused before commit \(tx (\S+)\)/.exec(chunk);
         if (!m) return;
         struck = (async () => {
@@ -167,14 +136,14 @@ for (const backend of ['iptables', 'nftables'] as const) {
       await w.expectAll(want.v3, 'all back to v3');
       expect(await last(w, 'gw-a'), "gw-a's commit record names the commit before again").to.equal(before);
       expect(await w.sh('gw-a', `cat /var/lib/natchain/${r.json.tx}/state`)).to.equal('rolled-back\n');
-      const st = await cli(['status', files.v3, '-F', ssh, '--json'], env);
+      const st = await cli(['status', files.v3, '-F', w.ssh, '--json'], env);
       expect(st.code, st.stdout + st.stderr).to.equal(0);
       for (const g of st.json.gateways) expect(g, g.gateway).to.include({ sync: 'in-sync', lastTx: before });
     });
 
     it('13.8: the management connection to gw-a is killed after the apply: the change commits over the new connection and the report says so', async () => {
       let struck: Promise<void> | undefined;
-      const r = await cli(['apply', files.v2, '-F', ssh, '--yes', '--json'], { ...env, NATCHAIN_TEST_FAULT: 'pause:verify:1500' }, (chunk) => {
+      const r = await cli(['apply', files.v2, '-F', w.ssh, '--yes', '--json'], { ...env, NATCHAIN_TEST_FAULT: 'pause:verify:1500' }, (chunk) => {
         if (chunk.includes('paused before verify')) struck = sshdPids(w, 'gw-a').then((p) => signal(p, 'SIGKILL'));
       });
       await struck;
@@ -191,7 +160,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const start = await ownedNow(w);
       await w.sh('gw-a', 'mount -o remount,bind,ro /run/natchain');
       try {
-        const r = await cli(['apply', files.v3, '-F', ssh, '--yes', '--json'], env);
+        const r = await cli(['apply', files.v3, '-F', w.ssh, '--yes', '--json'], env);
         expect(r.code).to.equal(1);
         expect(r.json.error.code).to.equal('REMOTE');
         expect(r.json.error.message).to.match(/gw-a: prepare failed: cannot take natchain's lock \/run\/natchain\/lock \(.*Read-only file system\); nothing was changed/);
@@ -206,7 +175,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const start = await ownedNow(w);
       await w.sh('gw-b', 'mount -t tmpfs -o size=16k tmpfs /var/lib/natchain && head -c 16384 /dev/zero > /var/lib/natchain/fill 2>/dev/null; true');
       try {
-        const r = await cli(['apply', files.v3, '-F', ssh, '--yes', '--json'], env);
+        const r = await cli(['apply', files.v3, '-F', w.ssh, '--yes', '--json'], env);
         expect(r.code).to.equal(1);
         expect(r.json.error.message).to.match(/gw-b: prepare failed: no space left on \/var\/lib\/natchain \(\d+ KiB free\); nothing was changed/);
         expect(r.json.outcome).to.equal('aborted');
@@ -220,7 +189,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
     it('9: --confirm manual leaves every gateway armed and exits 0; natchain confirm from another state dir commits it', async () => {
       const start = await ownedNow(w);
       const target = start['gw-a'] === want.v1['gw-a'] ? 'v3' : 'v1';
-      const r = await cli(['apply', files[target], '-F', ssh, '--yes', '--json', '--confirm', 'manual', '--confirm-timeout', '60'], env);
+      const r = await cli(['apply', files[target], '-F', w.ssh, '--yes', '--json', '--confirm', 'manual', '--confirm-timeout', '60'], env);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.json.outcome).to.equal('armed');
       expect(r.json.deadline).to.be.a('number');
@@ -229,8 +198,8 @@ for (const backend of ['iptables', 'nftables'] as const) {
         expect(await w.owned(g.name), `${g.name} applied`).to.equal(want[target][g.name]);
         expect(await w.sh(g.name, 'ls /var/lib/natchain/*/armed | wc -l'), `${g.name} armed`).to.equal('1\n');
       }
-      const other = { NATCHAIN_STATE_DIR: join(dir, 'state-of-another-operator') };
-      const c = await cli(['confirm', files[target], '-F', ssh, '--json'], other);
+      const other = { NATCHAIN_STATE_DIR: join(w.dir, 'state-of-another-operator') };
+      const c = await cli(['confirm', files[target], '-F', w.ssh, '--json'], other);
       expect(c.code, c.stdout + c.stderr).to.equal(0);
       expect(c.json).to.include({ tx: r.json.tx, outcome: 'committed' });
       for (const g of c.json.gateways) expect(g, g.gateway).to.include({ state: 'committed' });
@@ -241,14 +210,14 @@ for (const backend of ['iptables', 'nftables'] as const) {
     it('9: --confirm manual left alone reverts at the deadline; --lock-timeout waits for its lock and then succeeds', async () => {
       const start = await ownedNow(w);
       const target = start['gw-a'] === want.v2['gw-a'] ? 'v3' : 'v2';
-      const r = await cli(['apply', files[target], '-F', ssh, '--yes', '--confirm', 'manual', '--confirm-timeout', '25'], env);
+      const r = await cli(['apply', files[target], '-F', w.ssh, '--yes', '--confirm', 'manual', '--confirm-timeout', '25'], env);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.match(/armed: transaction \S+ is applied and verified, not committed\. Commit it before \d{4}-\d\d-\d\dT[\d:.]+Z with:/).and.include('natchain confirm');
-      const refused = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json'], env);
+      const refused = await cli(['apply', files.v1, '-F', w.ssh, '--yes', '--json'], env);
       expect(refused.code).to.equal(1);
       expect(refused.json.error.code).to.equal('LOCKED');
       const t0 = Date.now();
-      const waited = await cli(['apply', files.v1, '-F', ssh, '--yes', '--json', '--lock-timeout', '60'], env);
+      const waited = await cli(['apply', files.v1, '-F', w.ssh, '--yes', '--json', '--lock-timeout', '60'], env);
       expect(waited.code, waited.stderr).to.equal(0);
       expect(waited.stderr, waited.stderr).to.match(/is locked by transaction .*waiting \(--lock-timeout\)/);
       expect(Date.now() - t0).to.be.above(1000);
@@ -268,7 +237,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
     async function killWithCommitHeld(file: string, runEnv: Record<string, string>): Promise<string> {
       const hold = await holdCommit(w, 'gw-b');
       try {
-        const run = cli(['apply', file, '-F', ssh, '--yes', '--confirm-timeout', '10'], runEnv);
+        const run = cli(['apply', file, '-F', w.ssh, '--yes', '--confirm-timeout', '10'], runEnv);
         const tx = await hold.held(30_000);
         expect(await until(w, 'gw-a', `grep -qx committed /var/lib/natchain/${tx}/state 2>/dev/null`, 10_000), 'gw-a committed').to.equal(true);
         process.kill(run.pid, 'SIGKILL');
@@ -283,23 +252,23 @@ for (const backend of ['iptables', 'nftables'] as const) {
     it('13.3 from another machine: natchain SIGKILLed while gw-b\'s commit exec is held (a wrapper over timeout(1) on gw-b): status and plan with a fresh state dir name the transaction, what each gateway holds and recover; recover from there rolls gw-b forward', async () => {
       const target = await another('v2', 'v3');
       const tx = await killWithCommitHeld(files[target], env);
-      const other = { NATCHAIN_STATE_DIR: join(dir, `state-of-another-machine-${target}`) };
+      const other = { NATCHAIN_STATE_DIR: join(w.dir, `state-of-another-machine-${target}`) };
       const head = `natchain: transaction ${tx} \\(apply by root@\\S+:\\d+\\) committed on some of its gateways only \\(natchain stopped during its commit\\): gw-a committed; `;
       const tail = `\\. natchain recover ${esc(files[target])} finishes it \\(brings gw-b to what the others committed\\)\n`;
-      const st = await cli(['status', files[target], '-F', ssh, '--json'], other);
+      const st = await cli(['status', files[target], '-F', w.ssh, '--json'], other);
       expect(st.code, st.stderr).to.equal(1);
       expect(st.stderr).to.match(new RegExp(`^${head}gw-b still armed \\(its dead-man timer restores the old state at \\d{4}-[^)]+\\)${tail}$`));
       expect(st.json.split).to.have.length(1);
       expect(st.json.split[0]).to.deep.include({ tx, kind: 'apply', states: { 'gw-a': 'committed', 'gw-b': 'armed' } });
       expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 20_000), 'gw-b reverted by its timer').to.equal(true);
-      const plan = await cli(['plan', files[target], '-F', ssh], other);
+      const plan = await cli(['plan', files[target], '-F', w.ssh], other);
       expect(plan.stderr, plan.stderr).to.match(new RegExp(`^${head}gw-b reverted by its dead-man timer${tail}`));
       const quiet = await cli(['recover', '--json'], other);
       expect(quiet.json.transactions, 'without a topology, an empty journal knows nothing').to.deep.equal([]);
-      const t = rolledForward(await cli(['recover', files[target], '-F', ssh, '--json'], other), tx);
+      const t = rolledForward(await cli(['recover', files[target], '-F', w.ssh, '--json'], other), tx);
       await w.expectAll(want[target], 'recovered from another machine: all new');
       expect(await last(w, 'gw-b')).to.equal(t.rollForward);
-      const after = await cli(['status', files[target], '-F', ssh, '--json'], other);
+      const after = await cli(['status', files[target], '-F', w.ssh, '--json'], other);
       expect(after.code, after.stderr).to.equal(0);
       expect(after.json.split).to.deep.equal([]);
       expect(after.stderr).to.not.include(tx);
@@ -313,17 +282,17 @@ for (const backend of ['iptables', 'nftables'] as const) {
     it('13.3 from another machine, apply: after natchain was SIGKILLed during the commit and gw-b\'s timer reverted it, an apply from a fresh state dir names the transaction, then commits all new', async () => {
       const target = await another('v2', 'v3');
       // A state dir of its own: this machine's records are stale after the other machine's recover (its apply would re-plan).
-      const killer = { NATCHAIN_STATE_DIR: join(dir, `state-killed-${target}`) };
+      const killer = { NATCHAIN_STATE_DIR: join(w.dir, `state-killed-${target}`) };
       const tx = await killWithCommitHeld(files[target], killer);
       expect(await until(w, 'gw-b', `grep -qx reverted /var/lib/natchain/${tx}/state 2>/dev/null`, 20_000), 'gw-b reverted by its timer').to.equal(true);
-      const third = { NATCHAIN_STATE_DIR: join(dir, `state-of-a-third-machine-${target}`) };
-      const r = await cli(['apply', files[target], '-F', ssh, '--yes'], third);
+      const third = { NATCHAIN_STATE_DIR: join(w.dir, `state-of-a-third-machine-${target}`) };
+      const r = await cli(['apply', files[target], '-F', w.ssh, '--yes'], third);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.include(
         `natchain: transaction ${tx} committed on some of its gateways only (natchain stopped during its commit): gw-a committed; gw-b reverted by its dead-man timer. This apply replaces it on them once it commits`,
       );
       await w.expectAll(want[target], 'applied from a third machine: all new');
-      const st = await cli(['status', files[target], '-F', ssh, '--json'], third);
+      const st = await cli(['status', files[target], '-F', w.ssh, '--json'], third);
       expect(st.code, st.stderr).to.equal(0);
       expect(st.json.split).to.deep.equal([]);
       // The killed apply's journal still had it unfinished: its recover finds it superseded and touches nothing.
@@ -339,7 +308,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       let tx = '';
       try {
         // (A state directory of its own: no record of these gateways, so both take part in the change and are prepared.)
-        const run = cli(['apply', files[target], '-F', ssh, '--yes'], { NATCHAIN_STATE_DIR: join(dir, 'state-of-the-killed-apply') });
+        const run = cli(['apply', files[target], '-F', w.ssh, '--yes'], { NATCHAIN_STATE_DIR: join(w.dir, 'state-of-the-killed-apply') });
         tx = await hold.held(30_000);
         process.kill(run.pid, 'SIGKILL');
         expect((await run).code, 'natchain was SIGKILLed').to.equal(null);
@@ -347,12 +316,12 @@ for (const backend of ['iptables', 'nftables'] as const) {
         await hold.remove();
       }
       for (const g of ['gw-a', 'gw-b']) expect(await until(w, g, `[ "$(head -n 1 /run/natchain/lock/owner)" = ${tx} ]`, 5000), `${g} locked by ${tx}`).to.equal(true);
-      const other = { NATCHAIN_STATE_DIR: join(dir, 'state-after-a-dead-prepare') };
-      const refused = await cli(['apply', files[target], '-F', ssh, '--yes', '--json'], other);
+      const other = { NATCHAIN_STATE_DIR: join(w.dir, 'state-after-a-dead-prepare') };
+      const refused = await cli(['apply', files[target], '-F', w.ssh, '--yes', '--json'], other);
       expect(refused.code).to.equal(1);
       expect(refused.json.error.code).to.equal('LOCKED');
       expect(refused.json.error.message).to.match(new RegExp(`^gw-[ab] is locked by transaction ${tx} of root@\\S+:\\d+, taken \\d+s ago \\(if that natchain is dead: natchain recover, or --break-lock ${tx}\\); nothing was changed$`));
-      const took = await cli(['apply', files[target], '-F', ssh, '--yes', '--json', '--break-lock', tx], other);
+      const took = await cli(['apply', files[target], '-F', w.ssh, '--yes', '--json', '--break-lock', tx], other);
       expect(took.code, took.stderr).to.equal(0);
       await w.expectAll(want[target], 'applied after breaking the dead lock');
       for (const g of ['gw-a', 'gw-b']) {
@@ -363,7 +332,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       // and holds a directory no line names (a prepare cut short by a reboot: no lock, no line).
       const orphan = '20250101T000000Z-0a0b0c';
       await w.sh('gw-a', `mkdir /var/lib/natchain/${orphan} && echo staged > /var/lib/natchain/${orphan}/state; i=1; while [ $i -le 100 ]; do printf '20250101T%06dZ-abcdef\\t1735689600\\t-\\tapply\\taborted\\t-\\n' $i; i=$((i + 1)); done >> /var/lib/natchain/history`);
-      const back = await cli(['apply', files.v1 === files[target] ? files.v2 : files.v1, '-F', ssh, '--yes', '--json'], other);
+      const back = await cli(['apply', files.v1 === files[target] ? files.v2 : files.v1, '-F', w.ssh, '--yes', '--json'], other);
       expect(back.code, back.stderr).to.equal(0);
       expect(back.json.outcome).to.equal('committed');
       expect(await w.sh('gw-a', 'wc -l < /var/lib/natchain/history')).to.equal('50\n');

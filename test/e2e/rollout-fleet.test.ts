@@ -5,12 +5,10 @@
 // outside natchain: a wrapper over nft / iptables-restore bind-mounted inside that gateway's own
 // mount namespace. Every scenario checks every gateway.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labDown, labExec } from '../../src/lab/index.js';
-import { testLabName } from '../support/lab.js';
-import { canUseNetns, cli, GatewayFleet, type CliResult } from './rollout-support.js';
+import { labExec } from '../../src/lab/index.js';
+import { cli, GatewayFleet, type CliResult } from './rollout-support.js';
 
 const N = 12;
 /** Exec calls of one transaction on a changed gateway (the engine's protocol). */
@@ -43,12 +41,13 @@ function fleetYaml(opts: { forwards: boolean; extra?: boolean; port?: (k: number
 
 describe('fleet rollout in the lab: 12 gateways, nftables and iptables', function () {
   this.timeout(300_000);
-  let dir = '';
-  let labName = '';
-  const env = { NATCHAIN_STATE_DIR: '' };
-  let ssh = '';
-  let fleet: GatewayFleet;
-  let files: Record<string, string> = {};
+  const fleet = new GatewayFleet({
+    empty: fleetYaml({ forwards: false }),
+    v1: fleetYaml({ forwards: true }),
+    v1b: fleetYaml({ forwards: true, port: (k) => (k === 1 ? 8080 : 80) }),
+    v2: fleetYaml({ forwards: true, extra: true }),
+  }).hooks({ tmp: 'fleet', lab: 'fleet' });
+  const { env, files } = fleet;
   const sh = (gw: string, script: string) => fleet.sh(gw, script);
   const backendOf = (gw: string) => fleet.backendOf(gw);
   /** Every gateway: owned state as `expected` says (per gateway: a version name), no lock, no armed timer. */
@@ -56,12 +55,12 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
   const all = (version: string, over: Record<string, string> = {}) => Object.fromEntries(gws.map((g) => [g, over[g] ?? version]));
   /** A copy of the lab's ssh_config in which these gateways cannot be reached (their socket does not exist). */
   const sshWithout = (down: string[]): string => {
-    let text = readFileSync(ssh, 'utf8');
+    let text = readFileSync(fleet.ssh, 'utf8');
     for (const g of down) {
       const block = new RegExp(`(Host ${g}\\b[^]*?UNIX-CONNECT:)(\\S+)`);
       text = text.replace(block, '$1$2.down');
     }
-    const file = join(dir, `ssh-${down.join('-')}`);
+    const file = join(fleet.dir, `ssh-${down.join('-')}`);
     writeFileSync(file, text);
     return file;
   };
@@ -78,7 +77,7 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
   };
   /** The pid of the listener that starts gw's sshd for natchain (socat on its unix socket), and that socket. */
   const sshdListener = async (gw: string): Promise<{ pid: number; sock: string }> => {
-    const sock = new RegExp(`Host ${gw}\\b[^]*?UNIX-CONNECT:(\\S+)`).exec(readFileSync(ssh, 'utf8'))![1]!;
+    const sock = new RegExp(`Host ${gw}\\b[^]*?UNIX-CONNECT:(\\S+)`).exec(readFileSync(fleet.ssh, 'utf8'))![1]!;
     const pid = (await sh(gw, `for p in /proc/[0-9]*; do if tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '^socat UNIX-LISTEN:${sock},'; then echo \${p#/proc/}; fi; done`)).trim();
     expect(pid, `${gw}: one sshd listener`).to.match(/^\d+$/);
     return { pid: Number(pid), sock };
@@ -98,29 +97,8 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     await sh(gw, `umount ${real}`);
   };
 
-  before(async function () {
-    if (!canUseNetns()) this.skip();
-    dir = mkdtempSync(join(tmpdir(), 'natchain-fleet-'));
-    env.NATCHAIN_STATE_DIR = join(dir, 'state');
-    fleet = new GatewayFleet(dir, {
-      empty: fleetYaml({ forwards: false }),
-      v1: fleetYaml({ forwards: true }),
-      v1b: fleetYaml({ forwards: true, port: (k) => (k === 1 ? 8080 : 80) }),
-      v2: fleetYaml({ forwards: true, extra: true }),
-    });
-    files = fleet.files;
-    labName = testLabName('fleet');
-    await labDown(labName).catch(() => undefined);
-    ssh = (await fleet.up(labName)).sshConfig;
-  });
-  after(async function () {
-    this.timeout(60_000);
-    if (labName) await labDown(labName).catch(() => undefined);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('first apply: one wave, every gateway committed; no record here, so the transaction\'s own prepare reads each gateway: 3 execs each', async () => {
-    const r = await cli(['apply', files.v1!, '-F', ssh, '--yes', '--json'], env);
+    const r = await cli(['apply', files.v1, '-F', fleet.ssh, '--yes', '--json'], env);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.json.outcome).to.equal('committed');
     expect(r.json.waves).to.have.length(1);
@@ -136,7 +114,7 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
       process.kill(hung.pid, 'SIGSTOP');
       let r: CliResult;
       try {
-        r = await cli(['apply', files.v1b!, '-F', sshWithout(['gw-12']), '--yes', '--json'], env);
+        r = await cli(['apply', files.v1b, '-F', sshWithout(['gw-12']), '--yes', '--json'], env);
       } finally {
         process.kill(hung.pid, 'SIGCONT');
       }
@@ -166,7 +144,7 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
       expect(row('gw-05').since, 'the record its state is taken from').to.match(/^\d{4}-\d\d-\d\dT/);
       expect(row('gw-11')).to.include({ state: 'unreachable', roundTrips: 0 });
       expect(row('gw-12')).to.include({ state: 'unreachable', roundTrips: 0 });
-      const text = await cli(['apply', files.v1!, '-F', sshWithout(['gw-12']), '--yes'], env);
+      const text = await cli(['apply', files.v1, '-F', sshWithout(['gw-12']), '--yes'], env);
       expect(text.code, text.stderr).to.equal(0);
       expect(text.stdout).to.match(/^gw-11: unreachable \(not in this change.*(Connection refused|No such file)/m);
       expect(text.stdout).to.match(/^gw-12: unreachable \(not in this change/m);
@@ -176,10 +154,10 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
       await restart();
     }
     await expectAll(all('v1'), 'after the changes around a dead gw-11 and gw-12');
-    const st = await cli(['status', files.v1!, '-F', sshWithout(['gw-12']), '--json'], env);
+    const st = await cli(['status', files.v1, '-F', sshWithout(['gw-12']), '--json'], env);
     expect(st.json.gateways.find((x: { gateway: string }) => x.gateway === 'gw-12').sync).to.equal('unreachable');
 
-    const blocked = await cli(['apply', files.v1b!, '-F', sshWithout(['gw-02']), '--yes', '--json'], env);
+    const blocked = await cli(['apply', files.v1b, '-F', sshWithout(['gw-02']), '--yes', '--json'], env);
     expect(blocked.code).to.equal(1);
     expect(blocked.json.outcome).to.equal('aborted');
     expect(blocked.json.waves[0].error).to.match(/gw-02/);
@@ -190,7 +168,7 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
   it('canary fails (gw-01 refuses the load): only the canary was touched, and it is back as it was', async () => {
     await breakLoads('gw-01');
     try {
-      const r = await cli(['apply', files.v2!, '-F', ssh, '--yes', '--json', '--canary', 'gw-01', '--wave-size', '4', '--max-fail', '0'], env);
+      const r = await cli(['apply', files.v2, '-F', fleet.ssh, '--yes', '--json', '--canary', 'gw-01', '--wave-size', '4', '--max-fail', '0'], env);
       expect(r.code, r.stderr).to.equal(1);
       expect(r.json.waves.map((w: { gateways: string[] }) => w.gateways.join(' '))).to.deep.equal(['gw-01 gw-02', 'gw-03 gw-04 gw-05 gw-06', 'gw-07 gw-08 gw-09 gw-10', 'gw-11 gw-12']);
       expect(r.json.waves.map((w: { status: string }) => w.status)).to.deep.equal(['rolled-back', 'not-started', 'not-started', 'not-started']);
@@ -210,7 +188,7 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     await breakLoads('gw-05');
     let r: CliResult;
     try {
-      r = await cli(['apply', files.v2!, '-F', ssh, '--yes', '--json', '--canary', '2', '--wave-size', '4', '--max-fail', '0'], env);
+      r = await cli(['apply', files.v2, '-F', fleet.ssh, '--yes', '--json', '--canary', '2', '--wave-size', '4', '--max-fail', '0'], env);
     } finally {
       await fixLoads('gw-05');
     }
@@ -223,7 +201,7 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     rollout = r.json.rollout;
     await expectAll(all('v1', { 'gw-01': 'v2', 'gw-02': 'v2' }), 'after wave 2 failed');
 
-    const res = await cli(['apply', files.v2!, '-F', ssh, '--yes', '--json', '--resume', rollout], env);
+    const res = await cli(['apply', files.v2, '-F', fleet.ssh, '--yes', '--json', '--resume', rollout], env);
     expect(res.code, res.stderr).to.equal(0);
     // Planned again from the live state: the committed canary is in sync, the canary is not repeated.
     expect(res.json.waves.map((w: { gateways: string[]; canary: boolean }) => [w.canary, w.gateways.join(' ')])).to.deep.equal([
@@ -236,31 +214,31 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
   });
 
   it('rollback of the wave rollout restores every committed wave, as one transaction', async () => {
-    const rb = await cli(['rollback', files.v2!, '-F', ssh, '--yes', '--json'], env);
+    const rb = await cli(['rollback', files.v2, '-F', fleet.ssh, '--yes', '--json'], env);
     expect(rb.code, rb.stderr).to.equal(0);
     expect(rb.json.outcome).to.equal('committed');
     expect(rb.json.gateways.map((g: { gateway: string }) => g.gateway).sort()).to.deep.equal(gws);
     await expectAll(all('v1'), 'after the rollback of the rollout');
     // Another operator (another state directory, no journal) sees the fleet's transactions in the gateways' own history.
-    const other = await cli(['log', files.v2!, '-F', ssh, '--json'], { NATCHAIN_STATE_DIR: join(dir, 'other-state') });
+    const other = await cli(['log', files.v2, '-F', fleet.ssh, '--json'], { NATCHAIN_STATE_DIR: join(fleet.dir, 'other-state') });
     expect(other.code, other.stderr).to.equal(0);
     const seen = other.json.transactions as Array<{ tx: string; outcome: string; source: string; gateways: Array<{ gateway: string }> }>;
     const mine = seen.find((t) => t.tx === rb.json.tx)!;
     expect(mine, 'the rollback, from the gateways').to.include({ outcome: 'committed', source: 'gateways' });
     expect(mine.gateways.map((g) => g.gateway).sort()).to.deep.equal(gws);
     expect(seen.filter((t) => t.outcome === 'rolled-back').length, 'the failed waves').to.be.at.least(2);
-    const here = await cli(['log', files.v2!, '-F', ssh, '--json'], env);
+    const here = await cli(['log', files.v2, '-F', fleet.ssh, '--json'], env);
     const wave = (here.json.transactions as Array<{ tx: string; rollout?: string; source: string }>).find((t) => t.tx === rb.json.tx);
     expect(wave!.source).to.equal('both');
     expect((here.json.transactions as Array<{ rollout?: string }>).filter((t) => t.rollout === rollout).length, 'the waves of the rollout').to.equal(2);
   });
 
   it('a saved plan applied after a hand change on one gateway is refused, naming it; unchanged, it applies', async () => {
-    const out = join(dir, 'plan.json');
-    const p = await cli(['plan', files.v2!, '-F', ssh, '--out', out], env);
+    const out = join(fleet.dir, 'plan.json');
+    const p = await cli(['plan', files.v2, '-F', fleet.ssh, '--out', out], env);
     expect(p.code, p.stderr).to.equal(2);
     await sh('gw-07', 'nft add rule ip natchain prerouting tcp dport 2222 dnat to 10.7.0.99:22');
-    const r = await cli(['apply', '--plan', out, '-F', ssh, '--yes', '--json'], env);
+    const r = await cli(['apply', '--plan', out, '-F', fleet.ssh, '--yes', '--json'], env);
     expect(r.code).to.not.equal(0);
     // gw-07 is in the change, so the refusal comes under its lock, before anything is staged anywhere.
     expect(r.json.failure).to.include({ gateway: 'gw-07', phase: 'plan' });
@@ -268,13 +246,13 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     expect(r.json.error.message).to.match(/gw-07/);
     await sh('gw-07', 'nft -a list chain ip natchain prerouting | awk \'/dport 2222/ { print $NF }\' | xargs -I{} nft delete rule ip natchain prerouting handle {}');
     await expectAll(all('v1'), 'after the refused plan (and the hand change undone)');
-    const ok = await cli(['apply', '--plan', out, '-F', ssh, '--yes', '--json'], env);
+    const ok = await cli(['apply', '--plan', out, '-F', fleet.ssh, '--yes', '--json'], env);
     expect(ok.code, ok.stderr).to.equal(0);
     await expectAll(all('v2'), 'after the saved plan applied');
   });
 
   it('--probe between waves: the probe of wave 1\'s forwards fails (no server behind them in this lab), so wave 1 stays committed and no other wave starts', async () => {
-    const r = await cli(['apply', files.v1!, '-F', ssh, '--yes', '--json', '--canary', '2', '--wave-size', '4', '--probe'], env);
+    const r = await cli(['apply', files.v1, '-F', fleet.ssh, '--yes', '--json', '--canary', '2', '--wave-size', '4', '--probe'], env);
     expect(r.code, r.stderr).to.equal(1);
     expect(r.json.waves.map((w: { status: string }) => w.status)).to.deep.equal(['committed', 'not-started', 'not-started', 'not-started']);
     expect(r.json.waves[0].stopped).to.match(/^after wave 1 committed, natchain probe failed: f01 from s01: gw-0[12] \w+: /);

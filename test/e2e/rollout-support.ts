@@ -3,13 +3,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labExec, labUp, type Lab } from '../../src/lab/index.js';
+import { labDown, labExec, labUp, type Lab } from '../../src/lab/index.js';
 import { iptablesForeign, nftablesForeign } from '../../src/render/index.js';
 import { Journal, type TxHistory } from '../../src/rollout/journal.js';
 import { canonicalOf, changeToIntents } from '../../src/rollout/owned.js';
 import { solve } from '../../src/solve/index.js';
 import { parseTopology, type Backend, type Topology } from '../../src/topology/index.js';
 import type { ExecOptions, ExecResult, GatewaySession } from '../../src/transport/types.js';
+import { testLabName } from '../support/lab.js';
 
 /** True when this process may build network namespaces (root, `ip` and the netfilter tools present). */
 export function canUseNetns(): boolean {
@@ -162,7 +163,7 @@ EOF
 `;
 
 /** Writes a copy of an example topology using one backend on every gateway. */
-export function topologyFile(dir: string, example: string, backend: Backend, edit: (s: string) => string = (s) => s): string {
+function topologyFile(dir: string, example: string, backend: Backend, edit: (s: string) => string = (s) => s): string {
   let text = readFileSync(`topologies/${example}.yaml`, 'utf8').replace(/^defaults:\n  backend: \w+\n/m, '');
   text = text.replace(/^version: 1\n/m, `version: 1\ndefaults:\n  backend: ${backend}\n`);
   const file = join(dir, `${example}-${Math.random().toString(36).slice(2, 8)}.yaml`);
@@ -170,29 +171,115 @@ export function topologyFile(dir: string, example: string, backend: Backend, edi
   return file;
 }
 
+/** An edit of seed-vpn: its forward exposed on another public port (a change on every gateway). */
+export const seedVpnPort = (port: number) => (text: string) => text.replace('expose: 143.89.197.180:22012', `expose: 143.89.197.180:${port}`);
+
 /** Lists the dead-man timer processes running in this network namespace (`tim[e]r`: this script must not match itself). */
 const TIMERS =
   'me=$(readlink /proc/self/ns/net); for f in $(grep -lsaE "if claim tim[e]r; then" /proc/[0-9]*/cmdline); do d=${f%/cmdline}; ' +
   '[ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] && echo ${d#/proc/}; done; true';
 
-/** One lab and what every assertion about it needs. */
-export class LabWorld {
+/** The canonical owned state a topology file asks of each of its gateways. */
+function desiredOf(file: string): Record<string, string> {
+  const t = parseTopology(readFileSync(file, 'utf8'), file);
+  const s = solve(t);
+  return Object.fromEntries(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? []).expected]));
+}
+
+/**
+ * The lab of one describe block and what its tests share: versions of a topology (files in a temp
+ * dir of the block's own, and the owned state each asks of every gateway), the CLI's environment
+ * (a state dir in that temp dir), the lab and the ssh_config natchain is given. Made at describe
+ * time with no side effect (a describe body runs even when none of its tests will); `hooks()`
+ * makes the rest in before() and removes it in after().
+ */
+export abstract class LabSuite<V extends string> {
   lab!: Lab;
-  baseline = new Map<string, string>();
-  constructor(
-    readonly backend: Backend,
-    readonly topology: Topology,
-  ) {}
+  /** The topology the lab is built from: the first version. */
+  topology!: Topology;
+  dir = '';
+  readonly env = { NATCHAIN_STATE_DIR: '' };
+  /** The ssh_config natchain is given: the lab's, unless `ready` writes another. */
+  ssh = '';
+  readonly files = {} as Record<V, string>;
+  /** Per version, per gateway: the canonical owned state it asks for. */
+  readonly want = {} as Record<V, Record<string, string>>;
+
+  /** Writes every version's file into `dir` and returns them, the lab's own first. */
+  protected abstract write(dir: string): Record<V, string>;
+
+  /**
+   * Registers the describe block's hooks. before() (skipped where no namespaces can be made): a
+   * temp dir `natchain-<tmp>-*`, the versions, the lab up under a fresh test name `<lab>-<run>`
+   * (a leftover of that name taken down first), then `ready` (e.g. a first apply). after(): the
+   * lab down, the temp dir removed, whether the tests passed or not.
+   */
+  hooks(o: { tmp: string; lab: string; ready?: () => Promise<void> }): this {
+    const suite = this;
+    let labName = '';
+    before(async function () {
+      if (!canUseNetns()) this.skip();
+      suite.dir = mkdtempSync(join(tmpdir(), `natchain-${o.tmp}-`));
+      suite.env.NATCHAIN_STATE_DIR = join(suite.dir, 'state');
+      for (const [v, file] of Object.entries(suite.write(suite.dir)) as [V, string][]) {
+        suite.files[v] = file;
+        suite.want[v] = desiredOf(file);
+        suite.topology ??= parseTopology(readFileSync(file, 'utf8'), file);
+      }
+      labName = testLabName(o.lab);
+      await labDown(labName).catch(() => undefined);
+      await suite.up(labName);
+      suite.ssh = suite.lab.sshConfig;
+      await o.ready?.();
+    });
+    after(async function () {
+      this.timeout(60_000);
+      if (labName) await labDown(labName).catch(() => undefined);
+      if (suite.dir) rmSync(suite.dir, { recursive: true, force: true });
+    });
+    return this;
+  }
+  async up(name: string): Promise<void> {
+    this.lab = await labUp(this.topology, { name });
+  }
   async sh(gw: string, script: string): Promise<string> {
     const r = await labExec(this.lab, gw, ['sh', '-c', script]);
     if (r.code !== 0) throw new Error(`${gw}: ${script}: ${r.stderr}`);
     return r.stdout;
   }
+  backendOf(gw: string): Backend {
+    return this.topology.gateways.find((g) => g.name === gw)!.backend;
+  }
   async dump(gw: string): Promise<string> {
-    return this.sh(gw, this.backend === 'iptables' ? 'iptables-save -t nat; iptables-save -t filter' : 'if nft list tables ip | grep -qx "table ip natchain"; then nft list table ip natchain; fi');
+    return this.sh(gw, this.backendOf(gw) === 'iptables' ? 'iptables-save -t nat; iptables-save -t filter' : 'if nft list tables ip | grep -qx "table ip natchain"; then nft list table ip natchain; fi');
   }
   async owned(gw: string): Promise<string> {
-    return canonicalOf(this.backend, await this.dump(gw));
+    return canonicalOf(this.backendOf(gw), await this.dump(gw));
+  }
+  /** No lock and no armed timer left on a gateway. */
+  async expectIdle(gw: string, why: string): Promise<void> {
+    expect(await this.sh(gw, 'ls /run/natchain'), `${why}: ${gw} lock`).to.equal('');
+    expect(await this.sh(gw, 'ls /var/lib/natchain/*/armed 2>/dev/null || true'), `${why}: ${gw} timer`).to.equal('');
+  }
+}
+
+/**
+ * One lab of an example topology (one backend on every gateway, foreign rules installed on each)
+ * and what every assertion about it needs. `versions`: each an edit of the example.
+ */
+export class LabWorld<V extends string = string> extends LabSuite<V> {
+  baseline = new Map<string, string>();
+  constructor(
+    readonly backend: Backend,
+    readonly example: string,
+    readonly versions: Record<V, (text: string) => string>,
+  ) {
+    super();
+  }
+  protected write(dir: string): Record<V, string> {
+    const files = {} as Record<V, string>;
+    for (const [v, edit] of Object.entries(this.versions) as [V, (text: string) => string][]) files[v] = topologyFile(dir, this.example, this.backend, edit);
+    return files;
   }
   async foreign(gw: string): Promise<string> {
     const ipt = iptablesForeign(await this.sh(gw, 'iptables-save'));
@@ -200,29 +287,28 @@ export class LabWorld {
     const nft = this.backend === 'nftables' ? nftablesForeign(await this.sh(gw, 'nft -s list ruleset')) : await this.sh(gw, 'nft -s list table inet admin');
     return `${ipt}\n${nft}`;
   }
-  /** The owned state a topology file asks for, per gateway. */
-  desired(file: string): Record<string, string> {
-    const t = parseTopology(readFileSync(file, 'utf8'), file);
-    const s = solve(t);
-    return Object.fromEntries(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? []).expected]));
-  }
   empty(): Record<string, string> {
     return Object.fromEntries(this.topology.gateways.map((g) => [g.name, canonicalOf(this.backend, '')]));
   }
-  async up(name: string): Promise<void> {
-    this.lab = await labUp(this.topology, { name });
+  override async up(name: string): Promise<void> {
+    await super.up(name);
     for (const g of this.topology.gateways) {
       await this.sh(g.name, FOREIGN);
       this.baseline.set(g.name, await this.foreign(g.name));
     }
+  }
+  /** Applies a version from the suite's state dir (expected to commit) and checks every gateway holds it. */
+  async applyFirst(v: V): Promise<void> {
+    const r = await cli(['apply', this.files[v], '-F', this.ssh, '--yes', '--json'], this.env);
+    expect(r.code, r.stderr).to.equal(0);
+    await this.expectAll(this.want[v], `${v} applied`);
   }
   /** Every gateway: owned state as expected, foreign rules untouched, no lock, no armed timer. */
   async expectAll(expected: Record<string, string>, why: string): Promise<void> {
     for (const g of this.topology.gateways) {
       expect(await this.owned(g.name), `${why}: ${g.name} owned state`).to.equal(expected[g.name]);
       expect(await this.foreign(g.name), `${why}: ${g.name} foreign rules`).to.equal(this.baseline.get(g.name));
-      expect(await this.sh(g.name, 'ls /run/natchain'), `${why}: ${g.name} lock`).to.equal('');
-      expect(await this.sh(g.name, 'ls /var/lib/natchain/*/armed 2>/dev/null || true'), `${why}: ${g.name} timer`).to.equal('');
+      await this.expectIdle(g.name, why);
       expect(await this.sh(g.name, TIMERS), `${why}: ${g.name} timer processes left running`).to.equal('');
     }
   }
@@ -394,49 +480,29 @@ EOF`,
 // ---- a fleet of bare gateways (rollout-fleet, rollout-history) -------------------------------
 
 /**
- * Gateways only (no client or server hosts: nothing sends packets) for fleet tests, and the owned
- * state each version of the topology asks for. `versions` maps a name to a topology text and must
- * have `empty` (the lab is built from it); each is written to `<dir>/fleet-<name>.yaml`.
+ * Gateways only (no client or server hosts: nothing sends packets) for fleet tests. `versions` maps
+ * a name to a topology text, the lab's own first; each is written to `<dir>/fleet-<name>.yaml`.
  */
-export class GatewayFleet {
-  lab!: Lab;
-  readonly topology: Topology;
-  readonly files: Record<string, string> = {};
-  /** Per version, per gateway: the canonical owned state it asks for. */
-  readonly want: Record<string, Record<string, string>> = {};
-  constructor(dir: string, versions: Record<string, string>) {
-    for (const [v, text] of Object.entries(versions)) {
-      this.files[v] = join(dir, `fleet-${v}.yaml`);
-      writeFileSync(this.files[v], text);
-      const t = parseTopology(text, this.files[v]);
-      const s = solve(t);
-      this.want[v] = Object.fromEntries(t.gateways.map((g) => [g.name, changeToIntents(g, s.intents[g.name] ?? []).expected]));
+export class GatewayFleet<V extends string = string> extends LabSuite<V> {
+  constructor(readonly versions: Record<V, string>) {
+    super();
+  }
+  protected write(dir: string): Record<V, string> {
+    const files = {} as Record<V, string>;
+    for (const [v, text] of Object.entries(this.versions) as [V, string][]) {
+      files[v] = join(dir, `fleet-${v}.yaml`);
+      writeFileSync(files[v], text);
     }
-    this.topology = parseTopology(versions.empty!, this.files.empty!);
-  }
-  async up(name: string): Promise<Lab> {
-    this.lab = await labUp(this.topology, { name });
-    return this.lab;
-  }
-  async sh(gw: string, script: string): Promise<string> {
-    const r = await labExec(this.lab, gw, ['sh', '-c', script]);
-    if (r.code !== 0) throw new Error(`${gw}: ${script}: ${r.stderr}`);
-    return r.stdout;
-  }
-  backendOf(gw: string): Backend {
-    return this.topology.gateways.find((g) => g.name === gw)!.backend;
-  }
-  async owned(gw: string): Promise<string> {
-    const b = this.backendOf(gw);
-    return canonicalOf(b, await this.sh(gw, b === 'iptables' ? 'iptables-save -t nat; iptables-save -t filter' : 'if nft list tables ip | grep -qx "table ip natchain"; then nft list table ip natchain; fi'));
+    return files;
   }
   /** Every gateway holds the version `expected` names for it (all of them: `expected` covers every gateway); no lock, no armed timer. */
   async expectAll(expected: Record<string, string>, why: string): Promise<void> {
     await Promise.all(
       this.topology.gateways.map(async ({ name: g }) => {
-        expect(await this.owned(g), `${why}: ${g} holds ${expected[g]}`).to.equal(this.want[expected[g]!]![g]);
-        expect(await this.sh(g, 'ls /run/natchain'), `${why}: ${g} lock`).to.equal('');
-        expect(await this.sh(g, 'ls /var/lib/natchain/*/armed 2>/dev/null || true'), `${why}: ${g} timer`).to.equal('');
+        const want = (this.want as Record<string, Record<string, string>>)[expected[g]!];
+        if (!want) throw new Error(`${why}: ${g}: no version ${expected[g]}`);
+        expect(await this.owned(g), `${why}: ${g} holds ${expected[g]}`).to.equal(want[g]);
+        await this.expectIdle(g, why);
       }),
     );
   }
