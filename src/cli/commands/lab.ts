@@ -2,7 +2,10 @@ import { Argument, type Command } from 'commander';
 import { withChoices } from '../choices.js';
 import { lazy } from '../lazy.js';
 
-/** `natchain lab up|down|status|exec`: a topology as Linux network namespaces, with a real sshd per gateway. */
+/** Loads the lab actions (up, down, status, exec) when one of them runs. */
+type LabActions = () => Promise<typeof import('../actions/lab.js')>;
+
+/** `natchain lab up|down|status|exec|test|echo`: a topology as Linux network namespaces, with a real sshd per gateway. */
 export function registerLab(program: Command): void {
   const load = () => import('../actions/lab.js');
   const lab = program
@@ -23,7 +26,16 @@ Examples:
   natchain lab status
   natchain lab down seed-vpn`,
     );
+  addUp(lab, load);
+  addDown(lab, load);
+  addStatus(lab, load);
+  addExec(lab, load);
+  addTest(lab);
+  addEcho(lab);
+}
 
+/** `lab up`: builds a topology's lab. */
+function addUp(lab: Command, load: LabActions): void {
   lab
     .command('up')
     .description('build the lab for a topology: namespaces, links, sshd on every gateway, hosts with echo services')
@@ -45,6 +57,10 @@ Examples:
     )
     .action(lazy(load, 'up'));
 
+}
+
+/** `lab down`: removes a lab, or every lab. */
+function addDown(lab: Command, load: LabActions): void {
   lab
     .command('down')
     .description('remove a lab (or every lab): processes, namespaces, sockets, files; safe to run twice or after a crash')
@@ -59,6 +75,10 @@ Examples:
     )
     .action(lazy(load, 'down'));
 
+}
+
+/** `lab status`: the labs, their namespaces and processes. */
+function addStatus(lab: Command, load: LabActions): void {
   lab
     .command('status')
     .description('list labs, their namespaces and the processes running in them')
@@ -76,6 +96,10 @@ Examples:
     )
     .action(lazy(load, 'status'));
 
+}
+
+/** `lab exec`: a command inside a lab node's namespaces. */
+function addExec(lab: Command, load: LabActions): void {
   lab
     .command('exec')
     .description("run a command inside a lab gateway's or host's namespaces (default: a shell)")
@@ -96,6 +120,10 @@ Examples:
     )
     .action(lazy(load, 'exec'));
 
+}
+
+/** `lab test`: real traffic through every forward of a lab. */
+function addTest(lab: Command): void {
   lab
     .command('test')
     .description("send real traffic through every forward of a lab's topology, from each source's lab client, and compare the source address each target saw with what solve predicts")
@@ -118,6 +146,10 @@ Examples:
     )
     .action(lazy(() => import('../actions/lab-test.js'), 'test'));
 
+}
+
+/** `lab echo stop|start`: a lab target's echo services. */
+function addEcho(lab: Command): void {
   lab
     .command('echo')
     .description("stop or start a lab target's echo services (to run a real service on a forwarded port instead)")
