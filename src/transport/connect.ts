@@ -5,9 +5,10 @@ import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { NatchainError } from '../errors.js';
 import type { Gateway, Topology } from '../topology/types.js';
-import { describeAuth, planAuth, candidateIdentityFiles } from './auth.js';
+import { describeAuth, planAuth, candidateIdentityFiles, type AuthPlan } from './auth.js';
 import { contextOf, type SshContext } from './context.js';
-import { blobKeyType, checkHostKey, fingerprint, keyTypeLabel, knownHostName, preferredHostKeyAlgorithms } from './knownhosts.js';
+import { hostKeyPolicy, verifyHostKey } from './hostkey-verify.js';
+import { knownHostName, preferredHostKeyAlgorithms } from './knownhosts.js';
 import { ProxyCommandSocket } from './proxy.js';
 import { openCheckSocket, readSshBanner } from './reach.js';
 import { ProxyChecks } from './reach-proxy.js';
@@ -364,14 +365,11 @@ export class SshPool {
     }
   }
 
+  // One connection: credentials, the way to the host (direct, ProxyCommand, or a channel of its
+  // jump host's connection), the handshake with its host-key check, the login.
   private async handshake(target: SshTarget, self: { p?: Promise<Connection> }): Promise<Connection> {
     const cfg = target.config;
-    for (const w of cfg.warnings) {
-      if (!this.warned.has(w)) {
-        this.warned.add(w);
-        this.notice(target, w);
-      }
-    }
+    this.warnOnce(target);
     const tokens: TokenValues = {
       host: target.hostname,
       alias: target.alias,
@@ -380,19 +378,70 @@ export class SshPool {
       localUser: this.env.localUser,
       home: this.env.home,
     };
-    const sshDir = path.join(this.env.home, '.ssh');
-    const userKnown = (cfg.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map((f) => expandPath(f, tokens));
-    const globalKnown = (cfg.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map((f) => expandPath(f, tokens));
-    const knownFiles = [...userKnown, ...globalKnown];
-    const strict = cfg.strictHostKeyChecking;
-    const acceptNew = this.opts.acceptNew === true || strict === 'accept-new' || strict === 'no';
-
+    const policy = hostKeyPolicy(target.hostKeyName, cfg, tokens, this.opts.acceptNew);
     // Credentials first: a passphrase prompt must not run against the handshake timeout.
+    const auth = await this.credentials(target, tokens);
+    // From here on the clock runs: channel through a jump, handshake and login share one budget.
+    const timeoutMs = this.opts.connectTimeoutMs ?? (cfg.connectTimeout ? cfg.connectTimeout * 1000 : DEFAULT_CONNECT_TIMEOUT_MS);
+    // Read before any ProxyCommand child or jump channel exists: a throw here must leave nothing running.
+    const entriesNow = this.env.knownHosts.lookup(policy.files, target.hostKeyName);
+    const way = await this.wayTo(target, timeoutMs);
+    const conn = this.newConnection(target, self);
+    conn.parent = way.parent;
+    conn.sock = way.sock;
+    let hostKeyError: NatchainError | undefined;
+    const verify = (key: Buffer): boolean => {
+      const out = verifyHostKey(target.label, policy, this.env.knownHosts, key, (message) => this.notice(target, message));
+      if (out.fingerprint) conn.hostKey = out.fingerprint;
+      if (!out.ok) hostKeyError = out.error;
+      return out.ok;
+    };
+    const config: ConnectConfig = {
+      username: target.user,
+      readyTimeout: Math.max(1, way.deadline - Date.now()),
+      keepaliveInterval: this.opts.keepaliveIntervalMs ?? (cfg.serverAliveInterval !== undefined ? cfg.serverAliveInterval * 1000 : DEFAULT_KEEPALIVE_INTERVAL_MS),
+      keepaliveCountMax: this.opts.keepaliveCountMax ?? cfg.serverAliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX,
+      hostVerifier: verify,
+      authHandler: auth.plan.methods,
+      algorithms: { serverHostKey: preferredHostKeyAlgorithms(entriesNow, target.hostKeyName) as never },
+    };
+    if (way.sock) config.sock = way.sock;
+    else {
+      config.host = target.hostname;
+      config.port = target.port;
+    }
+    try {
+      await login(conn.client, config);
+    } catch (err) {
+      await abandon(conn, way);
+      throw this.connectError(target, err as Error, hostKeyError, way.sock, auth.plan, auth.agentSocket, timeoutMs);
+    }
+    conn.watch();
+    this.live.add(conn);
+    return conn;
+  }
+
+  // ssh_config's warnings about a target, each said once per pool.
+  private warnOnce(target: SshTarget): void {
+    for (const w of target.config.warnings) {
+      if (!this.warned.has(w)) {
+        this.warned.add(w);
+        this.notice(target, w);
+      }
+    }
+  }
+
+  // The login methods to offer (agent, identity files, passphrases asked now); throws when there are none.
+  private async credentials(target: SshTarget, tokens: TokenValues): Promise<{ plan: AuthPlan; agentSocket: string | undefined }> {
+    const cfg = target.config;
     const agentSocket = this.agentSocket(cfg, tokens);
     const plan = await planAuth({
       username: target.user,
       agentSocket,
-      identityFiles: candidateIdentityFiles(cfg.identityFiles.map((f) => expandPath(f, tokens)), sshDir),
+      identityFiles: candidateIdentityFiles(
+        cfg.identityFiles.map((f) => expandPath(f, tokens)),
+        path.join(this.env.home, '.ssh'),
+      ),
       identitiesOnly: cfg.identitiesOnly === true,
       ask: this.opts.askPassphrase,
       cache: this.env.credentials,
@@ -400,40 +449,37 @@ export class SshPool {
     if (plan.methods.length === 0) {
       throw new NatchainError('SSH', `${target.label}: no usable credentials to log in as ${target.user}`, describeAuth(plan, agentSocket));
     }
+    return { plan, agentSocket };
+  }
 
-    // From here on the clock runs: channel through a jump, handshake and login share one budget.
-    const timeoutMs = this.opts.connectTimeoutMs ?? (cfg.connectTimeout ? cfg.connectTimeout * 1000 : DEFAULT_CONNECT_TIMEOUT_MS);
-    // Read before any ProxyCommand child or jump channel exists: a throw here must leave nothing running.
-    const knownHosts = this.env.knownHosts;
-    const entriesNow = knownHosts.lookup(knownFiles, target.hostKeyName);
-
-    let parent: Connection | undefined;
-    let sock: Duplex | undefined;
-    let deadline = Date.now() + timeoutMs;
-    if (target.via.kind === 'jump') {
-      const through = target.via.through;
-      try {
-        parent = await this.connection(through);
-      } catch (e) {
-        const inner = e instanceof NatchainError ? e : new NatchainError('SSH', String(e));
-        throw new NatchainError(inner.code, `${target.label}: cannot reach it through ${through.label}: ${inner.message}`, inner.details, { cause: inner });
-      }
-      parent.acquire();
-      parent.children++;
-      // The jump host's own connection had its own budget; this hop's starts now.
-      deadline = Date.now() + timeoutMs;
-      try {
-        sock = await forwardOut(parent, target, timeoutMs);
-      } catch (e) {
-        parent.children--;
-        parent.release();
-        throw e;
-      }
-    } else if (target.via.kind === 'proxy-command') {
-      sock = new ProxyCommandSocket(target.via.command);
+  // The byte stream to the target's sshd: a channel of its jump host's connection (opened or shared,
+  // and held until this connection ends), a ProxyCommand, or none (ssh2 opens TCP itself). `deadline`:
+  // when the handshake must be done (a jump hop's own budget starts once its jump host is up).
+  private async wayTo(target: SshTarget, timeoutMs: number): Promise<Way> {
+    if (target.via.kind === 'proxy-command') return { sock: new ProxyCommandSocket(target.via.command), deadline: Date.now() + timeoutMs };
+    if (target.via.kind !== 'jump') return { deadline: Date.now() + timeoutMs };
+    const through = target.via.through;
+    let parent: Connection;
+    try {
+      parent = await this.connection(through);
+    } catch (e) {
+      const inner = e instanceof NatchainError ? e : new NatchainError('SSH', String(e));
+      throw new NatchainError(inner.code, `${target.label}: cannot reach it through ${through.label}: ${inner.message}`, inner.details, { cause: inner });
     }
+    parent.acquire();
+    parent.children++;
+    const deadline = Date.now() + timeoutMs;
+    try {
+      return { parent, sock: await forwardOut(parent, target, timeoutMs), deadline };
+    } catch (e) {
+      parent.children--;
+      parent.release();
+      throw e;
+    }
+  }
 
-    // On death the pool forgets the connection, so a later connect() opens a fresh one.
+  // A connection the pool forgets when it dies, so a later connect() opens a fresh one.
+  private newConnection(target: SshTarget, self: { p?: Promise<Connection> }): Connection {
     const conn: Connection = new Connection(
       target,
       () => {
@@ -446,126 +492,6 @@ export class SshPool {
       },
       () => this.env.budget.wake(),
     );
-    conn.parent = parent;
-    conn.sock = sock;
-    let hostKeyError: NatchainError | undefined;
-
-    const verify = (key: Buffer): boolean => {
-      try {
-        // Look again now, not earlier: a parallel connection may just have recorded a key.
-        const entries = knownHosts.lookup(knownFiles, target.hostKeyName);
-        const verdict = checkHostKey(entries, target.hostKeyName, key);
-        const fp = fingerprint(key);
-        const type = keyTypeLabel(blobKeyType(key));
-        conn.hostKey = fp;
-        switch (verdict.status) {
-          case 'known':
-            return true;
-          case 'revoked':
-            hostKeyError = new NatchainError('HOST_KEY', `${target.label}: the host key of ${target.hostKeyName} is REVOKED (${type} ${fp})`, [
-              `marked @revoked in ${verdict.entry.file}:${verdict.entry.line}`,
-              'natchain will not connect to a host presenting a revoked key',
-            ]);
-            return false;
-          case 'changed': {
-            const old = verdict.entries[0]!;
-            hostKeyError = new NatchainError(
-              'HOST_KEY',
-              `${target.label}: HOST KEY CHANGED for ${target.hostKeyName}: it now presents ${type} ${fp}, but ${old.file}:${old.line} has ${keyTypeLabel(old.keyType)} ${fingerprint(old.key)}`,
-              [
-                'someone may be intercepting the connection (man-in-the-middle), or the gateway was reinstalled',
-                'natchain never accepts a changed key, not even with --accept-new',
-                `if the change is expected, remove the old key: ssh-keygen -R '${target.hostKeyName}' -f ${old.file}`,
-              ],
-            );
-            return false;
-          }
-          case 'unknown': {
-            if (!acceptNew) {
-              hostKeyError = new NatchainError('HOST_KEY', `${target.label}: unknown host key for ${target.hostKeyName}: ${type} ${fp}`, [
-                `not found in ${knownFiles.join(', ')}`,
-                'check the fingerprint on the gateway (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run again with --accept-new to record it',
-              ]);
-              return false;
-            }
-            const file = userKnown[0];
-            if (!file) {
-              hostKeyError = new NatchainError('HOST_KEY', `${target.label}: unknown host key ${fp} and no UserKnownHostsFile to record it in`);
-              return false;
-            }
-            const hashed = cfg.hashKnownHosts === true;
-            const line = knownHosts.record(file, target.hostKeyName, key, hashed);
-            this.notice(target, `recorded new host key for ${target.hostKeyName} (${type} ${fp}) in ${file}:${line} (${hashed ? 'hashed' : 'plain'} entry)`);
-            return true;
-          }
-        }
-      } catch (e) {
-        hostKeyError = e instanceof NatchainError ? e : new NatchainError('HOST_KEY', `${target.label}: ${(e as Error).message}`);
-        return false;
-      }
-    };
-
-    const config: ConnectConfig = {
-      username: target.user,
-      readyTimeout: Math.max(1, deadline - Date.now()),
-      keepaliveInterval: this.opts.keepaliveIntervalMs ?? (cfg.serverAliveInterval !== undefined ? cfg.serverAliveInterval * 1000 : DEFAULT_KEEPALIVE_INTERVAL_MS),
-      keepaliveCountMax: this.opts.keepaliveCountMax ?? cfg.serverAliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX,
-      hostVerifier: verify,
-      authHandler: plan.methods,
-      algorithms: { serverHostKey: preferredHostKeyAlgorithms(entriesNow, target.hostKeyName) as never },
-    };
-    if (sock) config.sock = sock;
-    else {
-      config.host = target.hostname;
-      config.port = target.port;
-    }
-
-    await new Promise<void>((resolve, reject) => {
-      const client = conn.client;
-      let failed = false;
-      const fail = (err: Error): void => {
-        if (failed) return;
-        failed = true;
-        client.removeAllListeners('ready');
-        cleanup();
-        const proxyExit =
-          sock instanceof ProxyCommandSocket && !sock.exited
-            ? Promise.race([sock.exit, new Promise((r) => setTimeout(r, 1000))])
-            : Promise.resolve();
-        // The ProxyCommand's exit status and stderr explain most failures: wait (briefly) for them.
-        void proxyExit.then(() => {
-          sock?.destroy();
-          client.destroy();
-          if (parent) {
-            parent.children--;
-            parent.release();
-          }
-          reject(this.connectError(target, err, hostKeyError, sock, plan, agentSocket, timeoutMs));
-        });
-      };
-      const onError = (err: Error): void => fail(err);
-      const onClose = (): void => fail(new Error('connection closed during the handshake'));
-      const cleanup = (): void => {
-        client.removeListener('error', onError);
-        client.removeListener('close', onClose);
-        // Late errors after a failed handshake must not crash the process.
-        client.on('error', () => undefined);
-      };
-      client.once('ready', () => {
-        client.removeListener('error', onError);
-        client.removeListener('close', onClose);
-        resolve();
-      });
-      client.on('error', onError);
-      client.on('close', onClose);
-      try {
-        client.connect(config);
-      } catch (e) {
-        fail(e as Error);
-      }
-    });
-    conn.watch();
-    this.live.add(conn);
     return conn;
   }
 
@@ -586,7 +512,7 @@ export class SshPool {
     err: Error,
     hostKeyError: NatchainError | undefined,
     sock: Duplex | undefined,
-    plan: Awaited<ReturnType<typeof planAuth>>,
+    plan: AuthPlan,
     agentSocket: string | undefined,
     timeoutMs: number,
   ): NatchainError {
@@ -602,6 +528,60 @@ export class SshPool {
       return new NatchainError('SSH', `${target.label}: no SSH handshake within ${fmtMs(timeoutMs)}`, details);
     }
     return new NatchainError('SSH', `${target.label}: cannot connect: ${err.message}`, details, { cause: err });
+  }
+}
+
+/** How a connection reaches its sshd (see SshPool.wayTo). */
+interface Way {
+  parent?: Connection;
+  sock?: Duplex;
+  deadline: number;
+}
+
+/** Starts the SSH handshake and login; settles when the client is ready, or rejects with the first error or close. */
+function login(client: InstanceType<typeof Client>, config: ConnectConfig): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (failed) return;
+      failed = true;
+      client.removeAllListeners('ready');
+      cleanup();
+      reject(err);
+    };
+    const onError = (err: Error): void => fail(err);
+    const onClose = (): void => fail(new Error('connection closed during the handshake'));
+    const cleanup = (): void => {
+      client.removeListener('error', onError);
+      client.removeListener('close', onClose);
+      // Late errors after a failed handshake must not crash the process.
+      client.on('error', () => undefined);
+    };
+    client.once('ready', () => {
+      client.removeListener('error', onError);
+      client.removeListener('close', onClose);
+      resolve();
+    });
+    client.on('error', onError);
+    client.on('close', onClose);
+    try {
+      client.connect(config);
+    } catch (e) {
+      fail(e as Error);
+    }
+  });
+}
+
+/** Tears down what a failed handshake left: its stream, its client, its hold on the jump host. */
+async function abandon(conn: Connection, way: Way): Promise<void> {
+  const sock = way.sock;
+  // The ProxyCommand's exit status and stderr explain most failures: wait (briefly) for them.
+  if (sock instanceof ProxyCommandSocket && !sock.exited) await Promise.race([sock.exit, new Promise((r) => setTimeout(r, 1000))]);
+  sock?.destroy();
+  conn.client.destroy();
+  if (way.parent) {
+    way.parent.children--;
+    way.parent.release();
   }
 }
 
