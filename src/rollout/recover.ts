@@ -195,90 +195,141 @@ export function supersededBy(r: GatewayTxRecord, tx: string): string | undefined
 
 const ARMED = (r: GatewayTxRecord) => ['armed', 'applied'].includes(r.state) && r.claim === '';
 
+/** One transaction being recovered: its gateways, their connections, and what each one's record says. */
+interface Recovery {
+  h: TxHistory;
+  o: RecoverOptions;
+  topology: Topology;
+  connect: ConnectOptions;
+  connector: Connector;
+  names: string[];
+  /** Runs `fn` for every gateway of the transaction, o.concurrency at a time. */
+  each: (fn: (n: string) => Promise<void>) => Promise<unknown>;
+  sessions: Map<string, GatewaySession>;
+  records: Map<string, GatewayTxRecord>;
+  /** Gateways whose record could not be read, and why. */
+  errors: Map<string, string>;
+  results: Map<string, RecoveredGateway>;
+}
+
 async function recoverOne(h: TxHistory, o: RecoverOptions): Promise<RecoveredTx> {
   const topology = await o.topologyOf(h);
-  const opts = o.connect(h);
-  const pool = o.sessions(opts);
+  const connect = o.connect(h);
+  const pool = o.sessions(connect);
   const names = h.begin!.gateways;
   const limit = pLimit(Math.max(1, o.concurrency));
-  const sessions = new Map<string, GatewaySession>();
-  const records = new Map<string, GatewayTxRecord>();
-  const errors = new Map<string, string>();
-  const gatewayOf = (n: string): Gateway | undefined => topology.gateways.find((g) => g.name === n);
-  const each = (fn: (n: string) => Promise<void>) => Promise.all(names.map((n) => limit(() => fn(n))));
+  const r: Recovery = {
+    h,
+    o,
+    topology,
+    connect,
+    connector: pool.connector,
+    names,
+    each: (fn) => Promise.all(names.map((n) => limit(() => fn(n)))),
+    sessions: new Map(),
+    records: new Map(),
+    errors: new Map(),
+    results: new Map(),
+  };
   try {
     // Look first, everywhere: the decision needs every gateway's record of the transaction.
-    await each(async (n) => {
-      const g = gatewayOf(n);
-      if (!g) return void errors.set(n, `gateway ${n} is no longer in ${topology.file}`);
-      try {
-        const s = await pool.connector(topology, g, opts);
-        sessions.set(n, s);
-        records.set(n, await readTxRecord(s, g, h.tx));
-      } catch (e) {
-        errors.set(n, e instanceof PhaseError ? e.reason : (e as Error).message);
-      }
-    });
-    const results = new Map<string, RecoveredGateway>();
-    const found = (n: string) => records.get(n)?.state ?? 'unknown';
-    for (const [n, why] of errors) results.set(n, { gateway: n, found: 'unknown', action: 'unreachable', state: 'unknown', detail: why });
-    const superseded = [...records.values()].flatMap((r) => {
-      const why = supersededBy(r, h.tx);
-      return why ? [{ r, why }] : [];
+    await readRecords(r);
+    for (const [n, why] of r.errors) r.results.set(n, { gateway: n, found: 'unknown', action: 'unreachable', state: 'unknown', detail: why });
+    const superseded = [...r.records.values()].flatMap((rec) => {
+      const why = supersededBy(rec, h.tx);
+      return why ? [{ r: rec, why }] : [];
     });
     let rollForward: string | undefined;
-    if (superseded.length) {
-      // Never recover a superseded transaction: a later one (or a hand) owns these gateways now.
-      for (const r of records.values()) {
-        const s = superseded.find((x) => x.r === r);
-        results.set(r.gateway.name, { gateway: r.gateway.name, found: r.state, action: 'none', state: 'superseded', detail: s ? s.why : `left alone: ${h.tx} was superseded on ${superseded[0]!.r.gateway.name}` });
-      }
-    } else if (decidedCommit(h, records, errors.size === 0)) {
-      // A commit decision is finished, never undone: a member that cannot be reached now is reported, and the next recover finishes it.
-      const forward: GatewayTxRecord[] = [];
-      await each(async (n) => {
-        const r = records.get(n);
-        if (!r) return;
-        if (r.state === 'committed') return void results.set(n, { gateway: n, found: r.state, action: 'none', state: 'committed' });
-        if (ARMED(r)) {
-          try {
-            await runPhase(sessions.get(n)!, r.gateway.backend, h.tx, 'commit', []);
-            results.set(n, { gateway: n, found: r.state, action: 'committed', state: 'committed', detail: 'the decision was commit: finished it' });
-          } catch (e) {
-            results.set(n, { gateway: n, found: r.state, action: 'unreachable', state: 'unknown', detail: e instanceof PhaseError ? e.reason : (e as Error).message });
-          }
-          return;
-        }
-        if (['reverted', 'rolled-back'].includes(r.state) && r.applied !== undefined) return void forward.push(r);
-        results.set(n, { gateway: n, found: r.state, action: 'none', state: r.state === 'none' ? 'unchanged' : 'released', detail: r.state === 'none' ? 'the transaction changed nothing here' : undefined });
-      });
-      if (forward.length) rollForward = await rollForwardGateways(h, forward, topology, opts, pool.connector, o, results);
-    } else {
-      await each(async (n) => {
-        if (errors.has(n)) return;
-        results.set(n, await rollBackOne(sessions.get(n)!, records.get(n)!, h.tx));
-      });
-    }
-    const list = names.map((n) => results.get(n) ?? { gateway: n, found: found(n), action: 'none' as const, state: 'unknown' as const });
-    const consistent = list.every((r) => r.state !== 'unknown' && r.state !== 'failed');
-    const outcome: Outcome = superseded.length ? 'superseded' : !consistent ? 'inconsistent' : list.some((r) => r.state === 'committed') ? 'committed' : 'rolled-back';
-    const rec: RecoveredTx = { tx: h.tx, kind: h.begin!.kind, started: h.begin!.time, outcome, gateways: list, ...(rollForward ? { rollForward } : {}) };
-    if (consistent) {
-      o.journal.write({
-        type: 'recovered',
-        tx: h.tx,
-        time: new Date().toISOString(),
-        outcome,
-        states: Object.fromEntries(list.map((r) => [r.gateway, r.state])),
-        found: Object.fromEntries(list.map((r) => [r.gateway, r.found])),
-        actions: list.map((r) => `${r.gateway}: ${r.action}${r.detail ? ` (${r.detail})` : ''}`),
-      });
-    }
-    return rec;
+    if (superseded.length) leaveSuperseded(r, superseded);
+    // A commit decision is finished, never undone: a member that cannot be reached now is reported, and the next recover finishes it.
+    else if (decidedCommit(h, r.records, r.errors.size === 0)) rollForward = await finishCommit(r);
+    else await rollBackAll(r);
+    const { report, consistent } = reportOf(r, superseded.length > 0, rollForward);
+    if (consistent) journalRecovered(o.journal, report);
+    return report;
   } finally {
-    await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
+    await Promise.all([...r.sessions.values()].map((s) => s.close().catch(() => undefined)));
     await pool.close().catch(() => undefined);
   }
+}
+
+/** Connects to every gateway of the transaction and reads its record of it (or why it cannot). */
+async function readRecords(r: Recovery): Promise<void> {
+  await r.each(async (n) => {
+    const g = r.topology.gateways.find((x) => x.name === n);
+    if (!g) return void r.errors.set(n, `gateway ${n} is no longer in ${r.topology.file}`);
+    try {
+      const s = await r.connector(r.topology, g, r.connect);
+      r.sessions.set(n, s);
+      r.records.set(n, await readTxRecord(s, g, r.h.tx));
+    } catch (e) {
+      r.errors.set(n, e instanceof PhaseError ? e.reason : (e as Error).message);
+    }
+  });
+}
+
+/** Never recover a superseded transaction: a later one (or a hand) owns these gateways now. */
+function leaveSuperseded(r: Recovery, superseded: { r: GatewayTxRecord; why: string }[]): void {
+  for (const rec of r.records.values()) {
+    const s = superseded.find((x) => x.r === rec);
+    const n = rec.gateway.name;
+    r.results.set(n, { gateway: n, found: rec.state, action: 'none', state: 'superseded', detail: s ? s.why : `left alone: ${r.h.tx} was superseded on ${superseded[0]!.r.gateway.name}` });
+  }
+}
+
+/** The decision was commit: armed gateways are committed, reverted ones rolled forward (returns that transaction's id). */
+async function finishCommit(r: Recovery): Promise<string | undefined> {
+  const forward: GatewayTxRecord[] = [];
+  await r.each(async (n) => {
+    const rec = r.records.get(n);
+    if (!rec) return;
+    if (rec.state === 'committed') return void r.results.set(n, { gateway: n, found: rec.state, action: 'none', state: 'committed' });
+    if (ARMED(rec)) return void r.results.set(n, await commitOne(r.sessions.get(n)!, rec, r.h.tx));
+    if (['reverted', 'rolled-back'].includes(rec.state) && rec.applied !== undefined) return void forward.push(rec);
+    r.results.set(n, { gateway: n, found: rec.state, action: 'none', state: rec.state === 'none' ? 'unchanged' : 'released', detail: rec.state === 'none' ? 'the transaction changed nothing here' : undefined });
+  });
+  return forward.length ? rollForwardGateways(r.h, forward, r.topology, r.connect, r.connector, r.o, r.results) : undefined;
+}
+
+/** No commit decision: every gateway that could be read is rolled back (one that had committed is undone). */
+async function rollBackAll(r: Recovery): Promise<void> {
+  await r.each(async (n) => {
+    if (r.errors.has(n)) return;
+    r.results.set(n, await rollBackOne(r.sessions.get(n)!, r.records.get(n)!, r.h.tx));
+  });
+}
+
+async function commitOne(s: GatewaySession, r: GatewayTxRecord, tx: string): Promise<RecoveredGateway> {
+  const n = r.gateway.name;
+  try {
+    await runPhase(s, r.gateway.backend, tx, 'commit', []);
+    return { gateway: n, found: r.state, action: 'committed', state: 'committed', detail: 'the decision was commit: finished it' };
+  } catch (e) {
+    return { gateway: n, found: r.state, action: 'unreachable', state: 'unknown', detail: e instanceof PhaseError ? e.reason : (e as Error).message };
+  }
+}
+
+/** The transaction's report, in the order of its gateways; consistent when every gateway's state is known and none failed. */
+function reportOf(r: Recovery, superseded: boolean, rollForward: string | undefined): { report: RecoveredTx; consistent: boolean } {
+  const list = r.names.map((n) => r.results.get(n) ?? { gateway: n, found: r.records.get(n)?.state ?? 'unknown', action: 'none' as const, state: 'unknown' as const });
+  const consistent = list.every((x) => x.state !== 'unknown' && x.state !== 'failed');
+  const outcome: Outcome = superseded ? 'superseded' : !consistent ? 'inconsistent' : list.some((x) => x.state === 'committed') ? 'committed' : 'rolled-back';
+  const h = r.h;
+  return { report: { tx: h.tx, kind: h.begin!.kind, started: h.begin!.time, outcome, gateways: list, ...(rollForward ? { rollForward } : {}) }, consistent };
+}
+
+/** Journals what recover found and did (a recovered transaction is no longer unfinished). */
+function journalRecovered(journal: Journal, rec: RecoveredTx): void {
+  const list = rec.gateways;
+  journal.write({
+    type: 'recovered',
+    tx: rec.tx,
+    time: new Date().toISOString(),
+    outcome: rec.outcome,
+    states: Object.fromEntries(list.map((x) => [x.gateway, x.state])),
+    found: Object.fromEntries(list.map((x) => [x.gateway, x.found])),
+    actions: list.map((x) => `${x.gateway}: ${x.action}${x.detail ? ` (${x.detail})` : ''}`),
+  });
 }
 
 /**
