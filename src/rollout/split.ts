@@ -18,6 +18,8 @@ export interface SplitTx {
   states: Record<string, MemberState>;
   /** Armed ones: when each one's dead-man timer fires (epoch seconds, its clock). */
   deadlines: Record<string, number>;
+  /** The gateways whose read failed: any of them may have a record of it too. */
+  unread: string[];
 }
 
 /**
@@ -56,13 +58,14 @@ export function splitTransactions(live: Map<string, LiveGateway | Error>, order:
       if (h.outcome === 'committed' || h.outcome === 'undone') laterCommit = true;
     }
   }
+  const unread = order.filter((n) => live.get(n) instanceof Error);
   const out: SplitTx[] = [];
   for (const [tx, e] of found) {
     const states = Object.values(e.states);
     if (e.superseded || states.every((st) => st === 'committed')) continue;
     const first = read.find((g) => g.lastTx === tx)!;
     const line = first.history.filter((h) => h.tx === tx).pop();
-    out.push({ tx, kind: line?.kind ?? '-', owner: line?.owner ?? '-', time: line?.time ?? '', states: e.states, deadlines: e.deadlines });
+    out.push({ tx, kind: line?.kind ?? '-', owner: line?.owner ?? '-', time: line?.time ?? '', states: e.states, deadlines: e.deadlines, unread });
   }
   return out;
 }
@@ -94,10 +97,18 @@ export function describeMember(name: string, s: MemberState, deadline?: number):
   }
 }
 
+/** How many unread gateways a notice names before it counts the rest. */
+const UNREAD_NAMED = 5;
+
 /** The notice plan and status print for a split transaction (one line). */
 export function describeSplit(s: SplitTx, topologyFile: string): string {
   const names = Object.keys(s.states);
   const parts = names.map((n) => describeMember(n, s.states[n]!, s.deadlines[n]));
+  if (s.unread.length) {
+    const more = s.unread.length - UNREAD_NAMED;
+    const list = s.unread.slice(0, UNREAD_NAMED).join(', ') + (more > 0 ? ` and ${more} more` : '');
+    parts.push(`could not read ${list}: ${s.unread.length === 1 ? 'it' : 'they'} may hold the transaction too`);
+  }
   const others = names.filter((n) => s.states[n] !== 'committed');
   return (
     `transaction ${s.tx} (${s.kind} by ${s.owner}) committed on some of its gateways only (natchain stopped during its commit): ${parts.join('; ')}. ` +

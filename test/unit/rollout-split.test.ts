@@ -29,7 +29,7 @@ describe('rollout: transactions committed on some of their gateways only (gatewa
   it('finds one committed on gw-a and reverted by its timer (or still armed) on gw-b, and says what recover does', () => {
     const a = gw('gw-a', { last: X, history: [[P, 'committed'], [X, 'committed']] });
     const reverted = splitTransactions(live(a, gw('gw-b', { last: P, history: [[P, 'committed'], [X, 'reverted']] })));
-    expect(reverted).to.deep.equal([{ tx: X, kind: 'apply', owner: 'root@ops:42', time: '2026-01-01T12:00:01.000Z', states: { 'gw-a': 'committed', 'gw-b': 'reverted' }, deadlines: {} }]);
+    expect(reverted).to.deep.equal([{ tx: X, kind: 'apply', owner: 'root@ops:42', time: '2026-01-01T12:00:01.000Z', states: { 'gw-a': 'committed', 'gw-b': 'reverted' }, deadlines: {}, unread: [] }]);
     expect(describeSplit(reverted[0]!, 't.yaml')).to.equal(
       `transaction ${X} (apply by root@ops:42) committed on some of its gateways only (natchain stopped during its commit): gw-a committed; gw-b reverted by its dead-man timer. natchain recover t.yaml finishes it (brings gw-b to what the others committed)`,
     );
@@ -44,6 +44,19 @@ describe('rollout: transactions committed on some of their gateways only (gatewa
     expect(splitTransactions(live(a, gw('gw-b', { last: X, history: [[X, 'committed']] })))).to.deep.equal([]);
     expect(splitTransactions(live(a, gw('gw-b', { last: Y, history: [[X, 'reverted'], [Y, 'committed']] })))).to.deep.equal([]);
     expect(splitTransactions(live(gw('gw-a', { last: X }), gw('gw-b', {})))).to.deep.equal([]);
+  });
+  it('names the gateways that could not be read (any of them may hold the transaction too), the first five and a count', () => {
+    const a = gw('gw-a', { last: X, history: [[X, 'committed']] });
+    const b = gw('gw-b', { last: P, history: [[X, 'reverted']] });
+    const one = splitTransactions(live(a, ['gw-c', new Error('unreachable')], b), ['gw-a', 'gw-b', 'gw-c']);
+    expect(one[0]!.unread).to.deep.equal(['gw-c']);
+    expect(describeSplit(one[0]!, 't.yaml')).to.equal(
+      `transaction ${X} (apply by root@ops:42) committed on some of its gateways only (natchain stopped during its commit): gw-a committed; gw-b reverted by its dead-man timer; could not read gw-c: it may hold the transaction too. natchain recover t.yaml finishes it (brings gw-b to what the others committed)`,
+    );
+    const down = ['gw-c', 'gw-d', 'gw-e', 'gw-f', 'gw-g', 'gw-h', 'gw-i'];
+    const many = splitTransactions(live(a, b, ...down.map((n): [string, Error] => [n, new Error('unreachable')])), ['gw-a', 'gw-b', ...down]);
+    expect(describeSplit(many[0]!, 't.yaml')).to.include('; could not read gw-c, gw-d, gw-e, gw-f, gw-g and 2 more: they may hold the transaction too. ');
+    expect(splitTransactions(live(a, b, ['gw-c', new Error('unreachable')]), ['gw-a', 'gw-b'])[0]!.unread, 'only the gateways asked about').to.deep.equal([]);
   });
   it('a commit then undone on one gateway, or a rollback after a timer, still splits it; a later commit there supersedes it', () => {
     const a = gw('gw-a', { last: X, history: [[X, 'committed']] });
