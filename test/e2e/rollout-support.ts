@@ -75,6 +75,8 @@ export class NetnsGateway {
           p.stderr.on('data', (d) => (stderr += d));
           p.on('error', reject);
           p.on('close', (code, signal) => resolve({ stdout, stderr, code, ...(signal ? { signal } : {}) }));
+          // A script that ends before reading all its stdin (a refusal) closes the pipe: as over SSH, not an error.
+          p.stdin.on('error', () => undefined);
           p.stdin.end(opts.stdin ?? '');
         });
       },

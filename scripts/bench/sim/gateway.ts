@@ -3,6 +3,7 @@
 // (src/rollout/remote.ts) done as its script does it, in memory. Answers use the script's own
 // framing: `\n@@natchain:<nonce>:<section>\n` markers, exit 3 with an `error` section, 4 when locked.
 
+import { HISTORY_KEEP } from '../../../src/rollout/remote-scripts.js';
 import { IptablesModel, NftablesModel } from './netfilter.js';
 import { resolveTemplate, sameState } from './resolve.js';
 
@@ -41,6 +42,8 @@ interface TxDir {
   /** The revert template (resolved against the state at revert time). */
   revert?: string;
   applied?: string;
+  /** The changed gateways of the transaction (apply's `members` section). */
+  members?: string;
   deadline?: number;
   armed: boolean;
   claim?: 'commit' | 'abort' | 'timer';
@@ -72,6 +75,8 @@ export class SimGateway {
   private readonly txs = new Map<string, TxDir>();
   private last = '';
   private readonly history: string[] = [];
+  /** The newest history line prune dropped. */
+  private pruned = '';
   /** Phases run, by name (the benchmark reports round trips from them). */
   readonly counts = new Map<string, number>();
   /** Tests: phases this gateway refuses (answered as its script's `die`, with this text), e.g. a load the kernel refuses. */
@@ -91,6 +96,11 @@ export class SimGateway {
   /** The transaction holding natchain's lock here, if any. */
   get lockHolder(): string | undefined {
     return this.lock?.tx;
+  }
+
+  /** The transactions this gateway has a directory for (tests compare them with the real scripts'). */
+  get transactionIds(): string[] {
+    return [...this.txs.keys()].sort();
   }
 
   /** natchain's dump: `iptables-save`, or natchain's nft table. */
@@ -159,10 +169,12 @@ export class SimGateway {
     if (this.lock?.tx === tx) this.lock = undefined;
   }
 
+  // The script's history(): one line per ending (tx, time, owner, kind, outcome, topology hash, wave
+  // rollout), from the transaction's meta ('-' for what it lacks, a directory included).
   private record(tx: string, outcome: string): void {
     const d = this.txs.get(tx);
     const meta = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(d?.meta ?? '')?.[1] || '-';
-    this.history.push(`${tx}\t${now()}\t${meta('owner')}\t${meta('kind')}\t${outcome}\t${meta('topology')}`);
+    this.history.push(`${tx}\t${now()}\t${meta('owner')}\t${meta('kind')}\t${outcome}\t${meta('topology')}\t${meta('rollout')}`);
   }
 
   // Exec 1: lock + snapshot + (unchanged: release and stop) + stage + check.
@@ -181,8 +193,10 @@ export class SimGateway {
       }
       out.sec('broke');
       this.lockInfo(out);
+      // The holder died before its end: its history line says so, and prune can drop it.
       const old = this.txs.get(h);
       if (old) old.state = 'aborted';
+      this.record(h, 'aborted');
     }
     this.lock = { tx, owner, since: t };
     const snap = line(this.dump());
@@ -192,6 +206,8 @@ export class SimGateway {
     out.line(this.ipForward);
     out.sec('last');
     out.line(this.last);
+    out.sec('histlast');
+    out.line(this.history[this.history.length - 1] ?? '');
     out.sec('now');
     out.line(String(t));
     out.sec('facts');
@@ -212,6 +228,7 @@ export class SimGateway {
     this.txs.set(tx, d);
     if (!input.has('end') || input.get('new') === undefined) {
       d.state = 'aborted';
+      this.record(tx, 'aborted');
       this.unlock(tx);
       throw new Die('the staged ruleset did not arrive whole; nothing was changed');
     }
@@ -220,6 +237,7 @@ export class SimGateway {
     const err = this.refuse.get('prepare') ?? this.load(d.load, true);
     if (err) {
       d.state = 'check-failed';
+      this.record(tx, 'aborted');
       this.unlock(tx);
       throw new Die(`check failed: ${err}`);
     }
@@ -241,6 +259,7 @@ export class SimGateway {
     const d = this.held(tx);
     if (!input.has('end') || !input.get('revert')) throw new Die('the revert text did not arrive whole; nothing was changed');
     d.revert = input.get('revert')!;
+    if (input.has('members')) d.members = input.get('members')!;
     d.deadline = now() + secs;
     d.armed = true;
     d.timer = setTimeout(() => this.fire(tx), secs * 1000);
@@ -263,6 +282,7 @@ export class SimGateway {
         } else {
           r = 'restoring the snapshot failed too';
           d.state = 'revert-failed';
+          this.record(tx, 'revert-failed');
         }
       }
       throw new Die(`${err}\n(${r})`);
@@ -315,8 +335,9 @@ export class SimGateway {
       d.state = 'committed';
       this.last = tx;
       this.record(tx, 'committed');
-      this.unlock(tx);
+      // Pruned under the lock, as the script does.
       this.prune();
+      this.unlock(tx);
       out.sec('ok');
       out.sec('end');
       return 0;
@@ -333,27 +354,31 @@ export class SimGateway {
     throw new Die(`not armed any more (state: ${d.state}): the transaction was rolled back`);
   }
 
-  // The script keeps HISTORY_KEEP history lines and their transaction directories.
+  // The script's prune: past twice HISTORY_KEEP lines the last HISTORY_KEEP stay, the newest line
+  // dropped is kept apart (`pruned`), and every transaction directory goes that no kept line names,
+  // except the commit record's, the one before it, the lock holder's and an armed one.
   private prune(): void {
-    if (this.history.length <= 100) return;
-    const old = this.history.splice(0, this.history.length - 50);
-    const keep = new Set([this.last, this.txs.get(this.last)?.prev]);
-    for (const l of old) {
-      const id = l.split('\t')[0]!;
-      if (!keep.has(id) && !this.txs.get(id)?.armed) this.txs.delete(id);
-    }
+    if (this.history.length <= HISTORY_KEEP * 2) return;
+    const gone = this.history.splice(0, this.history.length - HISTORY_KEEP);
+    this.pruned = gone[gone.length - 1]!;
+    const keep = new Set([this.last, this.txs.get(this.last)?.prev, this.lock?.tx, ...this.history.map((l) => l.split('\t')[0])]);
+    for (const [id, d] of this.txs) if (!keep.has(id) && !d.armed) this.txs.delete(id);
   }
 
   private abort(out: Out, tx: string, undo: boolean): number {
     const d = this.txs.get(tx);
     if (!d) {
-      this.unlock(tx);
+      // No record of it (its prepare cut short after taking the lock): a lock it holds is released, and said.
+      if (this.lock?.tx === tx) {
+        this.unlock(tx);
+        this.record(tx, 'aborted');
+      }
       out.sec('state');
       out.line('none');
       out.sec('end');
       return 0;
     }
-    if (this.claim(d, 'abort')) this.disarm(d);
+    if (d.armed && this.claim(d, 'abort')) this.disarm(d);
     const st = d.state;
     const todo = ['armed', 'applied', 'apply-failed'].includes(st) ? 'revert' : st === 'committed' && undo ? 'undo' : 'none';
     if (todo === 'undo') {
@@ -367,13 +392,15 @@ export class SimGateway {
     if (todo !== 'none') {
       if (!this.revert(d)) {
         d.state = 'revert-failed';
+        this.record(tx, 'revert-failed');
         this.unlock(tx);
         throw new Die('restoring the snapshot failed');
       }
       d.state = 'rolled-back';
       if (this.last === tx) this.last = d.prev;
       this.record(tx, todo === 'undo' ? 'undone' : 'rolled-back');
-    } else if (['locked', 'staged', 'check-failed'].includes(st)) {
+    } else if (['locked', 'staged'].includes(st)) {
+      // Staged, or its prepare cut short before that. (A failed check wrote its line already.)
       d.state = 'aborted';
       this.record(tx, 'aborted');
     }
@@ -413,6 +440,8 @@ export class SimGateway {
       out.line(d.prev);
       out.sec('txdeadline');
       out.line(d.deadline === undefined ? '' : String(d.deadline));
+      out.sec('txmembers');
+      out.line((d.members ?? '').split('\n')[0]!);
       out.sec('txmeta');
       out.raw(d.meta);
       if (d.applied !== undefined) {
@@ -425,6 +454,10 @@ export class SimGateway {
     if (this.history.length) {
       out.sec('history');
       out.raw(this.history.map((l) => l + '\n').join(''));
+    }
+    if (this.pruned) {
+      out.sec('pruned');
+      out.line(this.pruned);
     }
     out.sec('facts');
     out.raw(this.facts());
