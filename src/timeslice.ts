@@ -30,3 +30,28 @@ export async function mapSliced<T, U>(items: readonly T[], f: (item: T, index: n
   }
   return out;
 }
+
+/**
+ * A computation written once as a generator that yields between items (e.g. gateways), run two
+ * ways with the same result: `runWhole` in one synchronous go, `runSliced` with a turn of the
+ * event loop whenever it has run for its budget.
+ */
+export type Steps<T> = Generator<void, T, void>;
+
+/** Runs the steps to their end at once. */
+export function runWhole<T>(steps: Steps<T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Runs the steps, giving the event loop a turn every `budgetMs` of work. */
+export async function runSliced<T>(steps: Steps<T>, budgetMs = SLICE_MS): Promise<T> {
+  const slice = new TimeSlice(budgetMs);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await slice.turn();
+  }
+}

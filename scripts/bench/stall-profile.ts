@@ -2,8 +2,12 @@
 // (scripts/bench/sim) under `--cpu-prof` with stall-ticker.mjs preloaded, then prints the longest
 // stalls, each with the functions its CPU samples were in (inclusive, most first). A stall with
 // few samples is the machine's doing (the process was waiting for a CPU), not natchain's code.
+// measure.mjs is preloaded too: the benchmark's own figure (the longest stall after the first
+// connection, by monitorEventLoopDelay) and peak RSS head each command's list, and each stall
+// says whether it came before the first connection (start-up, not counted by the benchmark).
+// The CPU profiler slows the process: stalls here run longer than in fleet-sim.ts.
 //
-//   npm run build && npx tsx scripts/bench/stall-profile.ts [N=300] [apply,noop,plan,status] [stalls shown=3]
+//   npm run build && npx tsx scripts/bench/stall-profile.ts [N=300] [apply,noop,refresh,plan,status] [stalls shown=3]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { startSimLab } from './sim/lab.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** What measure.mjs writes (the parts read here). */
+interface Measured {
+  maxRssKiB: number;
+  eldMaxMs: number;
+  startup: { atUs: number } | null;
+}
 
 interface ProfileNode {
   id: number;
@@ -26,7 +37,7 @@ interface Profile {
 }
 
 /** The `top` longest stalls of a run, each with the functions its samples were in. */
-export function stallReport(profile: Profile, stalls: Array<[number, number]>, top = 3, lines = 12): string {
+export function stallReport(profile: Profile, stalls: Array<[number, number]>, top = 3, lines = 12, startupEndUs = Infinity): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -48,7 +59,8 @@ export function stallReport(profile: Profile, stalls: Array<[number, number]>, t
         agg.set(k, (agg.get(k) ?? 0) + 1);
       }
     });
-    out.push(`  stall of ${((b - a) / 1000).toFixed(0)} ms at +${((a - profile.startTime) / 1e6).toFixed(2)} s, ${n} samples:`);
+    const when = b <= startupEndUs ? ' (start-up)' : '';
+    out.push(`  stall of ${((b - a) / 1000).toFixed(0)} ms at +${((a - profile.startTime) / 1e6).toFixed(2)} s${when}, ${n} samples:`);
     for (const [k, v] of [...agg].sort((x, y) => y[1] - x[1]).slice(0, lines)) out.push(`    ${String(v).padStart(6)}  ${k}`);
   }
   return out.join('\n');
@@ -56,7 +68,7 @@ export function stallReport(profile: Profile, stalls: Array<[number, number]>, t
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 300);
-  const ops = (process.argv[3] ?? 'apply,noop,plan,status').split(',');
+  const ops = (process.argv[3] ?? 'apply,noop,refresh,plan,status').split(',');
   const top = Number(process.argv[4] ?? 3);
   const lab = await startSimLab(n);
   const dir = mkdtempSync(path.join(tmpdir(), 'natchain-stalls-'));
@@ -65,16 +77,18 @@ async function main(): Promise<void> {
     const argv: Record<string, string[]> = {
       apply: ['apply', lab.topologyFile, '--yes', '--confirm-timeout', '3600', ...remote],
       noop: ['apply', lab.topologyFile, '--yes', '--confirm-timeout', '3600', ...remote],
+      refresh: ['apply', lab.topologyFile, '--yes', '--refresh', '--confirm-timeout', '3600', ...remote],
       plan: ['plan', lab.topologyFile, ...remote],
       status: ['status', lab.topologyFile, ...remote],
     };
     for (const op of ops) {
-      if (!argv[op]) throw new Error(`unknown command ${op} (apply, noop, plan, status)`);
+      if (!argv[op]) throw new Error(`unknown command ${op} (apply, noop, refresh, plan, status)`);
       const run = path.join(dir, op);
       const t0 = performance.now();
       const code = await new Promise<number>((resolve, reject) => {
-        const c = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', run, '--import', path.join(ROOT, 'scripts/bench/stall-ticker.mjs'), path.join(ROOT, 'dist/cli/main.js'), ...argv[op]!], {
-          env: { ...process.env, CI: 'true', NO_COLOR: '1', NATCHAIN_STALLS: path.join(dir, `${op}.json`) },
+        const preload = ['stall-ticker.mjs', 'measure.mjs'].flatMap((m) => ['--import', path.join(ROOT, 'scripts/bench', m)]);
+        const c = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', run, ...preload, path.join(ROOT, 'dist/cli/main.js'), ...argv[op]!], {
+          env: { ...process.env, CI: 'true', NO_COLOR: '1', NATCHAIN_STALLS: path.join(dir, `${op}.json`), NATCHAIN_MEASURE: path.join(dir, `${op}.cost.json`) },
           stdio: ['ignore', 'ignore', 'ignore'],
         });
         c.on('error', reject);
@@ -82,7 +96,9 @@ async function main(): Promise<void> {
       });
       const prof = JSON.parse(readFileSync(path.join(run, readdirSync(run)[0]!), 'utf8')) as Profile;
       const stalls = JSON.parse(readFileSync(path.join(dir, `${op}.json`), 'utf8')) as Array<[number, number]>;
-      process.stdout.write(`${op} on ${n} gateways: exit ${code}, ${((performance.now() - t0) / 1000).toFixed(1)} s, ${stalls.length} stalls over 60 ms\n${stallReport(prof, stalls, top)}\n`);
+      const m = JSON.parse(readFileSync(path.join(dir, `${op}.cost.json`), 'utf8')) as Measured;
+      const head = `${op} on ${n} gateways: exit ${code}, ${((performance.now() - t0) / 1000).toFixed(1)} s, peak RSS ${(m.maxRssKiB / 1024).toFixed(0)} MiB, longest stall after the first connection ${m.eldMaxMs.toFixed(0)} ms, ${stalls.length} stalls over 40 ms`;
+      process.stdout.write(`${head}\n${stallReport(prof, stalls, top, 12, m.startup?.atUs ?? Infinity)}\n`);
     }
   } finally {
     await lab.close();

@@ -1,5 +1,5 @@
 // Preloaded by stall-profile.ts (`node --import ./stall-ticker.mjs ...`): a 10 ms interval timer
-// notes every gap over 60 ms between its ticks (the event loop was held) as [start, end] in
+// notes every gap over 40 ms between its ticks (the event loop was held) as [start, end] in
 // microseconds of the monotonic clock, the clock of V8's CPU profiles; written to
 // $NATCHAIN_STALLS at exit.
 import { writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ if (out) {
   let last = process.hrtime.bigint();
   const t = setInterval(() => {
     const now = process.hrtime.bigint();
-    if (now - last > 60_000_000n) stalls.push([Number(last / 1000n), Number(now / 1000n)]);
+    if (now - last > 40_000_000n) stalls.push([Number(last / 1000n), Number(now / 1000n)]);
     last = now;
   }, 10);
   t.unref();

@@ -6,6 +6,7 @@ import type { RolloutReport } from '../rollout/fleet.js';
 import { stateDir } from '../rollout/journal.js';
 import { parseSavedPlan, sha256 } from '../rollout/planfile.js';
 import { RolloutLog } from '../rollout/rollouts.js';
+import { TimeSlice } from '../timeslice.js';
 import { parseTopology } from '../topology/index.js';
 import type { ApplyOptions } from './commands/apply.js';
 import { loadProject, readText, writeLock } from './io.js';
@@ -30,7 +31,7 @@ async function fromTopology(file: string | undefined, log: RolloutLog): Promise<
     chains: p.solution.chains,
     log,
     after: async (r) => {
-      const notes = jumpNotes(r);
+      const notes = await jumpNotes(r);
       if (!p.lockChanged || !r.waves.some((w) => w.status === 'committed' || w.status === 'noop')) return notes;
       await writeLock(p.lockFile, p.solution.lock);
       return [...notes, `wrote ${p.lockFile} (hop ports now in use; commit it beside the topology)`];
@@ -53,7 +54,7 @@ async function fromSavedPlan(planFile: string, file: string | undefined, log: Ro
     saved: new Map(plan.gateways.map((g) => [g.gateway, g.live])),
     log,
     after: async (r) => {
-      const notes = jumpNotes(r);
+      const notes = await jumpNotes(r);
       if (!plan.lockChanged || !r.waves.some((w) => w.status === 'committed')) return notes;
       await writeLock(plan.lockFile, plan.lock);
       return [...notes, `wrote ${plan.lockFile} (hop ports now in use; commit it beside the topology)`];
@@ -76,8 +77,16 @@ function resumeSettings(o: ApplyOptions, setup: RolloutSetup): void {
   setup.resumes = h.id;
 }
 
-/** Shadowing repaired (docs/rollout.md): which jumps went back to the front, on the gateways of committed waves. */
-function jumpNotes(r: RolloutReport): string[] {
-  const committed = r.waves.filter((w) => w.status === 'committed' && w.report);
-  return committed.flatMap((w) => w.report!.plan.filter((g) => g.changed).flatMap((g) => jumpMoves(g.before, g.after).map((m) => `${g.gateway}: ${m}`)));
+/** Shadowing repaired (docs/rollout.md): which jumps went back to the front, on the gateways of committed waves (sliced: a fleet's states). */
+async function jumpNotes(r: RolloutReport): Promise<string[]> {
+  const slice = new TimeSlice();
+  const out: string[] = [];
+  for (const w of r.waves) {
+    if (w.status !== 'committed' || !w.report) continue;
+    for (const g of w.report.plan) {
+      await slice.turn();
+      if (g.changed) for (const m of jumpMoves(g.before, g.after)) out.push(`${g.gateway}: ${m}`);
+    }
+  }
+  return out;
 }

@@ -15,7 +15,7 @@ import { repeatOptions, shellWord, type RemoteOptions } from './options.js';
 /** Runs `natchain plan`. */
 export async function runPlan(file: string, o: RemoteOptions & { out?: string }, cmd: Command): Promise<void> {
   const p = await loadProject(file);
-  const named = noteUnfinished(o);
+  const named = await noteUnfinished(o);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
   const known = knownRecorder(o, 'plan');

@@ -61,7 +61,7 @@ export function knownRecorder(o: RemoteOptions, by: string): { seen: SeenHook; s
 }
 
 /** The checks every transaction command makes before anything is drawn or connected (and the unfinished transactions named); the settings they give. */
-export function txSettings(o: TxCliOptions, kind: string): { tty: boolean; timeout: number; mode: 'auto' | 'manual'; lockTimeout: number; concurrency: number } {
+export async function txSettings(o: TxCliOptions, kind: string): Promise<{ tty: boolean; timeout: number; mode: 'auto' | 'manual'; lockTimeout: number; concurrency: number }> {
   const tty = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   if (!o.yes && !tty) throw new UsageError(`refusing to ${kind} without confirmation: there is no terminal to ask on; pass --yes`);
   const timeout = Number(o.confirmTimeout ?? 60);
@@ -72,7 +72,7 @@ export function txSettings(o: TxCliOptions, kind: string): { tty: boolean; timeo
   const lockTimeout = Number(o.lockTimeout ?? 0);
   if (!Number.isInteger(lockTimeout) || lockTimeout < 0 || lockTimeout > 86400) throw new UsageError(`--lock-timeout must be whole seconds from 0 to 86400, not "${o.lockTimeout}"`);
   const concurrency = concurrencyOf(o);
-  noteUnfinished(o);
+  await noteUnfinished(o);
   return { tty, timeout, mode, lockTimeout, concurrency };
 }
 
@@ -91,8 +91,9 @@ export function onFirstInterrupt(note: (message: string) => void, message: strin
 }
 
 /** Names every transaction of the local journal a crash left unfinished (on stderr): apply, plan and status say so before anything else. */
-export function noteUnfinished(o: { stateDir?: string }): TxHistory[] {
-  const list = unfinished(new Journal(stateDir(o.stateDir))).filter((h) => !stillRunning(h));
+export async function noteUnfinished(o: { stateDir?: string }): Promise<TxHistory[]> {
+  // Sliced: a fleet's journal is megabytes, and plan and status read it beside their connections.
+  const list = unfinished(await new Journal(stateDir(o.stateDir)).transactionsSliced()).filter((h) => !stillRunning(h));
   for (const h of list) {
     const b = h.begin!;
     const decided = h.decision === 'commit' ? ' after its commit decision' : '';

@@ -54,7 +54,7 @@ export interface RolloutSetup {
 
 /** Runs `apply` as a rollout: checks, plan shown once, waves, report, exit code. */
 export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup: RolloutSetup): Promise<void> {
-  const settings = txSettings(o, 'apply');
+  const settings = await txSettings(o, 'apply');
   const ws = waveSettings(o, settings.tty);
   if (settings.mode === 'manual' && (ws.waves.canary || ws.waves.waveSize)) throw new UsageError('--confirm manual leaves one transaction armed; it cannot be combined with --canary or --wave-size');
   await runFleetCommand(o, 'apply', setup.topology, settings, async (ctx) => {
@@ -114,7 +114,7 @@ export async function runFleetCommand(
   o: TxCliOptions,
   kind: 'apply' | 'rollback',
   topology: Topology,
-  settings: ReturnType<typeof txSettings>,
+  settings: Awaited<ReturnType<typeof txSettings>>,
   body: (ctx: FleetContext) => Promise<FleetReport>,
   after?: (r: RolloutReport) => Promise<string[]>,
 ): Promise<void> {

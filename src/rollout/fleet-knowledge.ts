@@ -32,6 +32,8 @@ export class FleetKnowledge {
   private readonly heldBy = new Map<string, string[]>();
   /** forward -> gateways of its desired chains. */
   private readonly chainGateways = new Map<string, Set<string>>();
+  /** Counts what this run learnt (reads, locked reads, unreachable gateways): the scope is worked out again only when it moved. */
+  version = 0;
 
   private constructor(
     private readonly topology: Topology,
@@ -76,6 +78,7 @@ export class FleetKnowledge {
   /** Records an `inspect` read (or why it failed): its state, whether another transaction holds it, its execs. */
   noteRead(name: string, v: LiveGateway | Error): void {
     this.busy.delete(name);
+    this.version++;
     if (v instanceof Error) {
       // Errors are reported beside the gateway's name: drop the transport's own "<gateway>: " prefix.
       this.read.set(name, new Error(v.message.startsWith(`${name}: `) ? v.message.slice(name.length + 2) : v.message));
@@ -97,11 +100,13 @@ export class FleetKnowledge {
 
   /** A gateway that could not be reached for its wave (it had no record): nothing is assumed of it any more. */
   noteUnreachable(name: string, reason: string): void {
+    this.version++;
     this.read.set(name, new Error(reason));
     this.index(name);
   }
 
   private setRead(name: string, canonical: string): void {
+    this.version++;
     this.read.set(name, canonical);
     this.index(name);
   }

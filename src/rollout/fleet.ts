@@ -22,7 +22,7 @@ import type { FleetProgress } from './progress.js';
 import type { RolloutLog, RolloutSettings, WaveStatus } from './rollouts.js';
 import { ReachChecks } from './outside.js';
 import { mapSliced } from '../timeslice.js';
-import { computeScope, limitScope, withReach, type OutsideGateway, type Scope } from './scope.js';
+import { computeScopeSliced, limitScope, withReach, type LimitResult, type OutsideGateway, type Scope } from './scope.js';
 import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionOptions, type TransactionReport } from './transaction.js';
 import { overBudget, planWaves, resolveCount, type Count, type Wave, type WaveOptions } from './waves.js';
 
@@ -168,7 +168,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
   const root = o.resumes ? o.log.rootOf(o.resumes) : rollout;
   const gateways = o.topology.gateways;
   const byName = new Map(gateways.map((g) => [g.name, g]));
-  const k = await FleetKnowledge.build({ topology: o.topology, intents: o.intents, chains: o.chains, transactions: await o.journal.transactionsSliced(), cache: o.known?.read(byName.keys()), saved: o.saved });
+  const k = await FleetKnowledge.build({ topology: o.topology, intents: o.intents, chains: o.chains, transactions: await o.journal.transactionsSliced(), cache: await o.known?.read(byName.keys()), saved: o.saved });
   const { desired, read, reads } = k;
   const readGateways = async (names: string[]) => {
     if (!names.length) return;
@@ -180,19 +180,24 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
       await turn();
     }
   };
-  const scopeNow = () => {
-    const s = computeScope({ gateways: gateways.map((g) => g.name), chains: o.chains, desired, known: k.knownMap() });
-    if (!o.limit?.length) return { scope: s, added: [], left: [] };
-    return limitScope(s, gateways.map((g) => g.name), [...new Set([...o.chains.map((c) => c.forward), ...s.forwards.map((f) => f.forward)])], o.limit);
+  /** The scope from what is known now (sliced: one pass over the fleet), worked out again only when the knowledge moved. */
+  let known: { version: number; limited: LimitResult } | undefined;
+  const scopeNow = async (): Promise<LimitResult> => {
+    if (known?.version === k.version) return known.limited;
+    const version = k.version;
+    const s = await computeScopeSliced({ gateways: gateways.map((g) => g.name), chains: o.chains, desired, known: k.knownMap() });
+    const limited = !o.limit?.length ? { scope: s, added: [], left: [] } : limitScope(s, gateways.map((g) => g.name), [...new Set([...o.chains.map((c) => c.forward), ...s.forwards.map((f) => f.forward)])], o.limit);
+    known = { version, limited };
+    return limited;
   };
-  let { scope } = scopeNow();
+  let { scope } = await scopeNow();
   // Waves and --limit cut the change along its forwards; a gateway natchain has no record of (its
   // forwards unknown) would make them guess, and each wrong guess costs a refused wave: read those first.
   const unread = [...k.knownMap()].filter(([, v]) => v.source === 'unread').map(([g]) => g);
   if (unread.length && (o.waves.canary !== undefined || o.waves.waveSize !== undefined || o.limit?.length)) {
     o.progress.note(`natchain: reading ${unread.length} gateway(s) natchain has no record of (waves and --limit follow their forwards)`);
     await readGateways(unread);
-    ({ scope } = scopeNow());
+    ({ scope } = await scopeNow());
   }
   const outsideNow = () => gateways.filter((g) => !scope.gateways.includes(g.name) && !read.has(g.name)).map((g) => g.name);
   // --refresh (and a saved plan, which must be refused when any gateway changed since): every gateway
@@ -212,7 +217,7 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     return await runScope();
   } finally {
     checks?.stop();
-    const error = await o.known?.write([...k.seen, ...(await journalRecords(await o.journal.transactionsSliced(), o.topology, ranGateways))]);
+    const error = await o.known?.write([...k.seen, ...(await journalRecords(o.journal.writtenTransactions(), o.topology, ranGateways))]);
     if (error) o.progress.note(`natchain: ${error}`);
   }
 
@@ -222,9 +227,9 @@ async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<Ro
     const notes: string[] = [];
     let failed = 0;
     let stopped: string | undefined;
-    let limited = scopeNow();
+    let limited = await scopeNow();
     for (let pass = 0; pass < 5 && !stopped; pass++) {
-      limited = scopeNow();
+      limited = await scopeNow();
       scope = limited.scope;
       if (scope.blocked.length) {
         const b = scope.blocked.map((x) => `${x.gateway} (${scope.why.get(x.gateway)}): ${x.reason}`);

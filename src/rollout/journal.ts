@@ -94,6 +94,9 @@ export function stateDir(override?: string): string {
 export class Journal {
   readonly file: string;
   private pending: string[] = [];
+  private pendingRecords: JournalRecord[] = [];
+  /** What this object wrote (flushed): a run's end reads its own transactions from here, not the whole journal again. */
+  private written: JournalRecord[] = [];
   /** fsyncs done by this object (for tests and benchmarks). */
   syncs = 0;
   constructor(dir: string) {
@@ -103,6 +106,7 @@ export class Journal {
   /** Queues one record; nothing reaches the disk before `flush`. */
   append(record: JournalRecord): void {
     this.pending.push(JSON.stringify(record) + '\n');
+    this.pendingRecords.push(record);
   }
 
   /** Writes the queued records in one write and fsyncs them (and the directory when the file is new): a phase barrier. */
@@ -119,6 +123,8 @@ export class Journal {
       closeSync(fd);
     }
     this.pending = [];
+    for (const r of this.pendingRecords) this.written.push(r);
+    this.pendingRecords = [];
     if (fresh) syncDir(dirname(this.file));
   }
 
@@ -188,6 +194,14 @@ export class Journal {
       out.push(...parseRecord(line));
     }
     return groupTransactions(out);
+  }
+
+  /**
+   * The transactions this object wrote, as transactions() would read them back (a fleet's journal is
+   * megabytes per transaction, and a run's end needs only its own: issue 12).
+   */
+  writtenTransactions(): TxHistory[] {
+    return groupTransactions(this.written.map(withNameTables));
   }
 
   /** The journal's lines, those still queued by this object appended. */

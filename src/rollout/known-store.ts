@@ -36,10 +36,12 @@ export class KnownStore {
     return join(this.dir, `${gateway}.json`);
   }
 
-  /** The records of these gateways that exist and parse (a torn or foreign file counts as none). */
-  read(gateways: Iterable<string>): Map<string, KnownRecord> {
+  /** The records of these gateways that exist and parse (a torn or foreign file counts as none); a fleet's files are read with turns of the event loop. */
+  async read(gateways: Iterable<string>): Promise<Map<string, KnownRecord>> {
     const out = new Map<string, KnownRecord>();
+    const turn = yielder();
     for (const g of gateways) {
+      await turn();
       let v: Partial<KnownRecord> | null = null;
       try {
         v = JSON.parse(readFileSync(this.file(g), 'utf8')) as Partial<KnownRecord>;

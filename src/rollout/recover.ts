@@ -44,9 +44,9 @@ export interface RecoveredTx {
   gateways: RecoveredGateway[];
 }
 
-/** The transactions of the journal that never ended (or ended inconsistent, or armed past their deadline) and were not recovered since. */
-export function unfinished(journal: Journal, nowSec = Date.now() / 1000): TxHistory[] {
-  return journal.transactions().filter((h) => {
+/** The transactions of the journal (read with transactions() or transactionsSliced()) that never ended (or ended inconsistent, or armed past their deadline) and were not recovered since. */
+export function unfinished(transactions: TxHistory[], nowSec = Date.now() / 1000): TxHistory[] {
+  return transactions.filter((h) => {
     if (outcomeOf(h) !== undefined) return false;
     // Left armed for `natchain confirm`: not interrupted while its deadline is ahead.
     if (h.end?.outcome === 'armed') return Object.values(h.deadlines).every((d) => d + 5 < nowSec);
@@ -96,7 +96,7 @@ export interface RecoverOptions {
 export async function recover(o: RecoverOptions): Promise<RecoveredTx[]> {
   const out: RecoveredTx[] = [];
   // A transaction whose natchain is still running on this host is not interrupted: leave it alone.
-  const list = unfinished(o.journal).filter((h) => (!o.only || h.tx === o.only) && !stillRunning(h));
+  const list = unfinished(o.journal.transactions()).filter((h) => (!o.only || h.tx === o.only) && !stillRunning(h));
   if (o.scan) list.push(...(await splitOnGateways(o, o.scan, new Set(list.map((h) => h.tx)))).filter((h) => !o.only || h.tx === o.only));
   if (o.only && list.length === 0) {
     const known = o.journal.transactions().some((h) => h.tx === o.only);

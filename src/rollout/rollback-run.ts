@@ -56,7 +56,7 @@ export async function runRollback(o: RollbackOptions): Promise<RollbackReport> {
     return await keepingSessions((kept) => rollback(o, kept, seen));
   } finally {
     // What the reads saw, then where the transaction left each gateway it ran on: what apply's scope starts from.
-    const error = await o.known?.write([...seen.reads, ...(await journalRecords(o.journal.transactions(), o.topology, seen.ran))]);
+    const error = await o.known?.write([...seen.reads, ...(await journalRecords(o.journal.writtenTransactions(), o.topology, seen.ran))]);
     if (error) o.progress.note(`natchain: ${error}`);
   }
 }

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { quote } from '../escape.js';
 import { suggest } from '../suggest.js';
 import type { Chain } from '../solve/types.js';
+import { runSliced, runWhole, type Steps } from '../timeslice.js';
 import { forwardChanges, forwardsIn } from './owned.js';
 
 /** What natchain knows of one gateway's owned state (canonical), and where from. */
@@ -78,8 +79,18 @@ function chainGateways(chains: Chain[]): Map<string, Set<string>> {
   return out;
 }
 
-/** Computes the scope of applying `desired` over what is known. */
+/** Computes the scope of applying `desired` over what is known (in one synchronous pass: small fleets, tests). */
 export function computeScope(input: ScopeInput): Scope {
+  return runWhole(scopeSteps(input));
+}
+
+/** computeScope with turns of the event loop between gateways (a fleet's scope is one pass over every gateway's state). */
+export function computeScopeSliced(input: ScopeInput, budgetMs?: number): Promise<Scope> {
+  return runSliced(scopeSteps(input), budgetMs);
+}
+
+/** The scope's work, yielding between gateways (and forwards): computeScope and computeScopeSliced run it. */
+function* scopeSteps(input: ScopeInput): Steps<Scope> {
   const order = new Map(input.gateways.map((g, i) => [g, i]));
   const byOrder = (a: string, b: string) => (order.get(a) ?? 0) - (order.get(b) ?? 0);
   const desiredChains = chainGateways(input.chains);
@@ -88,6 +99,7 @@ export function computeScope(input: ScopeInput): Scope {
   const bare = new Set<string>();
   const held = new Map<string, Set<string>>();
   for (const g of input.gateways) {
+    yield;
     const k = input.known.get(g);
     if (!k || k.source === 'unknown') continue;
     if (k.source === 'unread') {
@@ -106,11 +118,13 @@ export function computeScope(input: ScopeInput): Scope {
   // A gateway never seen and unreachable: each of its desired forwards must be confirmed in sync on
   // another gateway of the forward's chain (both ends move together), else it cannot be left out.
   const unconfirmed = new Map<string, string>();
+  const desiredOn = indexByGateway(desiredChains);
   for (const g of input.gateways) {
+    yield;
     if (input.known.get(g)?.source !== 'unknown') continue;
-    for (const [f, set] of desiredChains) {
-      if (!set.has(g) || changed.has(f)) continue;
-      const seen = [...set].some((h) => h !== g && held.get(f)?.has(h));
+    for (const f of desiredOn.get(g) ?? []) {
+      if (changed.has(f)) continue;
+      const seen = [...desiredChains.get(f)!].some((h) => h !== g && held.get(f)?.has(h));
       if (!seen) {
         unconfirmed.set(g, f);
         break;
@@ -118,16 +132,21 @@ export function computeScope(input: ScopeInput): Scope {
     }
   }
   for (const g of unconfirmed.keys()) bare.add(g);
-  const forwards: ChangedForward[] = [...changed.keys()].sort().map((f) => {
+  const forwards: ChangedForward[] = [];
+  for (const f of [...changed.keys()].sort()) {
+    yield;
     const set = new Set([...(desiredChains.get(f) ?? []), ...(held.get(f) ?? [])]);
     const change: ChangedForward['change'] = !held.has(f) ? 'added' : !desiredChains.has(f) ? 'removed' : 'changed';
-    return { forward: f, change, gateways: [...set].sort(byOrder) };
-  });
-  const components = componentsOf(input.gateways, forwards, bare);
+    forwards.push({ forward: f, change, gateways: [...set].sort(byOrder) });
+  }
+  const components = yield* componentsSteps(input.gateways, forwards, bare);
   const inScope = new Set(components.flat());
+  /** Per gateway, the changed forwards on it (in the order of `forwards`). */
+  const forwardsOn = indexByGateway(new Map(forwards.map((f) => [f, f.gateways])));
   const why = new Map<string, string>();
   for (const g of inScope) {
-    const mine = forwards.filter((f) => f.gateways.includes(g)).map((f) => `${SIGN[f.change]}${f.forward}`);
+    yield;
+    const mine = (forwardsOn.get(g) ?? []).map((f) => `${SIGN[f.change]}${f.forward}`);
     const k = input.known.get(g);
     const busy = k?.source === 'live' && k.busy ? k.busy : undefined;
     const unread = input.known.get(g)?.source === 'unread' ? 'natchain has no record of it here: its prepare reads it (under the lock)' : undefined;
@@ -137,6 +156,7 @@ export function computeScope(input: ScopeInput): Scope {
   const blocked: Scope['blocked'] = [];
   const outside: OutsideGateway[] = [];
   for (const g of input.gateways) {
+    yield;
     const k = input.known.get(g) ?? { source: 'unknown', reason: 'not read' };
     if (inScope.has(g)) {
       if (k.source === 'last-known' || k.source === 'unknown') blocked.push({ gateway: g, reason: k.reason });
@@ -152,10 +172,21 @@ export function computeScope(input: ScopeInput): Scope {
   return { forwards, gateways: [...inScope].sort(byOrder), why, components, blocked, outside };
 }
 
+/** gateway -> the keys whose gateways include it, in the table's order. */
+function indexByGateway<K>(table: Map<K, Iterable<string>>): Map<string, K[]> {
+  const out = new Map<string, K[]>();
+  for (const [k, gws] of table) for (const g of gws) (out.get(g) ?? out.set(g, []).get(g)!).push(k);
+  return out;
+}
+
 const SIGN: Record<ChangedForward['change'], string> = { added: '+', removed: '-', changed: '~' };
 
 /** Connected components of "shares a changed forward" (plus lone gateways that differ with no forward), stably ordered. */
 export function componentsOf(gateways: string[], forwards: ChangedForward[], lone: Iterable<string> = []): string[][] {
+  return runWhole(componentsSteps(gateways, forwards, lone));
+}
+
+function* componentsSteps(gateways: string[], forwards: ChangedForward[], lone: Iterable<string>): Steps<string[][]> {
   const parent = new Map<string, string>();
   const find = (g: string): string => {
     let r = g;
@@ -168,11 +199,13 @@ export function componentsOf(gateways: string[], forwards: ChangedForward[], lon
   };
   for (const g of lone) add(g);
   for (const f of forwards) {
+    yield;
     for (const g of f.gateways) add(g);
     for (const g of f.gateways.slice(1)) parent.set(find(g), find(f.gateways[0]!));
   }
   const groups = new Map<string, string[]>();
   for (const g of gateways) {
+    yield;
     if (!parent.has(g)) continue;
     const r = find(g);
     (groups.get(r) ?? groups.set(r, []).get(r)!).push(g);

@@ -111,7 +111,7 @@ describe('rollout: the known-state cache on disk', () => {
     expect(await store.write([rec('gw-hq', 'a', 't1'), rec('gw-branch-1', 'b', 't1')])).to.equal(undefined);
     expect(await store.write([rec('gw-hq', 'c', 't2')])).to.equal(undefined);
     writeFileSync(join(store.dir, 'gw-branch-2.json'), '{"torn');
-    const r = store.read(['gw-hq', 'gw-branch-1', 'gw-branch-2', 'gw-none']);
+    const r = await store.read(['gw-hq', 'gw-branch-1', 'gw-branch-2', 'gw-none']);
     expect([...r.keys()]).to.deep.equal(['gw-hq', 'gw-branch-1']);
     expect(r.get('gw-hq')).to.include({ canonical: 'c', time: 't2' });
     expect(readdirSync(store.dir).sort()).to.deep.equal(['gw-branch-1.json', 'gw-branch-2.json', 'gw-hq.json']);

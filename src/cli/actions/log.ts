@@ -20,7 +20,7 @@ export async function run(file: string, o: RemoteOptions): Promise<void> {
     await pool.closeAll().catch(() => undefined);
   }
   const dir = stateDir(o.stateDir);
-  const entries = mergeLog(histories, new Journal(dir).transactions(), new RolloutLog(dir).rollouts());
+  const entries = mergeLog(histories, await new Journal(dir).transactionsSliced(), new RolloutLog(dir).rollouts());
   const unreachable = [...histories].flatMap(([gateway, h]) => (h instanceof Error ? [{ gateway, error: h.message }] : []));
   if (o.json) printJson({ topology: file, transactions: entries, unreachable });
   else {

@@ -12,7 +12,7 @@ import { runFleetCommand } from '../rollout.js';
 /** Runs `natchain rollback`: a one-wave rollout whose states come from the gateways' records. */
 export async function run(file: string, o: TxCliOptions & { to?: string }): Promise<void> {
   if (o.to !== undefined && !isTxId(o.to)) throw new UsageError(`--to takes a transaction id such as 20260101T120000Z-a1b2c3 (natchain log lists them), not "${o.to}"`);
-  const settings = txSettings(o, 'rollback');
+  const settings = await txSettings(o, 'rollback');
   const p = await loadProject(file);
   const log = new RolloutLog(stateDir(o.stateDir));
   const known = new KnownStore(stateDir(o.stateDir));

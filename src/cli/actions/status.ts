@@ -12,7 +12,7 @@ import { type RemoteOptions } from '../options.js';
 /** Runs `natchain status`. */
 export async function run(file: string, o: RemoteOptions & { counters?: boolean }): Promise<void> {
   const p = await loadProject(file);
-  const named = noteUnfinished(o);
+  const named = await noteUnfinished(o);
   const opts = connectOptionsOf(o);
   const { pool, managed } = connectors(opts);
   const known = knownRecorder(o, 'status');
@@ -26,7 +26,7 @@ export async function run(file: string, o: RemoteOptions & { counters?: boolean 
   const gws = view.gateways;
   noteSplit(view.split, file, named);
   const journal = new Journal(stateDir(o.stateDir));
-  const mine = journal.transactions().filter((h) => h.begin && resolve(h.begin.topology) === resolve(file) && outcomeOf(h) !== 'noop');
+  const mine = (await journal.transactionsSliced()).filter((h) => h.begin && resolve(h.begin.topology) === resolve(file) && outcomeOf(h) !== 'noop');
   const last = mine[mine.length - 1];
   const lastLocal = last ? { tx: last.tx, kind: last.begin!.kind, time: last.begin!.time, outcome: outcomeOf(last) ?? (last.end?.outcome === 'armed' ? 'armed' : stillRunning(last) ? 'running' : 'interrupted') } : null;
   if (o.json) printJson({ topology: file, journal: journal.file, lastTransaction: lastLocal, gateways: gws, split: view.split });
