@@ -9,6 +9,7 @@ import { compile } from '../../src/compile.js';
 import { Journal, type JournalRecord } from '../../src/rollout/journal.js';
 import { changeToIntents } from '../../src/rollout/owned.js';
 import { unfinished } from '../../src/rollout/recover.js';
+import { noteUnfinished } from '../../src/cli/remote.js';
 import { computeScope, computeScopeSliced, type KnownState, type ScopeInput } from '../../src/rollout/scope.js';
 import { runSliced, runWhole, type Steps } from '../../src/timeslice.js';
 
@@ -106,6 +107,23 @@ describe('sliced fleet passes', () => {
       expect(mine.writtenTransactions()).to.deep.equal(readBack);
       expect(Object.getPrototypeOf(mine.writtenTransactions()[0]!.plan!.gateways)).to.equal(null);
       expect(unfinished(await mine.transactionsSliced()).map((h) => h.tx)).to.deep.equal(['T3', 'T4']);
+    });
+
+    it('noteUnfinished names each unfinished transaction of the journal on stderr, and returns them', async () => {
+      const j = new Journal(dir);
+      for (const r of [...tx('T1', 'gw-a', 'committed'), ...tx('T2', 'gw-b')]) j.append(r);
+      j.flush();
+      const said: string[] = [];
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = ((chunk: string) => (said.push(String(chunk)), true)) as typeof process.stderr.write;
+      let named;
+      try {
+        named = await noteUnfinished({ stateDir: dir });
+      } finally {
+        process.stderr.write = write;
+      }
+      expect(named.map((h) => h.tx)).to.deep.equal(['T2']);
+      expect(said).to.deep.equal(['natchain: transaction T2 (apply of /t.yaml, started 2026-01-01T00:00:00.000Z by me@host:1) was interrupted and is not finished: run natchain recover\n']);
     });
   });
 });
