@@ -2,9 +2,11 @@
 // floor write beside it, then natchain's first apply with its progress lines timestamped as they
 // arrive: per phase, when the first gateway started it and when the last one finished, so the
 // barriers and the gaps between them show. With --cpu-prof, a CPU profile of each apply is left in
-// the given directory (open it in Chrome's DevTools).
+// the given directory (open it in Chrome's DevTools). With --alt DIR, another build (DIR/dist/cli/main.js,
+// e.g. a copy of main's) applies in every round too, in alternating order, on the same lab: an A/B
+// of the same rounds, summed up as medians at the end (wall, CPU here and on the gateways).
 //
-//   npx tsc -p tsconfig.json && npx tsx scripts/bench/apply-timeline.ts [N=50] [rounds=3] [--cpu-prof DIR]   (as root)
+//   npm run build && npx tsx scripts/bench/apply-timeline.ts [N=50] [rounds=3] [--cpu-prof DIR] [--alt DIR]   (as root)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,12 +24,12 @@ import { resolveTemplate } from './sim/resolve.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MEASURE = path.join(ROOT, 'scripts/bench/measure.mjs');
 /** Runs natchain with its stderr lines timestamped (ms since spawn). */
-function natchain(args: string[], profDir?: string): Promise<{ code: number; lines: Array<[number, string]>; wallMs: number; cost: { cpuMs: number; startup: { wallMs: number; cpuMs: number } | null } }> {
+function natchain(main: string, args: string[], profDir?: string): Promise<{ code: number; lines: Array<[number, string]>; wallMs: number; cost: { cpuMs: number; startup: { wallMs: number; cpuMs: number } | null } }> {
   const t0 = performance.now();
   const cost = path.join(mkdtempSync(path.join(tmpdir(), 'natchain-cost-')), 'cost.json');
   const node = [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', MEASURE];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...node, path.join(ROOT, 'dist/cli/main.js'), ...args], { env: { ...process.env, NO_COLOR: '1', CI: 'true', NATCHAIN_MEASURE: cost }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...node, main, ...args], { env: { ...process.env, NO_COLOR: '1', CI: 'true', NATCHAIN_MEASURE: cost }, stdio: ['ignore', 'ignore', 'pipe'] });
     const lines: Array<[number, string]> = [];
     let buf = '';
     child.stderr.on('data', (d: Buffer) => {
@@ -58,10 +60,28 @@ function timeline(lines: Array<[number, string]>): string {
   return [...phases].map(([k, p]) => `  ${k.padEnd(8)} ${String(p.n).padStart(3)} gw  ${(p.first / 1000).toFixed(2)}s .. ${(p.last / 1000).toFixed(2)}s  (slowest gateway ${(p.maxOwn / 1000).toFixed(2)}s)`).join('\n');
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** One build's apply in one round: wall, CPU here (natchain + ProxyCommands) and on the gateways, ms. */
+interface Sample {
+  wall: number;
+  ratio: number;
+  here: number;
+  gateways: number;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const pi = args.indexOf('--cpu-prof');
-  const profDir = pi >= 0 ? path.resolve(args.splice(pi, 2)[1]!) : undefined;
+  const option = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? path.resolve(args.splice(i, 2)[1]!) : undefined;
+  };
+  const profDir = option('--cpu-prof');
+  const alt = option('--alt');
+  const builds = [{ label: 'this tree', main: path.join(ROOT, 'dist/cli/main.js') }, ...(alt ? [{ label: `--alt ${alt}`, main: path.join(alt, 'dist/cli/main.js') }] : [])];
   const n = Number(args[0] ?? 50);
   const rounds = Number(args[1] ?? 3);
   const dir = mkdtempSync(path.join(tmpdir(), 'natchain-timeline-'));
@@ -71,23 +91,35 @@ async function main(): Promise<void> {
   const { topology, solution } = compile(yaml, file);
   const text = (g: Gateway) => resolveTemplate(g.backend, changeToIntents(g, solution.intents[g.name] ?? []).text, '');
   const lab = await labUp(topology, { name: `tl${n}-${randomBytes(2).toString('hex')}` });
+  const samples = new Map<string, Sample[]>(builds.map((b) => [b.label, []]));
   try {
     const cfg = lab.sshConfig;
     const all = (f: (g: Gateway) => Promise<unknown>) => Promise.all(topology.gateways.map(f));
+    const cpu = (c: { local: number; gateways: number }) => `CPU ${(c.local / 1000).toFixed(2)}s here + ${(c.gateways / 1000).toFixed(2)}s on the gateways`;
     for (let r = 0; r < rounds; r++) {
       await all((g) => ssh(cfg, g.name, resetCmd(g)));
       const t0 = performance.now();
       const fc = await cpuOf(lab.dir, () => all((g) => ssh(cfg, g.name, loadCmd(g), text(g))));
       const floor = performance.now() - t0;
-      await all((g) => ssh(cfg, g.name, resetCmd(g)));
-      const nc = await cpuOf(lab.dir, () => natchain(['apply', file, '--yes', '-F', cfg, '--state-dir', path.join(dir, `state-${r}`), '--concurrency', String(n)], profDir));
-      const res = nc.v;
-      if (res.code !== 0) throw new Error(`apply: exit ${res.code}\n${res.lines.map((l) => l[1]).join('\n')}`);
-      const cpu = (c: { local: number; gateways: number }) => `CPU ${(c.local / 1000).toFixed(2)}s here + ${(c.gateways / 1000).toFixed(2)}s on the gateways`;
-      const st = res.cost.startup;
-      process.stdout.write(
-        `round ${r + 1}: floor write ${(floor / 1000).toFixed(2)}s (${cpu(fc)}), first apply ${(res.wallMs / 1000).toFixed(2)}s (${(res.wallMs / floor).toFixed(2)}x; ${cpu(nc)}, of which natchain ${(res.cost.cpuMs / 1000).toFixed(2)}s, start-up ${st ? `${(st.wallMs / 1000).toFixed(2)}s wall ${(st.cpuMs / 1000).toFixed(2)}s CPU` : '?'})\n${timeline(res.lines)}\n`,
-      );
+      process.stdout.write(`round ${r + 1}: floor write ${(floor / 1000).toFixed(2)}s (${cpu(fc)})\n`);
+      for (const b of r % 2 ? [...builds].reverse() : builds) {
+        await all((g) => ssh(cfg, g.name, resetCmd(g)));
+        const state = path.join(dir, `state-${r}-${builds.indexOf(b)}`);
+        const nc = await cpuOf(lab.dir, () => natchain(b.main, ['apply', file, '--yes', '-F', cfg, '--state-dir', state, '--concurrency', String(n)], profDir));
+        const res = nc.v;
+        if (res.code !== 0) throw new Error(`apply (${b.label}): exit ${res.code}\n${res.lines.map((l) => l[1]).join('\n')}`);
+        samples.get(b.label)!.push({ wall: res.wallMs, ratio: res.wallMs / floor, here: nc.local, gateways: nc.gateways });
+        const st = res.cost.startup;
+        const who = builds.length > 1 ? ` [${b.label}]` : '';
+        process.stdout.write(
+          `  first apply${who} ${(res.wallMs / 1000).toFixed(2)}s (${(res.wallMs / floor).toFixed(2)}x; ${cpu(nc)}, of which natchain ${(res.cost.cpuMs / 1000).toFixed(2)}s, start-up ${st ? `${(st.wallMs / 1000).toFixed(2)}s wall ${(st.cpuMs / 1000).toFixed(2)}s CPU` : '?'})\n${timeline(res.lines)}\n`,
+        );
+      }
+    }
+    process.stdout.write(`\nmedians of ${rounds} rounds at ${n} gateways (per-round ratio to that round's floor write):\n`);
+    for (const [label, xs] of samples) {
+      const m = (k: keyof Sample) => median(xs.map((x) => x[k]));
+      process.stdout.write(`  ${label}: first apply ${(m('wall') / 1000).toFixed(2)}s, ${m('ratio').toFixed(2)}x; CPU ${(m('here') / 1000).toFixed(2)}s here + ${(m('gateways') / 1000).toFixed(2)}s on the gateways (${(m('gateways') / n).toFixed(1)} ms a gateway)\n`);
     }
   } finally {
     await labDown(lab.name).catch((e: unknown) => process.stderr.write(`lab down: ${String(e)}\n`));

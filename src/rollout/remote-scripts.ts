@@ -7,6 +7,9 @@
  * Cost rules (issue 12): shell builtins wherever possible, one iptables-save / nft list per
  * read, no polling: the dead-man timer hands its pid back through a pipe (a command
  * substitution returns when the timer closes its stdout), and the clock is read from /proc.
+ * The shell's \`read\` takes a file one byte per system call, so files that grow (the history,
+ * a transaction's meta with its member list) are read by the one awk a phase runs anyway, or
+ * once; and each phase runs at most one awk: it stages, checks what it wrote and reads back.
  *
  * Gateway-side state:
  *   /run/natchain/lock/owner   the lock (atomic mkdir): tx id, owner, time (gateway clock)
@@ -29,6 +32,8 @@ export const HISTORY_KEEP = 50;
 export const COMMON = sh`
 set -u
 umask 077
+# Bytes, not characters, everywhere (the byte counts that check what was written) and messages in English (matched below).
+LC_ALL=C; export LC_ALL
 D=/var/lib/natchain
 R=/run/natchain
 L=$R/lock
@@ -44,7 +49,11 @@ epoch() {
 # V: the first line of a file ('' when absent).
 rd() { V=; if [ -r "$1" ]; then IFS= read -r V < "$1" || :; fi; }
 holder() { rd "$L/owner"; HOLDER=$V; }
-unlock() { holder; if [ "$HOLDER" = "$TX" ]; then rm -rf "$L"; fi; }
+# Releases the lock if this transaction holds it; the files given go in the same rm (one process).
+unlock() { holder; if [ "$HOLDER" = "$TX" ]; then rm -rf "$L" "$@"; elif [ $# -gt 0 ]; then rm -f "$@"; fi; }
+# True while a transaction's dead-man timer is armed: its marker is there and nobody has claimed it
+# (commit removes the marker last, with the lock: a commit cut short after its claim is not armed).
+is_armed() { [ -e "$D/$1/armed" ] && [ ! -e "$D/$1/claim" ]; }
 setstate() { printf '%s\n' "$1" > "$T/state"; }
 # A failed write: say whether the file system is full (df only runs on this error path).
 nowrite() {
@@ -78,9 +87,6 @@ load() {
 # Resolves a template (stdin) against a dump of the gateway (file $1): iptables jump, declare and
 # remove lines depend on what is there now; nft text passes through.
 resolve() { awk -v b="$B" -v snap="$1" "$RESOLVE_AWK"; }
-# True when two dumps hold the same natchain state (iptables: NATCHAIN lines per table, counters
-# left out; nft: the whole table, counters left out).
-same() { awk -v b="$B" "$SAME_AWK" "$1" "$2"; }
 # Exactly one of commit, abort and the timer decides an armed transaction: the first to create
 # $T/claim (noclobber: O_EXCL) wins; the file says who.
 claim() { set -C; if printf '%s\n' "$1" 2>/dev/null > "$T/claim"; then set +C; return 0; fi; set +C; return 1; }
@@ -107,28 +113,57 @@ stop_timer() {
 lockinfo() {
   if [ -r "$L/owner" ]; then while IFS= read -r l; do printf '%s\n' "$l"; done < "$L/owner"; fi
   holder
-  if [ -n "$HOLDER" ] && [ -e "$D/$HOLDER/armed" ]; then rd "$D/$HOLDER/deadline"; printf 'armed %s\n' "$V"; fi
+  if [ -n "$HOLDER" ] && is_armed "$HOLDER"; then rd "$D/$HOLDER/deadline"; printf 'armed %s\n' "$V"; fi
 }
 # One line per finished transaction: tx, time, owner, kind, outcome, topology hash, wave rollout (tab-separated).
 # $1: the outcome; $2: the transaction (default this one).
 history() {
   hx=\${2:-$TX}
-  epoch; meta kind "$hx"; k=$V; meta owner "$hx"; o=$V; meta topology "$hx"; h=$V; meta rollout "$hx"; r=$V
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$hx" "$NOW" "\${o:--}" "\${k:--}" "$1" "\${h:--}" "\${r:--}" >> "$D/history" 2>/dev/null || :
+  epoch; meta "$hx"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$hx" "$NOW" "\${mo:--}" "\${mk:--}" "$1" "\${mh:--}" "\${mr:--}" >> "$D/history" 2>/dev/null || :
 }
-# V: one key of a transaction's meta (key=value lines natchain wrote at prepare); $2: which (default this one).
-meta() { V=; m=$D/\${2:-$TX}/meta; if [ -r "$m" ]; then while IFS= read -r l; do case $l in "$1="*) V=\${l#*=}; return 0 ;; esac; done < "$m"; fi; }
+# mk, mo, mh, mr: kind, owner, topology and rollout of a transaction's meta (key=value lines natchain wrote at
+# prepare), in one pass. natchain writes the member list (a fleet long) last, after a rollout line ('-':
+# none): the pass stops there (a meta of an older natchain, rollout after members, is read to its end).
+meta() {
+  mk=; mo=; mh=; mr=; mf=$D/$1/meta
+  [ -r "$mf" ] || return 0
+  while IFS= read -r l; do
+    case $l in
+      kind=*) mk=\${l#*=} ;; owner=*) mo=\${l#*=} ;; topology=*) mh=\${l#*=} ;; rollout=*) mr=\${l#*=} ;;
+      members=*) if [ -n "$mr" ]; then return 0; fi ;;
+    esac
+  done < "$mf"
+}
 # Sets the commit record to $1 (or removes it when $1 is empty: no earlier commit).
 setlast() {
   if [ -n "$1" ]; then printf '%s\n' "$1" > "$D/last.tmp" && mv -f "$D/last.tmp" "$D/last"; else rm -f "$D/last"; fi
 }
 `;
 
-/** awk: resolve a template against a dump (see template.ts for the directives). */
-export const RESOLVE_AWK = sh`
-BEGIN {
-  t = ""
-  while ((getline l < snap) > 0) {
+/** awk functions: write a line to a file (or stdout), counting the bytes written per file in W. */
+const OUT_AWK = sh`
+function out(s, f) { if (f == "") print s; else { print s > f; W[f] += length(s) + 1 } }
+# 1 when every file written reads back with the bytes written: a full disk never leaves a short file staged.
+function verified(   f, l, n) {
+  for (f in W) {
+    close(f); n = 0
+    while ((getline l < f) > 0) n += length(l) + 1
+    close(f)
+    if (n != W[f]) return 0
+  }
+  return 1
+}
+`;
+
+/** awk functions: resolve a template against a dump (see template.ts for the directives). */
+const RESOLVE_LIB = sh`
+# Reads a dump of the gateway (file f): the NATCHAIN chains of each table, the jumps to them from the
+# built-in chains and the rules ahead of those. Returns its bytes (-1: unreadable).
+function snapload(f,   l, w, c, k, t, n, r) {
+  t = ""; n = 0
+  while ((r = (getline l < f)) > 0) {
+    n += length(l) + 1
     if (l ~ /^\*/) { t = substr(l, 2); continue }
     if (l ~ /^:NATCHAIN-/) { split(substr(l, 2), w, " "); have[t, w[1]] = 1; continue }
     if (l ~ /^-A /) {
@@ -140,67 +175,112 @@ BEGIN {
         nj[k]++; jump[k, nj[k]] = substr(l, 5 + length(w[2]))
         have[t, c] = 1; jumped[t, w[2]] = 1
       } else if (!((t, w[2]) in jumped)) ahead[t, w[2]]++
-
     }
   }
-  close(snap)
-  t = ""
+  close(f)
+  return r < 0 ? -1 : n
 }
-b != "iptables" { print; next }
-/^\*/ { t = substr($0, 2); buf = $0; touched = 0; next }
-/^COMMIT$/ { if (touched) { print buf; print "COMMIT" }; buf = ""; t = ""; next }
-/^@declare / { if ($3 == 1 || have[t, $2]) emit(":" $2 " - [0:0]"); next }
-/^@drop / {
-  k = t SUBSEP $2 SUBSEP $3; keep[k] = 0
-  spec = $0; sub(/^@drop [^ ]+ [^ ]+ [01] /, "", spec)
-  # Keep the jump only when it is the built-in chain's first rule and exactly natchain's: a foreign
-  # rule ahead of it could catch a forward's packets first (the renderer's rule, render/iptables.ts).
-  for (i = 1; i <= nj[k]; i++) {
-    if ($4 == 1 && i == 1 && jump[k, i] == spec && !ahead[t, $2]) { keep[k] = i; continue }
-    emit("-D " $2 " " jump[k, i])
+# Resolves one template line into file RO ("": stdout). iptables jump, declare and remove lines depend
+# on the dump; nft text passes through.
+function res(l,   f, k, spec, i) {
+  if (b != "iptables") { out(l, RO); return }
+  if (l ~ /^\*/) { rt = substr(l, 2); buf = l; touched = 0; return }
+  if (l == "COMMIT") { if (touched) { out(buf, RO); out("COMMIT", RO) }; buf = ""; rt = ""; return }
+  split(l, f, " ")
+  if (f[1] == "@declare") { if (f[3] == 1 || have[rt, f[2]]) emit(":" f[2] " - [0:0]"); return }
+  if (f[1] == "@drop") {
+    k = rt SUBSEP f[2] SUBSEP f[3]; keep[k] = 0
+    spec = l; sub(/^@drop [^ ]+ [^ ]+ [01] /, "", spec)
+    # Keep the jump only when it is the built-in chain's first rule and exactly natchain's: a foreign
+    # rule ahead of it could catch a forward's packets first (the renderer's rule, render/iptables.ts).
+    for (i = 1; i <= nj[k]; i++) {
+      if (f[4] == 1 && i == 1 && jump[k, i] == spec && !ahead[rt, f[2]]) { keep[k] = i; continue }
+      emit("-D " f[2] " " jump[k, i])
+    }
+    return
   }
-  next
+  if (f[1] == "@insert") {
+    k = rt SUBSEP f[2] SUBSEP f[3]
+    spec = l; sub(/^@insert [^ ]+ [^ ]+ /, "", spec)
+    if (!keep[k]) emit("-I " f[2] " 1 " spec)
+    return
+  }
+  if (f[1] == "@remove") { if (have[rt, f[2]]) emit("-X " f[2]); return }
+  if (rt != "") { emit(l); return }
+  out(l, RO)
 }
-/^@insert / {
-  k = t SUBSEP $2 SUBSEP $3
-  spec = $0; sub(/^@insert [^ ]+ [^ ]+ /, "", spec)
-  if (!keep[k]) emit("-I " $2 " 1 " spec)
-  next
-}
-/^@remove / { if (have[t, $2]) emit("-X " $2); next }
-t != "" { emit($0); next }
-{ print }
 function emit(s) { buf = buf "\n" s; touched = 1 }
 `;
 
-/** awk: exit 0 when two dumps hold the same natchain state. */
-export const SAME_AWK = sh`
-FNR == 1 { t = "" }
-{
-  l = $0
-  if (b == "iptables") {
-    if (l ~ /^\*/) { t = l; next }
-    if (l !~ /NATCHAIN-/) next
-    gsub(/\[[0-9]+:[0-9]+\]/, "", l)
-    l = t " " l
-  } else gsub(/packets [0-9]+ bytes [0-9]+/, "", l)
-  s[FILENAME] = s[FILENAME] l "\n"
-}
-END { exit !(s[ARGV[1]] == s[ARGV[2]]) }
+/** awk: resolve a template (stdin) against a dump (file \`snap\`), to stdout. */
+export const RESOLVE_AWK = OUT_AWK + RESOLVE_LIB + sh`
+BEGIN { snapload(snap) }
+{ res($0) }
 `;
 
-/** awk: cut framed stdin into files of $T, one per section; prints "<1 if the end marker came> <bytes of section \`count\`>". */
-export const UNFRAME_AWK = sh`
-index($0, m) == 1 {
-  if (out != "") close(out)
-  n = substr($0, length(m) + 1); out = ""
-  if (n == "end") { ended = 1; next }
-  out = dir "/" n; printf "" > out
-  next
+/** awk functions: framed stdin (a line \`<m><name>\` starts section name) cut into files dir/<name>. */
+const FRAME_LIB = sh`
+# Returns the section a line of stdin belongs to ("" for a marker or the end).
+function frame(l) {
+  if (index(l, m) == 1) {
+    if (fo != "") close(fo)
+    sn = substr(l, length(m) + 1); fo = ""
+    if (sn == "end") { ended = 1; return "" }
+    fo = dir "/" sn; printf "" > fo; W[fo] += 0
+    return ""
+  }
+  if (fo == "") return ""
+  out(l, fo)
+  return sn
 }
-out == "" { next }
-{ if (n == count) bytes += length($0) + 1; print > out }
-END { if (out != "") close(out); printf "%d %d\n", ended, bytes }
+`;
+
+/** awk: framed stdin into files of \`dir\`; exit 12 when the end marker did not come, 13 when a file does not read back whole or section \`need\` is empty. */
+export const UNFRAME_AWK = OUT_AWK + FRAME_LIB + sh`
+{ frame($0) }
+END { if (!ended) exit 12; if (!verified() || W[dir "/" need] < 1) exit 13 }
+`;
+
+/**
+ * awk: prepare's one process past the snapshot. Prints the history's last line (section histlast, when
+ * \`hist\` is set: read in blocks, where the shell reads a byte per system call); checks the snapshot
+ * file \`snap\` has \`snapbytes\` bytes; exit 10 when it holds the natchain state of file \`cmp\` (the
+ * gateway is unchanged); exit 11 without \`dir\` (only the check was asked); else stages: framed stdin
+ * into dir/<section>, section \`new\` resolved into dir/new.load, the history's line count into
+ * dir/histn (for prune), every file read back (exit 12: the end marker did not come; 13: a short file).
+ */
+export const STAGE_AWK = OUT_AWK + RESOLVE_LIB + FRAME_LIB + sh`
+# The natchain state of a dump (iptables: NATCHAIN lines per table; nft: the table), counters left out.
+function canon(f,   l, t, s, r) {
+  t = ""; s = ""
+  while ((r = (getline l < f)) > 0) {
+    if (b == "iptables") {
+      if (l ~ /^\*/) { t = l; continue }
+      if (l !~ /NATCHAIN-/) continue
+      gsub(/\[[0-9]+:[0-9]+\]/, "", l)
+      l = t " " l
+    } else gsub(/packets [0-9]+ bytes [0-9]+/, "", l)
+    s = s l "\n"
+  }
+  close(f)
+  return r < 0 ? "\001unreadable" : s
+}
+BEGIN {
+  hn = 0; hl = ""
+  if (hist != "") { while ((getline l < hist) > 0) { hn++; hl = l }; close(hist) }
+  if (say) printf "\n%shistlast\n%s\n", m, hl
+  if (snapload(snap) != snapbytes) { rc = 13; exit }
+  if (cmp != "" && canon(cmp) == canon(snap)) { rc = 10; exit }
+  if (dir == "") { rc = 11; exit }
+  RO = dir "/new.load"; printf "" > RO; W[RO] = 0
+  if (hist != "") out(hn, dir "/histn")
+}
+{ if (frame($0) == "new") res($0) }
+END {
+  if (rc) exit rc
+  if (!ended) exit 12
+  if (!verified() || W[RO] < 1) exit 13
+}
 `;
 
 /** The dead-man timer (run detached by apply, after COMMON): hands back its pid, sleeps, then reverts unless commit or abort claimed the transaction first. */
@@ -229,7 +309,7 @@ if [ ! -d "$R" ] || [ ! -d "$D" ]; then mkdir -p "$R" "$D" 2>/dev/null || die "c
 if ! mkdir "$L" 2>/dev/null; then
   holder
   if [ -d "$L" ] && [ "$HOLDER" != "$TX" ]; then
-    if [ "$BRK" = - ] || [ "$HOLDER" != "$BRK" ] || [ -e "$D/$HOLDER/armed" ]; then
+    if [ "$BRK" = - ] || [ "$HOLDER" != "$BRK" ] || is_armed "$HOLDER"; then
       sec held; lockinfo; sec now; printf '%s\n' "$NOW"; sec end; exit 4
     fi
     sec broke; lockinfo
@@ -247,20 +327,28 @@ rd "$D/last"; LAST=$V
 sec snapshot; printf '%s\n' "$snap"
 sec forward; printf '%s\n' "$FWD"
 sec last; printf '%s\n' "$LAST"
-# The history's last line (builtins only): a transaction this gateway's timer reverted while others committed it.
-H=; if [ -r "$D/history" ]; then while IFS= read -r l; do H=$l; done < "$D/history"; fi
-sec histlast; printf '%s\n' "$H"
 sec now; printf '%s\n' "$NOW"
 sec facts; facts
+# The rest is one awk (STAGE_AWK): it also prints the history's last line (section histlast: a
+# transaction this gateway's timer reverted while others committed it).
+stage() { awk -v b="$B" -v m="@@natchain:$N:" -v snap="$1" -v snapbytes=$((\${#snap} + 1)) -v cmp="$2" -v dir="$3" -v hist="$D/history" -v say="$4" "$STAGE_AWK"; }
 # Unchanged: the gateway's last commit had this desired state and nothing changed since, or
 # natchain never committed here, holds nothing and nothing is wanted. One exec, lock released.
+CMP=
 if [ "$NEEDFWD" = 0 ] || [ "$FWD" = 1 ]; then
-  U=0
-  if [ -n "$LAST" ]; then
-    rd "$D/$LAST/hash"
-    if [ "$V" = "$WANT" ] && printf '%s\n' "$snap" | same "$D/$LAST/applied" -; then U=1; fi
-  elif [ "$EMPTY" = 1 ] && printf '%s\n' "$snap" | same /dev/null -; then U=1; fi
-  if [ $U = 1 ]; then rm -rf "$L"; sec unchanged; sec end; exit 0; fi
+  if [ -n "$LAST" ]; then rd "$D/$LAST/hash"; if [ "$V" = "$WANT" ]; then CMP=$D/$LAST/applied; fi
+  elif [ "$EMPTY" = 1 ]; then CMP=/dev/null; fi
+fi
+SAY=1
+if [ -n "$CMP" ]; then
+  # The snapshot goes in the lock's directory: an unchanged gateway gets no transaction directory.
+  put "$L/snap" "$snap"
+  stage "$L/snap" "$CMP" '' 1 < /dev/null
+  case $? in
+    10) rm -rf "$L"; sec unchanged; sec end; exit 0 ;;
+    11) SAY=0 ;;
+    *) unlock; nowrite "$L/snap" ;;
+  esac
 fi
 mkdir -p "$T" 2>/dev/null || { rm -rf "$L"; nowrite "$T"; }
 # Prepared again after waiting for a lock (--lock-timeout): nothing of the first try may decide this one.
@@ -268,13 +356,14 @@ if [ -e "$T/claim" ]; then rm -f "$T/claim"; fi
 put "$T/snapshot" "$snap"
 put "$T/hash" "$WANT"
 put "$T/prev" "$LAST"
-set -- $(awk -v m="@@natchain:$N:" -v dir="$T" -v count=new "$UNFRAME_AWK")
-[ "\${1:-0}" = 1 ] || { setstate aborted; history aborted; unlock; die "the staged ruleset did not arrive whole; nothing was changed"; }
-NEWB=\${2:-0}
-resolve "$T/snapshot" < "$T/new" > "$T/new.load" 2>/dev/null || { unlock; nowrite "$T/new.load"; }
-# Every byte written is checked: a full disk must never leave a short or empty ruleset staged.
-set -- $(wc -c "$T/snapshot" "$T/new" "$T/new.load" 2>/dev/null)
-if [ "\${1:-0}" != $((\${#snap} + 1)) ] || [ "\${3:-0}" != "$NEWB" ] || [ "\${5:-0}" -lt 1 ]; then unlock; nowrite "$T"; fi
+# Stages the framed stdin (meta, new) and checks every byte written: a full disk must never leave a
+# short or empty ruleset staged.
+stage "$T/snapshot" '' "$T" $SAY
+case $? in
+  0) ;;
+  12) setstate aborted; history aborted; unlock; die "the staged ruleset did not arrive whole; nothing was changed" ;;
+  *) unlock; nowrite "$T" ;;
+esac
 if [ "$FAULT" = check ]; then printf 'natchain-test-fault: refused on purpose\n' >> "$T/new.load"; fi
 if ! out=$(check "$T/new.load" 2>&1); then setstate check-failed; history aborted; unlock; die "check failed: $out"; fi
 setstate staged 2>/dev/null || { unlock; nowrite "$T/state"; }
@@ -287,10 +376,12 @@ sec end
 SECS=$1; FWD=$2; FAULT=$3
 holder; [ "$HOLDER" = "$TX" ] || die "natchain's lock on this gateway is no longer held by $TX"
 [ -s "$T/new.load" ] || die "nothing is staged for $TX"
-set -- $(awk -v m="@@natchain:$N:" -v dir="$T" -v count=revert "$UNFRAME_AWK")
-[ "\${1:-0}" = 1 ] || die "the revert text did not arrive whole; nothing was changed"
-RB=\${2:-0}; set -- $(wc -c < "$T/revert" 2>/dev/null)
-[ "\${1:-0}" = "$RB" ] && [ "$RB" -gt 0 ] || nowrite "$T/revert"
+awk -v m="@@natchain:$N:" -v dir="$T" -v need=revert "$UNFRAME_AWK"
+case $? in
+  0) ;;
+  12) die "the revert text did not arrive whole; nothing was changed" ;;
+  *) nowrite "$T/revert" ;;
+esac
 epoch; DL=$((NOW + SECS))
 put "$T/deadline" "$DL"
 : > "$T/armed" 2>/dev/null || nowrite "$T/armed"
@@ -335,17 +426,17 @@ sec end
 [ -d "$T" ] || die "no transaction $TX on this gateway"
 if claim commit; then
   stop_timer
-  rm -f "$T/armed"
   setstate committed
   setlast "$TX"
   history committed
   # Pruned under the lock: no prepare can be making a directory meanwhile.
   prune
-  unlock
+  # The armed marker goes with the lock, in one rm (the claim already says it is not armed).
+  unlock "$T/armed"
   sec ok; sec end; exit 0
 fi
 rd "$T/claim"; c=$V; rd "$T/state"; st=$V
-if [ "$c" = commit ]; then unlock; sec ok; sec end; exit 0; fi
+if [ "$c" = commit ]; then unlock "$T/armed"; sec ok; sec end; exit 0; fi
 sec state; printf '%s\n' "$st"
 if [ "$c" = timer ]; then die "not armed any more (state: $st): the dead-man timer already fired"; fi
 die "not armed any more (state: $st): the transaction was rolled back"
@@ -395,8 +486,8 @@ sec forward; rd /proc/sys/net/ipv4/ip_forward; printf '%s\n' "$V"
 sec lock; lockinfo
 sec armed
 for f in "$D"/*/armed; do
-  [ -e "$f" ] || continue
   d=\${f%/armed}
+  is_armed "\${d##*/}" || continue
   rd "$d/deadline"; printf '%s %s\n' "\${d##*/}" "$V"
 done
 rd "$D/last"; last=$V
@@ -432,8 +523,10 @@ sec end
 export const PRUNE = sh`
 prune() {
   [ -r "$D/history" ] || return 0
-  n=0; while IFS= read -r l; do n=$((n + 1)); done < "$D/history"
   KEEP=${HISTORY_KEEP}
+  # The count prepare's awk took, plus this commit's line, says whether to count (the shell reads a byte per system call).
+  rd "$T/histn"; case $V in ''|*[!0-9]*) ;; *) [ $((V + 1)) -gt $((KEEP * 2)) ] || return 0 ;; esac
+  n=0; while IFS= read -r l; do n=$((n + 1)); done < "$D/history"
   [ $n -gt $((KEEP * 2)) ] || return 0
   rd "$D/last"; keep=" $V "; rd "$D/$V/prev"; keep="$keep$V "; holder; keep="$keep$HOLDER "
   i=0; gone=
@@ -448,7 +541,7 @@ prune() {
     t=\${d%/}; t=\${t##*/}
     case $t in *[!0-9A-Za-z-]*) continue ;; esac
     case $keep in *" $t "*) continue ;; esac
-    if [ -d "$d" ] && [ ! -e "$D/$t/armed" ]; then old="$old $D/$t"; fi
+    if [ -d "$d" ] && ! is_armed "$t"; then old="$old $D/$t"; fi
   done
   if [ -n "$old" ]; then rm -rf $old; fi
 }

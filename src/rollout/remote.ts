@@ -11,7 +11,7 @@ import { isTxId, OWNER_PATTERN } from './ids.js';
 import { COUNTERS_SHELL } from '../gateway/counters.js';
 import { FACTS_SHELL } from '../gateway/facts.js';
 import { RULESET_SHELL } from '../gateway/shadow.js';
-import { BODIES, COMMON, PRUNE, RESOLVE_AWK, SAME_AWK, TIMER, UNFRAME_AWK } from './remote-scripts.js';
+import { BODIES, COMMON, PRUNE, RESOLVE_AWK, STAGE_AWK, TIMER, UNFRAME_AWK } from './remote-scripts.js';
 
 /** The remote phases natchain runs, one exec (round trip) each. */
 export type RemoteOp = 'prepare' | 'apply' | 'commit' | 'abort' | 'inspect';
@@ -19,17 +19,30 @@ export type RemoteOp = 'prepare' | 'apply' | 'commit' | 'abort' | 'inspect';
 /** Exit status the scripts use when natchain's lock is held by someone else. */
 export const EXIT_LOCKED = 4;
 
-/** Shell variables and functions before COMMON: the awk programs, the read-only gateway facts of src/gateway/ (facts, ruleset, counters), pruning. */
-const PRELUDE =
-  `RESOLVE_AWK=${shellQuote(RESOLVE_AWK)}\nSAME_AWK=${shellQuote(SAME_AWK)}\nUNFRAME_AWK=${shellQuote(UNFRAME_AWK)}\n` + FACTS_SHELL + RULESET_SHELL + COUNTERS_SHELL + PRUNE;
+const awkVar = (name: string, program: string) => `${name}=${shellQuote(program)}\n`;
 
-/** The detached timer's whole script (it runs after apply's shell has gone). */
-const TIMER_SH = PRELUDE + COMMON + TIMER;
+/** The detached timer's whole script (it runs after apply's shell has gone): only what a revert needs. */
+const TIMER_SH = awkVar('RESOLVE_AWK', RESOLVE_AWK) + COMMON + TIMER;
 
-/** The full script of one phase. */
-function scriptOf(op: RemoteOp): string {
-  const timer = op === 'apply' ? `TIMER_SH=${shellQuote(TIMER_SH)}\n` : '';
-  return PRELUDE + timer + COMMON + BODIES[op];
+/**
+ * What each phase needs before COMMON: its awk programs, the read-only gateway facts of src/gateway/
+ * (facts, ruleset, counters), pruning, the timer. Only those: every byte is sent, and parsed by two
+ * shells on the gateway, on every exec.
+ */
+const PRELUDES: Record<RemoteOp, string> = {
+  prepare: awkVar('STAGE_AWK', STAGE_AWK) + FACTS_SHELL,
+  apply: awkVar('UNFRAME_AWK', UNFRAME_AWK) + awkVar('RESOLVE_AWK', RESOLVE_AWK) + `TIMER_SH=${shellQuote(TIMER_SH)}\n`,
+  commit: PRUNE,
+  abort: awkVar('RESOLVE_AWK', RESOLVE_AWK),
+  inspect: FACTS_SHELL + RULESET_SHELL + COUNTERS_SHELL,
+};
+
+/** Each phase's `sh -c` word, quoted once per run (the scripts are fixed text). */
+const QUOTED = new Map<RemoteOp, string>();
+function quotedScriptOf(op: RemoteOp): string {
+  let q = QUOTED.get(op);
+  if (q === undefined) QUOTED.set(op, (q = shellQuote(PRELUDES[op] + COMMON + BODIES[op])));
+  return q;
 }
 
 /** One remote invocation: the command line (template + quoted args) and what goes to stdin. */
@@ -64,9 +77,8 @@ export function remoteCall(
     if (typeof a === 'number' ? !Number.isInteger(a) || a < 0 : !WORD_RE.test(a)) throw badArgument('argument', a, op);
   }
   if (op === 'prepare' && !OWNER_PATTERN.test(String(args[0]))) throw badArgument('owner', args[0], op);
-  const script = scriptOf(op);
   const words = [nonce, backend, tx ?? 'none', ...args.map(String)].map((w) => shellQuote(w)).join(' ');
-  const call: RemoteCall = { op, nonce, command: `sh -c ${shellQuote(script)} natchain ${words}` };
+  const call: RemoteCall = { op, nonce, command: `sh -c ${quotedScriptOf(op)} natchain ${words}` };
   if (stdin !== undefined) call.stdin = stdin;
   return call;
 }

@@ -143,7 +143,8 @@ async function prepareOne(run: TxRun, gw: Gw, force: boolean): Promise<void> {
   const change = gw.change!;
   const empty = change.expected === canonicalOf(gw.gateway.backend, '');
   const needFwd = o.needsForwarding(gw.gateway);
-  const meta = [`kind=${o.kind}`, `owner=${run.owner.text}`, `topology=${o.topologyHash ?? '-'}`, `members=${run.inScope.map((g) => g.gateway.name).join(' ')}`, ...(o.rollout ? [`rollout=${o.rollout}`] : [])].join('\n');
+  // The member list (a fleet long) last: the gateway's history() stops reading at it (remote-scripts.ts meta()).
+  const meta = [`kind=${o.kind}`, `owner=${run.owner.text}`, `topology=${o.topologyHash ?? '-'}`, `rollout=${o.rollout ?? '-'}`, `members=${run.inScope.map((g) => g.gateway.name).join(' ')}`].join('\n');
   const sec = await run.step(gw, 'prepare', () =>
     run.exec(
       gw,
