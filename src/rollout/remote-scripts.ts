@@ -41,10 +41,25 @@ N=$1; B=$2; TX=$3; shift 3
 T=$D/$TX
 sec() { printf '\n@@natchain:%s:%s\n' "$N" "$1"; }
 die() { sec error; printf '%s\n' "$*"; sec end; exit 3; }
-# NOW: epoch seconds from /proc (boot time + uptime), without starting date(1).
+# NOW: epoch seconds from /proc (boot time + uptime), without starting date(1). The shell reads
+# /proc/stat a byte per system call, up to its btime line past the interrupt counts (KiBs on a big
+# machine): the boot time is kept in $D/btime with the uptime it was read at and the boot id (last,
+# so a torn write never matches), and read again after 60 s (a clock stepped since moves it) or in
+# another boot. inspect (read-only) uses it but never writes it (EPOCHW=0).
 epoch() {
   read -r NOW _ < /proc/uptime; NOW=\${NOW%.*}
-  while read -r k v; do if [ "$k" = btime ]; then NOW=$((NOW + v)); return 0; fi; done < /proc/stat
+  rd "$D/btime"; eb=\${V%% *}; V=\${V#* }; eu=\${V%% *}; ei=\${V#* }
+  rd /proc/sys/kernel/random/boot_id
+  case $eb$eu in
+    ''|*[!0-9]*) ;;
+    *) if [ "$ei" = "$V" ] && [ "$NOW" -ge "$eu" ] && [ $((NOW - eu)) -lt 60 ]; then NOW=$((NOW + eb)); return 0; fi ;;
+  esac
+  while read -r k v; do
+    if [ "$k" = btime ]; then
+      if [ "\${EPOCHW:-1}" = 1 ]; then printf '%s %s %s\n' "$v" "$NOW" "$V" 2>/dev/null > "$D/btime" || :; fi
+      NOW=$((NOW + v)); return 0
+    fi
+  done < /proc/stat
 }
 # V: the first line of a file ('' when absent).
 rd() { V=; if [ -r "$1" ]; then IFS= read -r V < "$1" || :; fi; }
@@ -477,6 +492,7 @@ sec end
 `,
   // Read-only look: live state, lock, armed timers, the commit record, history (and one transaction's records).
   inspect: sh`
+EPOCHW=0
 epoch
 # Captured in a variable, never a file: a fixed temp file name is a symlink attack on a root shell.
 if ! live=$(dump 2>&1); then die "reading natchain's state failed: $live"; fi

@@ -85,6 +85,30 @@ describe('rollout: the prepare script (sh + awk, sandboxed)', () => {
     expect(readFileSync(lib('20260101T120000Z-cccccc', 'new.load'), 'utf8')).to.equal(RESOLVED);
   });
 
+  it('reads the clock from /proc, the boot time kept in btime with the boot id; a cache of another boot, or torn, or old, is read again', () => {
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const uptime = Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]));
+    const caches = ['', `1 ${uptime} ${bootId}`.replace(bootId, '00000000-0000-0000-0000-000000000000'), `1 ${uptime} ${bootId.slice(0, 10)}`, `1 ${uptime - 600} ${bootId}`, `1 x ${bootId}`];
+    caches.forEach((cache, i) => {
+      mkdirSync(lib(), { recursive: true });
+      rmSync(join(root, 'run'), { recursive: true, force: true });
+      if (cache) writeFileSync(lib('btime'), cache + '\n');
+      const r = prepare(`20260101T120000Z-00000${i}`, 'h1', DUMP, { meta: META, new: TEMPLATE, end: '' });
+      expect(r.status, r.stderr).to.equal(0);
+      const now = Number(r.sec.get('now'));
+      expect(Math.abs(now - Date.now() / 1000), `cache ${JSON.stringify(cache)}: the gateway's clock`).to.be.below(3);
+      const [btime, at, id] = readFileSync(lib('btime'), 'utf8').trim().split(' ');
+      expect(Number(btime) + Number(at), 'boot time + the uptime it was read at').to.be.within(now - 2, now);
+      expect(id).to.equal(bootId);
+    });
+    // A fresh cache of this boot is what the clock reads (here one 1000 s off: proof it was not read again).
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]);
+    writeFileSync(lib('btime'), `${btime + 1000} ${uptime} ${bootId}\n`);
+    rmSync(join(root, 'run'), { recursive: true, force: true });
+    const r = prepare('20260101T120000Z-0000ff', 'h1', DUMP, { meta: META, new: TEMPLATE, end: '' });
+    expect(Number(r.sec.get('now')) - Date.now() / 1000).to.be.within(997, 1003);
+  });
+
   it('input cut short: nothing staged counts, the lock is released and the history line names the meta (either order of its keys)', () => {
     const tx = '20260101T120000Z-dddddd';
     // An older natchain wrote the rollout after the member list: still read.
