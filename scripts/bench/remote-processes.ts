@@ -3,7 +3,10 @@
 // through `ip netns exec`, so the transport's own wrappers are not counted) with each phase script
 // under `strace -f -b execve`: every fork/clone/vfork of the script's shell is one process; a
 // program it runs is followed until its execve (the dead-man timer's own `sleep` is left out).
-// Usage: npx tsx scripts/bench/remote-processes.ts   (prints a Markdown table)
+// With --cpu N, each phase runs under `perf stat -e task-clock` instead (the script and every process
+// it starts, the timer's start included), N rounds of the rules-removed case and the no-op: the
+// median CPU ms of each phase.
+// Usage: npx tsx scripts/bench/remote-processes.ts [--cpu N]   (prints a Markdown table)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,10 +34,12 @@ interface Count {
   op: string;
   processes: number;
   programs: string[];
+  /** CPU ms (--cpu). */
+  cpuMs: number;
 }
 
-/** A session whose every exec runs under strace; `counts` collects one entry per exec. */
-function tracedSession(gw: NetnsGateway, name: string, dir: string, counts: Count[]): GatewaySession {
+/** A session whose every exec runs under strace (or perf stat with `cpu`); `counts` collects one entry per exec. */
+function tracedSession(gw: NetnsGateway, name: string, dir: string, counts: Count[], cpu: boolean): GatewaySession {
   let n = 0;
   return {
     gateway: name,
@@ -49,10 +54,10 @@ function tracedSession(gw: NetnsGateway, name: string, dir: string, counts: Coun
       // `sh -c '<script>' natchain <words>`: the script goes to a file, the traced shell runs it as `sh -c` would.
       const m = /^sh -c '([\s\S]*)' natchain (.*)$/.exec(command)!;
       writeFileSync(file, m[1]!.replace(/'\\''/g, "'"));
-      const [cmd, ...args] = gw.argv(`exec strace -f -b execve -qq -e trace=clone,clone3,fork,vfork,execve -o ${log} sh -c "$(cat ${file})" natchain ${m[2]}`);
-      const fixed = args;
+      const tracer = cpu ? `perf stat -x, -e task-clock -o ${log}` : `strace -f -b execve -qq -e trace=clone,clone3,fork,vfork,execve -o ${log}`;
+      const [cmd, ...args] = gw.argv(`exec ${tracer} sh -c "$(cat ${file})" natchain ${m[2]}`);
       return new Promise((resolve, reject) => {
-        const p = spawn(cmd!, fixed, { stdio: ['pipe', 'pipe', 'pipe'] });
+        const p = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         p.stdout.on('data', (d) => (stdout += d));
@@ -63,9 +68,11 @@ function tracedSession(gw: NetnsGateway, name: string, dir: string, counts: Coun
           if (process.env.DEBUG_TRACE) process.stderr.write(`${op} ${code} ${stderr.slice(0, 300)}\n${lines.slice(0, 8).join('\n')}\n`);
           const forks = lines.filter((l) => /^\d+\s+(clone3?|v?fork)\(/.test(l)).length;
           const programs = lines.flatMap((l) => /^\d+\s+execve\("[^"]*\/([^"/]+)"/.exec(l)?.[1] ?? []).slice(1);
-          counts.push({ op, processes: forks, programs });
+          const cpuMs = Number(lines.find((l) => l.includes(',task-clock,'))?.split(',')[0] ?? NaN);
+          counts.push({ op, processes: forks, programs, cpuMs });
           resolve({ stdout, stderr, code });
         });
+        p.stdin.on('error', () => undefined); // a phase that does not read its stdin (unchanged) may exit first
         p.stdin.end(opts.stdin ?? '');
       });
     },
@@ -73,7 +80,7 @@ function tracedSession(gw: NetnsGateway, name: string, dir: string, counts: Coun
   };
 }
 
-async function measure(backend: Backend): Promise<Map<string, Count[]>> {
+async function measure(backend: Backend, cpuRounds: number): Promise<Map<string, Count[]>> {
   const t: Topology = { ...example('seed-vpn'), gateways: example('seed-vpn').gateways.map((g) => ({ ...g, backend })) };
   const s = solve(t);
   const dir = mkdtempSync(join(tmpdir(), 'natchain-procs-'));
@@ -82,7 +89,7 @@ async function measure(backend: Backend): Promise<Map<string, Count[]>> {
   const out = new Map<string, Count[]>();
   try {
     for (const g of gws.values()) g.sh('echo 1 > /proc/sys/net/ipv4/ip_forward');
-    const connector = async (_t: Topology, g: { name: string }) => tracedSession(gws.get(g.name)!, g.name, dir, counts);
+    const connector = async (_t: Topology, g: { name: string }) => tracedSession(gws.get(g.name)!, g.name, dir, counts, cpuRounds > 0);
     const run = async (label: string, intents: typeof s.intents) => {
       counts.length = 0;
       await runTransaction({
@@ -100,14 +107,21 @@ async function measure(backend: Backend): Promise<Map<string, Count[]>> {
         progress: silentProgress,
         faults: readFaults('', false),
       });
-      out.set(label, counts.filter((c) => c.op !== "?"));
+      out.set(label, [...(out.get(label) ?? []), ...counts.filter((c) => c.op !== '?')]);
+    };
+    // natchain's rules removed by hand since its commit (what every round of fleet-lab.ts does before its
+    // first apply): the gateway's record says unchanged, its rules say otherwise: checked, then staged.
+    const drift = async () => {
+      for (const g of t.gateways) gws.get(g.name)!.sh(resetCmd(g));
+      await run('changed gateway (rules removed since its commit)', s.intents);
     };
     await run('changed gateway (first apply)', s.intents);
     await run('unchanged gateway (no-op apply)', s.intents);
-    // natchain's rules removed by hand since its commit (what every round of fleet-lab.ts does before its
-    // first apply): the gateway's record says unchanged, its rules say otherwise: checked, then staged.
-    for (const g of t.gateways) gws.get(g.name)!.sh(resetCmd(g));
-    await run('changed gateway (rules removed since its commit)', s.intents);
+    await drift();
+    for (let i = 1; i < cpuRounds; i++) {
+      await run('unchanged gateway (no-op apply)', s.intents);
+      await drift();
+    }
   } finally {
     for (const g of gws.values()) g.destroy();
     rmSync(dir, { recursive: true, force: true });
@@ -115,10 +129,26 @@ async function measure(backend: Backend): Promise<Map<string, Count[]>> {
   return out;
 }
 
-const rows: string[] = ['| backend | case | phase | processes started | programs run |', '|---|---|---|---:|---|'];
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+};
+
+const ci = process.argv.indexOf('--cpu');
+const cpuRounds = ci >= 0 ? Number(process.argv[ci + 1]) : 0;
+const rows: string[] = cpuRounds
+  ? [`| backend | case | phase | CPU ms (median of ${cpuRounds}) | range |`, '|---|---|---|---:|---|']
+  : ['| backend | case | phase | processes started | programs run |', '|---|---|---|---:|---|'];
 for (const backend of ['iptables', 'nftables'] as const) {
-  const m = await measure(backend);
+  const m = await measure(backend, cpuRounds);
   for (const [label, counts] of m) {
+    if (cpuRounds) {
+      for (const op of [...new Set(counts.map((c) => c.op))]) {
+        const ms = counts.filter((c) => c.op === op).map((c) => c.cpuMs);
+        rows.push(`| ${backend} | ${label} | ${op} | ${median(ms).toFixed(2)} | ${Math.min(...ms).toFixed(2)} to ${Math.max(...ms).toFixed(2)} |`);
+      }
+      continue;
+    }
     // One gateway's execs (the first gateway of the run: concurrency 1 runs them in order per phase).
     const seen = new Set<string>();
     for (const c of counts) {

@@ -400,7 +400,8 @@ esac
 epoch; DL=$((NOW + SECS))
 put "$T/deadline" "$DL"
 : > "$T/armed" 2>/dev/null || nowrite "$T/armed"
-TP=$(setsid sh -c "$TIMER_SH" natchain "$N" "$B" "$TX" "$SECS" < /dev/null 2> /dev/null &)
+# The timer's script is COMMON + TIMER; its awk program comes in its environment (sent once, parsed once).
+TP=$(RESOLVE_AWK=$RESOLVE_AWK setsid sh -c "$TIMER_SH" natchain "$N" "$B" "$TX" "$SECS" < /dev/null 2> /dev/null &)
 case $TP in ''|*[!0-9]*) rm -f "$T/armed"; die "the dead-man timer did not start; nothing was changed" ;; esac
 rd /proc/sys/kernel/random/boot_id; put "$T/timer.pid" "$TP $V"
 setstate armed

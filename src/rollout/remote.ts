@@ -21,8 +21,8 @@ export const EXIT_LOCKED = 4;
 
 const awkVar = (name: string, program: string) => `${name}=${shellQuote(program)}\n`;
 
-/** The detached timer's whole script (it runs after apply's shell has gone): only what a revert needs. */
-const TIMER_SH = awkVar('RESOLVE_AWK', RESOLVE_AWK) + COMMON + TIMER;
+/** The detached timer's script (it runs after apply's shell has gone); apply hands it RESOLVE_AWK in its environment. */
+const TIMER_SH = COMMON + TIMER;
 
 /**
  * What each phase needs before COMMON: its awk programs, the read-only gateway facts of src/gateway/

@@ -113,6 +113,8 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const err = await runTransaction(opts('apply:gw-edge')).catch((e) => e);
       expect(err).to.be.instanceOf(TransactionError);
       expect(err.report.failure).to.include({ gateway: 'gw-edge', phase: 'apply' });
+      // The gateway restored its own snapshot at once and says so (its history line written on the way).
+      expect(err.report.failure.reason).to.match(/ \(restored the snapshot\)$/);
       expect(err.report.outcome).to.equal('rolled-back');
       expect(foreign()).to.equal(before);
       for (const g of gws.keys()) expect(owned(g)).to.be.oneOf(['0', 'none']);
