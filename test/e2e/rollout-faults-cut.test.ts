@@ -33,7 +33,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
         w.ssh = join(w.dir, 'ssh_config');
         writeFileSync(w.ssh, `Host *\n  ConnectTimeout 3\n\n${readFileSync(w.lab.sshConfig, 'utf8')}`);
         for (const g of ['gw-office', 'gw-edge', 'gw-dc']) expect(w.want.v2[g], `v2 changes ${g}`).to.not.equal(w.want.v1[g]);
-        await w.applyFirst('v1');
+        await w.applyVersion('v1');
       },
     });
     const { env, files, want } = w;

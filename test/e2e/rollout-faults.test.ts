@@ -32,7 +32,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
   describe(`rollout faults from outside: seed-vpn (${backend})`, function () {
     this.timeout(180_000);
     const w = new LabWorld(backend, 'seed-vpn', { v1: (s) => s, v2: seedVpnPort(22013), v3: seedVpnPort(22014) });
-    w.hooks({ tmp: 'faults', lab: `rf-${short}`, ready: () => w.applyFirst('v1') });
+    w.hooks({ tmp: 'faults', lab: `rf-${short}`, ready: () => w.applyVersion('v1') });
     const { env, files, want } = w;
 
     /**

@@ -128,9 +128,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       for (const g of r2.json.gateways) expect(g.state).to.equal('committed');
       expect(r2.json.gateways.find((g: { gateway: string }) => g.gateway === 'gw-a').detail).to.match(/management connection was lost after the apply/);
       await w.expectAll(want.v2, 'after a disconnect: committed over a new connection');
-      const back = await cli(['apply', files.v1, '-F', w.ssh, '--yes'], env);
-      expect(back.code, back.stderr).to.equal(0);
-      await w.expectAll(want.v1, 'after applying seed-vpn again');
+      await w.applyVersion('v1', 'after applying seed-vpn again');
     });
 
     it('5. natchain SIGKILLed between apply and commit: every timer reverts within the timeout; recover reports consistent', async () => {
@@ -186,9 +184,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       expect(t.outcome).to.equal('committed');
       for (const g of t.gateways) expect(g.action).to.equal('committed');
       await w.expectAll(want.v2, 'after recover committed');
-      const back = await cli(['apply', files.v1, '-F', w.ssh, '--yes'], env);
-      expect(back.code, back.stderr).to.equal(0);
-      await w.expectAll(want.v1, 'after applying seed-vpn again');
+      await w.applyVersion('v1', 'after applying seed-vpn again');
     });
 
     it('6. two applies at once: the second is refused with the first one\'s identity; rollback restores the state before', async () => {
@@ -219,9 +215,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
       const to = await cli(['rollback', files.v1, '-F', w.ssh, '--yes', '--json', '--to', tx], env);
       expect(to.code, to.stderr).to.equal(0);
       await w.expectAll(want.v2, 'after rollback --to');
-      const back = await cli(['apply', files.v1, '-F', w.ssh, '--yes'], env);
-      expect(back.code, back.stderr).to.equal(0);
-      await w.expectAll(want.v1, 'after applying seed-vpn again');
+      await w.applyVersion('v1', 'after applying seed-vpn again');
     });
 
     it('7. a changed host key is refused and an unknown host without --accept-new too; nothing changes', async () => {

@@ -299,11 +299,11 @@ export class LabWorld<V extends string = string> extends LabSuite<V> {
       this.baseline.set(g.name, await this.foreign(g.name));
     }
   }
-  /** Applies a version from the suite's state dir (expected to commit) and checks every gateway holds it. */
-  async applyFirst(v: V): Promise<void> {
+  /** Applies a version from the suite's state dir (it must succeed) and checks that every gateway then holds it. */
+  async applyVersion(v: V, why = `${v} applied`): Promise<void> {
     const r = await cli(['apply', this.files[v], '-F', this.ssh, '--yes', '--json'], this.env);
     expect(r.code, r.stderr).to.equal(0);
-    await this.expectAll(this.want[v], `${v} applied`);
+    await this.expectAll(this.want[v], why);
   }
   /** Every gateway: owned state as expected, foreign rules untouched, no lock, no armed timer. */
   async expectAll(expected: Record<string, string>, why: string): Promise<void> {
