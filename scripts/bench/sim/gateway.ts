@@ -83,6 +83,8 @@ export class SimGateway {
   readonly refuse = new Map<string, string>();
   /** Tests: milliseconds a phase takes to answer here (a slow gateway; the server waits before answering). */
   readonly delay = new Map<string, number>();
+  /** Tests: phases whose connection is cut instead of running them (when they are due: after any delay). */
+  readonly cut = new Set<string>();
 
   constructor(
     readonly name: string,
@@ -91,6 +93,11 @@ export class SimGateway {
     readonly interfaces: SimInterface[] = [],
   ) {
     this.net = backend === 'iptables' ? new IptablesModel(FOREIGN_IPTABLES) : new NftablesModel();
+  }
+
+  /** The commit record: the transaction whose state this gateway holds ('' for none). */
+  get lastCommit(): string {
+    return this.last;
   }
 
   /** The transaction holding natchain's lock here, if any. */

@@ -77,6 +77,7 @@ export async function startSimFleet(specs: SimGatewaySpec[], clientPub: string):
               return;
             }
             const answer = () => {
+              if (gw.cut.has(call.op)) return void client.end();
               const a = gw.run(call.op, call.nonce, call.tx, call.args, Buffer.concat(input).toString('utf8'));
               stream.write(a.stdout);
               stream.exit(a.code);
