@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { iptablesForeign, nftablesForeign } from '../../src/render/index.js';
 import { readFaults } from '../../src/rollout/faults.js';
-import { Journal } from '../../src/rollout/journal.js';
 import { changeToIntents } from '../../src/rollout/owned.js';
-import { runTransaction, silentProgress, TransactionError, type TransactionOptions } from '../../src/rollout/transaction.js';
+import { runTransaction, TransactionError, type TransactionOptions } from '../../src/rollout/transaction.js';
 import { solve } from '../../src/solve/index.js';
 import type { Backend, Topology } from '../../src/topology/types.js';
 import type { Connector } from '../../src/transport/types.js';
 import { example } from '../support/topo.js';
+import { testTxOptions } from '../support/tx.js';
 import { canUseNetns, NetnsGateway } from './rollout-support.js';
 
 const FOREIGN_IPT = [
@@ -71,22 +71,15 @@ for (const backend of ['iptables', 'nftables'] as const) {
     const connector: Connector = async (_t, g) => gws.get(g.name)!.session(g.name);
     const opts = (fault = '', extra: Partial<TransactionOptions> = {}): TransactionOptions => {
       const solution = solve(topology);
-      return {
-        kind: 'apply',
+      return testTxOptions(dir, {
         topology,
         target: (g) => changeToIntents(g, solution.intents[g.name] ?? []),
         needsForwarding: (g) => (solution.intents[g.name] ?? []).length > 0,
         connector,
-        fresh: connector,
-        connect: {},
-        journal: new Journal(dir),
-        concurrency: 4,
-        confirmTimeoutSec: 30,
         enableIpForward: true,
-        progress: silentProgress,
         faults: readFaults(fault, true), // the explicit opt-in (NATCHAIN_TEST_FAULTS_ENABLE for the CLI)
         ...extra,
-      };
+      });
     };
 
     it('refuses when ip_forward is off and --enable-ip-forward is not given: nothing changed', async () => {

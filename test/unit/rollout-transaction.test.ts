@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatchainError } from '../../src/errors.js';
-import { readFaults } from '../../src/rollout/faults.js';
 import { Journal } from '../../src/rollout/journal.js';
 import { recover } from '../../src/rollout/recover.js';
 import { canonicalOf } from '../../src/rollout/owned.js';
-import { runTransaction, silentProgress, TransactionError, type TransactionOptions } from '../../src/rollout/transaction.js';
+import { runTransaction, silentProgress, TransactionError } from '../../src/rollout/transaction.js';
 import type { Topology } from '../../src/topology/types.js';
 import type { Connector } from '../../src/transport/types.js';
 import { example } from '../support/topo.js';
+import { testTxOptions } from '../support/tx.js';
 import { FakeSession, type FakeAnswer, type FakeCall } from './rollout-fake.js';
 
 const LOADED = 'table ip natchain {\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}\n}\n';
@@ -46,21 +46,13 @@ describe('rollout: transaction against fake gateways', () => {
   function setup(override: (call: FakeCall, s: FakeSession) => FakeAnswer | undefined, fresh?: Connector) {
     const calls: FakeCall[] = [];
     const connector: Connector = async (_t, g) => new FakeSession(g.name, (c, s) => override(c, s) ?? healthy(c), calls);
-    const o: TransactionOptions = {
-      kind: 'apply',
+    const o = testTxOptions(dir, {
       topology,
-      target: () => ({ text: LOADED, expected: canonicalOf('nftables', LOADED)}),
+      target: () => ({ text: LOADED, expected: canonicalOf('nftables', LOADED) }),
       needsForwarding: () => false,
       connector,
       fresh: fresh ?? connector,
-      connect: {},
-      journal: new Journal(dir),
-      concurrency: 4,
-      confirmTimeoutSec: 30,
-      enableIpForward: false,
-      progress: silentProgress,
-      faults: readFaults(''),
-    };
+    });
     return { calls, o };
   }
 
@@ -200,23 +192,16 @@ describe('rollout: scope of a transaction (fake gateways)', () => {
       if (g.name === out) throw new NatchainError('SSH', `${g.name}: connect ETIMEDOUT`);
       return new FakeSession(g.name, healthy, calls);
     };
-    const r = await runTransaction({
-      kind: 'apply',
-      topology,
-      gateways: [inA!, inB!],
-      outOfScope: [out!],
-      target: () => ({ text: LOADED, expected: canonicalOf('nftables', LOADED) }),
-      needsForwarding: () => false,
-      connector,
-      fresh: connector,
-      connect: {},
-      journal: new Journal(dir),
-      concurrency: 4,
-      confirmTimeoutSec: 30,
-      enableIpForward: false,
-      progress: silentProgress,
-      faults: readFaults(''),
-    });
+    const r = await runTransaction(
+      testTxOptions(dir, {
+        topology,
+        gateways: [inA!, inB!],
+        outOfScope: [out!],
+        target: () => ({ text: LOADED, expected: canonicalOf('nftables', LOADED) }),
+        needsForwarding: () => false,
+        connector,
+      }),
+    );
     expect(r.outcome).to.equal('committed');
     expect(r.gateways.find((g) => g.gateway === out)).to.include({ scope: 'out', state: 'unreachable', roundTrips: 0, detail: 'unreachable (not in this change): connect ETIMEDOUT' });
     for (const n of [inA, inB]) expect(r.gateways.find((g) => g.gateway === n)).to.include({ scope: 'in', state: 'committed', roundTrips: 3 });
