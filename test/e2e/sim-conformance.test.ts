@@ -143,15 +143,18 @@ for (const backend of ['iptables', 'nftables'] as const) {
       await sameRecords(tx, 'the late commit refused');
     });
 
-    it(`prune: past ${2 * HISTORY_KEEP} lines the commit keeps ${HISTORY_KEEP}, sets the newest dropped line apart and removes the directories no kept line names`, async () => {
-      // (v1 is what the gateway holds since the undo: a prepare of it would be "unchanged", with no line.)
-      for (let i = 0; i < 2 * HISTORY_KEEP; i++) await prepare(txId(++n), { want: v0, fault: 'check' });
-      await sameRecords(txId(n), `${2 * HISTORY_KEEP} failed checks more`);
-      const tx = txId(++n);
-      const p = await prepare(tx, { want: v0 });
-      await apply(tx, p);
-      await both(tx, 'commit', [], 'ok');
-      await sameRecords(tx, 'the commit that prunes');
-    });
+    // Prune does not depend on the backend (history lines and directories): once is enough (100 execs).
+    if (backend === 'iptables') {
+      it(`prune: past ${2 * HISTORY_KEEP} lines the commit keeps ${HISTORY_KEEP}, sets the newest dropped line apart and removes the directories no kept line names`, async () => {
+        // (v1 is what the gateway holds since the undo: a prepare of it would be "unchanged", with no line.)
+        for (let i = 0; i < 2 * HISTORY_KEEP; i++) await prepare(txId(++n), { want: v0, fault: 'check' });
+        await sameRecords(txId(n), `${2 * HISTORY_KEEP} failed checks more`);
+        const tx = txId(++n);
+        const p = await prepare(tx, { want: v0 });
+        await apply(tx, p);
+        await both(tx, 'commit', [], 'ok');
+        await sameRecords(tx, 'the commit that prunes');
+      });
+    }
   });
 }
