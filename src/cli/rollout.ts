@@ -57,6 +57,8 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
   const settings = await txSettings(o, 'apply');
   const ws = waveSettings(o, settings.tty);
   if (settings.mode === 'manual' && (ws.waves.canary || ws.waves.waveSize)) throw new UsageError('--confirm manual leaves one transaction armed; it cannot be combined with --canary or --wave-size');
+  const checkOutside = o.checkOutside !== false;
+  if (!checkOutside && (o.refresh || setup.saved)) throw new UsageError(`--no-check-outside leaves the gateways outside the change alone; ${o.refresh ? '--refresh' : '--plan'} reads every one of them first: choose one`);
   await runFleetCommand(o, 'apply', setup.topology, settings, async (ctx) => {
     const between = betweenWaves(ws.pause, ctx.signal, ctx.progress);
     return runRollout({
@@ -67,7 +69,7 @@ export async function runRolloutCommand(o: TxCliOptions & WaveCliOptions, setup:
       chains: setup.chains,
       known: new KnownStore(stateDir(o.stateDir)),
       ...(o.refresh ? { refresh: true } : {}),
-      reach: (g, ms, signal) => ctx.pool.reach(setup.topology, g, ms, signal),
+      ...(checkOutside ? { reach: (g, ms, signal) => ctx.pool.reach(setup.topology, g, ms, signal) } : {}),
       log: setup.log,
       waves: ws.waves,
       maxFail: ws.maxFail,
@@ -264,8 +266,10 @@ export function formatRollout(r: FleetReport, topologyFile: string, kind: 'apply
     if (w.stopped) lines.push(c.red(`stopped: ${w.stopped}`));
   }
   for (const a of r.scope.limitAdded) lines.push(`--limit added ${a.gateway}: ${a.why}`);
-  const unchanged = r.outside.filter((x) => x.status === 'unchanged' && x.reach !== 'pending').map((x) => x.gateway);
+  const unchanged = r.outside.filter((x) => x.status === 'unchanged' && x.reach !== 'pending' && x.reach !== 'not-checked').map((x) => x.gateway);
   if (unchanged.length && r.waves.length) lines.push(c.dim(`unchanged (not in this change${r.refreshed ? '' : ", not read: as natchain last recorded them"}): ${listNames(unchanged)}`));
+  const untouched = r.outside.filter((x) => x.reach === 'not-checked');
+  if (untouched.length && r.waves.length) lines.push(c.dim(`not in this change, not contacted (--no-check-outside): in sync ${recordedWhen(untouched)}: ${listNames(untouched.map((x) => x.gateway))}`));
   const pending = r.outside.filter((x) => x.reach === 'pending').map((x) => x.gateway);
   if (pending.length) lines.push(c.yellow(`no answer yet from (not in this change; their sshd had not answered when it was done: natchain status reads them): ${listNames(pending)}`));
   for (const x of r.outside) if (x.status === 'unreachable') lines.push(c.yellow(`${x.gateway}: ${x.detail}`));
@@ -275,6 +279,13 @@ export function formatRollout(r: FleetReport, topologyFile: string, kind: 'apply
     if (r.waves.length) lines.push(rollbackLine(r.rollback));
   } else if (r.waves.length) lines.push(`${r.summary} (rollout ${r.rollout}${f ? `; forwards ${f}` : ''})`);
   return lines.join('\n');
+}
+
+/** When natchain's records of these gateways were made: `by natchain's record of T`, or the span of them. */
+function recordedWhen(outside: RolloutReport['outside']): string {
+  const times = outside.map((x) => x.since!).sort();
+  const [first, last] = [times[0]!, times[times.length - 1]!];
+  return first === last ? `by natchain's record of ${first}` : `by natchain's records of ${first} to ${last}`;
 }
 
 /** Names, the first 20 of them, then how many more. */

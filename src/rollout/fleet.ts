@@ -20,7 +20,7 @@ import { canonicalOf, changeToIntents, forwardChanges } from './owned.js';
 import { sha256, staleGateways } from './planfile.js';
 import type { FleetProgress } from './progress.js';
 import type { RolloutLog, RolloutSettings, WaveStatus } from './rollouts.js';
-import { ReachChecks } from './outside.js';
+import { notContacted, ReachChecks } from './outside.js';
 import { mapSliced } from '../timeslice.js';
 import { computeScopeSliced, limitScope, withReach, type LimitResult, type OutsideGateway, type Scope } from './scope.js';
 import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionOptions, type TransactionReport } from './transaction.js';
@@ -70,7 +70,7 @@ export interface RolloutOptions {
   known?: KnownStore;
   /** Read every gateway outside the change first (drift there is found and brought in); implied by a saved plan. */
   refresh?: boolean;
-  /** Whether a gateway outside the change answers, without logging in (resolves: it does; rejects: why not). */
+  /** Whether a gateway outside the change answers, without logging in (resolves: it does; rejects: why not). Absent: they are not contacted at all. */
   reach?: (gateway: Gateway, timeoutMs: number, signal: AbortSignal) => Promise<unknown>;
 }
 
@@ -162,147 +162,242 @@ export async function keepingSessions<T>(body: (kept: GatewaySession[]) => Promi
 
 /** The rollout itself (runRollout closes the sessions it kept). */
 async function planAndRun(o: RolloutOptions, kept: GatewaySession[]): Promise<RolloutReport> {
-  const t0 = Date.now();
-  const rollout = newTxId();
-  /** The first rollout of the --resume chain: what the gateways record. */
-  const root = o.resumes ? o.log.rootOf(o.resumes) : rollout;
-  const gateways = o.topology.gateways;
-  const byName = new Map(gateways.map((g) => [g.name, g]));
+  const byName = new Map(o.topology.gateways.map((g) => [g.name, g]));
   const k = await FleetKnowledge.build({ topology: o.topology, intents: o.intents, chains: o.chains, transactions: await o.journal.transactionsSliced(), cache: await o.known?.read(byName.keys()), saved: o.saved });
-  const { desired, read, reads } = k;
-  const readGateways = async (names: string[]) => {
-    if (!names.length) return;
-    // Sessions are kept open: a pooled connection serves the wave that may need the gateway later.
-    const got = await inspectGateways(o.topology, names.map((n) => byName.get(n)!), o.connector, o.connect, { concurrency: o.concurrency, keep: (_g, s) => kept.push(s) });
-    const turn = yielder();
-    for (const [n, v] of got) {
-      k.noteRead(n, v);
-      await turn();
-    }
-  };
-  /** The scope from what is known now (sliced: one pass over the fleet), worked out again only when the knowledge moved. */
-  let known: { version: number; limited: LimitResult } | undefined;
-  const scopeNow = async (): Promise<LimitResult> => {
-    if (known?.version === k.version) return known.limited;
-    const version = k.version;
-    const s = await computeScopeSliced({ gateways: gateways.map((g) => g.name), chains: o.chains, desired, known: k.knownMap() });
-    const limited = !o.limit?.length ? { scope: s, added: [], left: [] } : limitScope(s, gateways.map((g) => g.name), [...new Set([...o.chains.map((c) => c.forward), ...s.forwards.map((f) => f.forward)])], o.limit);
-    known = { version, limited };
-    return limited;
-  };
-  let { scope } = await scopeNow();
-  // Waves and --limit cut the change along its forwards; a gateway natchain has no record of (its
-  // forwards unknown) would make them guess, and each wrong guess costs a refused wave: read those first.
-  const unread = [...k.knownMap()].filter(([, v]) => v.source === 'unread').map(([g]) => g);
-  if (unread.length && (o.waves.canary !== undefined || o.waves.waveSize !== undefined || o.limit?.length)) {
-    o.progress.note(`natchain: reading ${unread.length} gateway(s) natchain has no record of (waves and --limit follow their forwards)`);
-    await readGateways(unread);
-    ({ scope } = await scopeNow());
-  }
-  const outsideNow = () => gateways.filter((g) => !scope.gateways.includes(g.name) && !read.has(g.name)).map((g) => g.name);
-  // --refresh (and a saved plan, which must be refused when any gateway changed since): every gateway
-  // outside the scope is read first (those with no record are in it: their prepare reads them).
-  // Otherwise the change starts at once, and whether those outside answer is checked beside it.
-  const refresh = o.refresh === true || o.saved !== undefined;
-  const checks = !refresh && o.reach ? new ReachChecks((n, ms, signal) => o.reach!(byName.get(n)!, ms, signal), o.concurrency) : undefined;
-  /** Gateways of the waves that ran (their transactions' outcomes go into the known-state cache). */
-  const ranGateways = new Set<string>();
+  const run = new RolloutRun(o, kept, k, byName);
   try {
-    if (refresh) await readGateways(outsideNow());
-    // The checks start once the first wave's prepare is on its way: its connections are made, so the
-    // checks' sockets and ProxyCommands never compete with the change's own set-up.
-    const outside = outsideNow();
-    if (checks) o = { ...o, progress: onFirstPhase(o.progress, 'prepare', () => checks.start(outside)) };
-    if (o.saved) refuseStale(o.saved, read);
-    return await runScope();
+    await run.beforeWaves();
+    const stopped = await run.runPasses();
+    return await run.finish(stopped);
   } finally {
-    checks?.stop();
-    const error = await o.known?.write([...k.seen, ...(await journalRecords(o.journal.writtenTransactions(), o.topology, ranGateways))]);
-    if (error) o.progress.note(`natchain: ${error}`);
+    await run.end();
+  }
+}
+
+/** A rollout while it runs: what it knows of the fleet, its scope, the checks of the gateways outside, the waves so far. */
+class RolloutRun {
+  private readonly t0 = Date.now();
+  private readonly rollout = newTxId();
+  /** The first rollout of the --resume chain: what the gateways record. */
+  private readonly root: string;
+  /** --refresh (and a saved plan, which must be refused when any gateway changed since): every gateway outside is read first. */
+  private readonly refresh: boolean;
+  private readonly checks: ReachChecks | undefined;
+  private limited!: LimitResult;
+  /** The knowledge's version `limited` was worked out from. */
+  private limitedVersion = -1;
+  private readonly waves: WaveReport[] = [];
+  private readonly notes: string[] = [];
+  /** Gateways of the waves that ran (their transactions' outcomes go into the known-state cache). */
+  private readonly ranGateways = new Set<string>();
+
+  constructor(
+    private o: RolloutOptions,
+    private readonly kept: GatewaySession[],
+    private readonly k: FleetKnowledge,
+    private readonly byName: Map<string, Gateway>,
+  ) {
+    this.root = o.resumes ? o.log.rootOf(o.resumes) : this.rollout;
+    this.refresh = o.refresh === true || o.saved !== undefined;
+    // Otherwise the change starts at once, and whether those outside answer is checked beside it.
+    this.checks = !this.refresh && o.reach ? new ReachChecks((n, ms, signal) => o.reach!(byName.get(n)!, ms, signal), o.concurrency) : undefined;
   }
 
-  /** The waves, re-planned when a gateway is not as assumed; the report. */
-  async function runScope(): Promise<RolloutReport> {
-    const allWaves: WaveReport[] = [];
-    const notes: string[] = [];
+  private get scope(): Scope {
+    return this.limited.scope;
+  }
+
+  /** The scope from what is known now, cut by --limit (sliced: one pass over the fleet), worked out again only when the knowledge moved. */
+  private async scopeNow(): Promise<LimitResult> {
+    const { o, k } = this;
+    if (this.limitedVersion === k.version) return this.limited;
+    const version = k.version;
+    const gateways = o.topology.gateways.map((g) => g.name);
+    const s = await computeScopeSliced({ gateways, chains: o.chains, desired: k.desired, known: k.knownMap() });
+    this.limited = !o.limit?.length ? { scope: s, added: [], left: [] } : limitScope(s, gateways, [...new Set([...o.chains.map((c) => c.forward), ...s.forwards.map((f) => f.forward)])], o.limit);
+    this.limitedVersion = version;
+    return this.limited;
+  }
+
+  /** Reads these gateways (one inspect each) into the knowledge; their sessions are kept for the waves. */
+  private async readGateways(names: string[]): Promise<void> {
+    if (!names.length) return;
+    // Sessions are kept open: a pooled connection serves the wave that may need the gateway later.
+    const got = await inspectGateways(this.o.topology, names.map((n) => this.byName.get(n)!), this.o.connector, this.o.connect, { concurrency: this.o.concurrency, keep: (_g, s) => this.kept.push(s) });
+    const turn = yielder();
+    for (const [n, v] of got) {
+      this.k.noteRead(n, v);
+      await turn();
+    }
+  }
+
+  /** Gateways outside the scope this run has not read. */
+  private outsideNow(): string[] {
+    return this.o.topology.gateways.filter((g) => !this.scope.gateways.includes(g.name) && !this.k.read.has(g.name)).map((g) => g.name);
+  }
+
+  /** Before the first wave: the reads waves, --limit or --refresh need, a saved plan's check, the checks of the gateways outside. */
+  async beforeWaves(): Promise<void> {
+    const { o } = this;
+    await this.scopeNow();
+    // Waves and --limit cut the change along its forwards; a gateway natchain has no record of (its
+    // forwards unknown) would make them guess, and each wrong guess costs a refused wave: read those first.
+    const unread = [...this.k.knownMap()].filter(([, v]) => v.source === 'unread').map(([g]) => g);
+    if (unread.length && (o.waves.canary !== undefined || o.waves.waveSize !== undefined || o.limit?.length)) {
+      o.progress.note(`natchain: reading ${unread.length} gateway(s) natchain has no record of (waves and --limit follow their forwards)`);
+      await this.readGateways(unread);
+      await this.scopeNow();
+    }
+    // Those with no record are in the scope: their prepare reads them.
+    if (this.refresh) await this.readGateways(this.outsideNow());
+    const checks = this.checks;
+    // The checks start once the first wave's prepare is on its way: its connections are made, so the
+    // checks' sockets and ProxyCommands never compete with the change's own set-up.
+    const outside = this.outsideNow();
+    if (checks) this.o = { ...o, progress: onFirstPhase(o.progress, 'prepare', () => checks.start(outside)) };
+    if (o.saved) refuseStale(o.saved, this.k.read);
+  }
+
+  /** The waves, planned again (at most 5 times) when a gateway is not as assumed; resolves with why the rollout stopped, if it did. */
+  async runPasses(): Promise<string | undefined> {
     let failed = 0;
     let stopped: string | undefined;
-    let limited = await scopeNow();
     for (let pass = 0; pass < 5 && !stopped; pass++) {
-      limited = await scopeNow();
-      scope = limited.scope;
-      if (scope.blocked.length) {
-        const b = scope.blocked.map((x) => `${x.gateway} (${scope.why.get(x.gateway)}): ${x.reason}`);
-        throw new NatchainError('SSH', `cannot reach ${scope.blocked.length} gateway(s) this change needs; nothing was changed`, b);
-      }
-      if (!scope.gateways.length) break;
-      const wp = planWaves(scope.components, o.waves);
-      notes.push(...wp.notes);
-      const first = allWaves.length;
-      const planned: WaveReport[] = wp.waves.map((w) => ({ index: first + w.index, canary: w.canary, gateways: w.gateways, status: 'not-started', tx: null }));
-      allWaves.push(...planned);
-      if (pass === 0) {
-        o.log.append({ type: 'start', rollout, time: new Date().toISOString(), owner: ownerIdentity().text, topology: o.topology.file, topologySha256: sha256(o.topologyText), settings: o.settings, ...(o.resumes ? { resumes: o.resumes } : {}), waves: wp.waves.map((w) => w.gateways) });
-        if (o.confirm) {
-          const plan = await mapSliced(scope.gateways, (g) => gatewayPlan(byName.get(g)!, k.assumed(g) ?? '', desired.get(g)!));
-          const yes = await o.confirm({ rollout, scope, waves: wp.waves, notes: wp.notes, plan, limitAdded: limited.added, left: limited.left });
-          if (!yes) throw new NatchainError('CANCELLED', 'cancelled; nothing was changed');
-        }
-      }
-      const budget = resolveCount(o.maxFail, scope.gateways.length, 'down');
-      const stale = new Set<string>();
-      for (const [i, w] of planned.entries()) {
-        if (o.signal?.aborted) stopped ??= 'interrupted by the user';
-        if (stopped) break;
-        o.progress.wave(`wave ${w.index} of ${first + planned.length}${w.canary ? ' (canary)' : ''}`, w.gateways);
-        const members = new Set(w.gateways);
-        await runWave(o, root, w, k, (g, now) => k.closedIn(g, now, members), stale);
-        if (w.report) for (const g of w.gateways) ranGateways.add(g);
-        o.log.append({ type: 'wave', rollout, time: new Date().toISOString(), index: w.index, canary: w.canary, gateways: w.gateways, tx: w.tx, status: w.status });
-        if (stale.size) {
-          // A gateway was not in the state the plan assumed (its prepare read it): plan the rest again.
-          notes.push(`re-planned: ${[...stale].join(', ')} ${stale.size === 1 ? 'was' : 'were'} not as natchain last recorded (or had no record here)`);
-          for (const g of w.report?.gateways ?? []) reads[g.gateway] = (reads[g.gateway] ?? 0) + g.roundTrips;
-          // This wave changed nothing (refused at plan time): it and the waves after it are planned again.
-          allWaves.splice(allWaves.indexOf(w));
-          break;
-        }
-        if (w.status === 'committed' || w.status === 'noop') {
-          const next = planned[i + 1];
-          if (next) stopped = await betweenWaves(o, w, next, first + planned.length);
-          continue;
-        }
-        failed += w.gateways.length;
-        if (w.status === 'inconsistent') stopped = 'a wave ended inconsistent (run natchain recover)';
-        else if (w.canary) stopped = 'the canary failed';
-        else if (o.signal?.aborted) stopped = 'interrupted by the user';
-        else if (overBudget(failed, budget)) stopped = `${failed} gateway(s) failed, more than --max-fail ${budget}`;
-        if (stopped) w.stopped = stopped;
-      }
-      if (!stale.size) break;
+      const planned = await this.planPass(pass);
+      if (!planned) break;
+      const ran = await this.runPlanned(planned, failed);
+      ({ failed, stopped } = ran);
+      if (!ran.stale) break;
     }
-    const summary = rolloutSummary(allWaves);
-    o.log.append({ type: 'end', rollout, time: new Date().toISOString(), summary });
+    return stopped;
+  }
+
+  /** Plans the waves of the scope as known now (the first pass records the rollout and asks); none when nothing changes. */
+  private async planPass(pass: number): Promise<WaveReport[] | undefined> {
+    const scope = (await this.scopeNow()).scope;
+    if (scope.blocked.length) {
+      const b = scope.blocked.map((x) => `${x.gateway} (${scope.why.get(x.gateway)}): ${x.reason}`);
+      throw new NatchainError('SSH', `cannot reach ${scope.blocked.length} gateway(s) this change needs; nothing was changed`, b);
+    }
+    if (!scope.gateways.length) return undefined;
+    const wp = planWaves(scope.components, this.o.waves);
+    this.notes.push(...wp.notes);
+    const first = this.waves.length;
+    const planned: WaveReport[] = wp.waves.map((w) => ({ index: first + w.index, canary: w.canary, gateways: w.gateways, status: 'not-started', tx: null }));
+    this.waves.push(...planned);
+    if (pass === 0) await this.startRollout(wp);
+    return planned;
+  }
+
+  /** Records the rollout's start and shows the whole change once (false: cancelled, nothing changed). */
+  private async startRollout(wp: ReturnType<typeof planWaves>): Promise<void> {
+    const { o, scope, k } = this;
+    o.log.append({ type: 'start', rollout: this.rollout, time: new Date().toISOString(), owner: ownerIdentity().text, topology: o.topology.file, topologySha256: sha256(o.topologyText), settings: o.settings, ...(o.resumes ? { resumes: o.resumes } : {}), waves: wp.waves.map((w) => w.gateways) });
+    if (!o.confirm) return;
+    const plan = await mapSliced(scope.gateways, (g) => gatewayPlan(this.byName.get(g)!, k.assumed(g) ?? '', k.desired.get(g)!));
+    const yes = await o.confirm({ rollout: this.rollout, scope, waves: wp.waves, notes: wp.notes, plan, limitAdded: this.limited.added, left: this.limited.left });
+    if (!yes) throw new NatchainError('CANCELLED', 'cancelled; nothing was changed');
+  }
+
+  /** Runs the planned waves in order until one stops the rollout or finds a gateway not as assumed (stale: the rest is planned again). */
+  private async runPlanned(planned: WaveReport[], failedBefore: number): Promise<{ failed: number; stopped?: string; stale: boolean }> {
+    const { o } = this;
+    const budget = resolveCount(o.maxFail, this.scope.gateways.length, 'down');
+    const of = planned[0]!.index - 1 + planned.length;
+    let failed = failedBefore;
+    let stopped: string | undefined;
+    for (const [i, w] of planned.entries()) {
+      if (o.signal?.aborted) stopped ??= 'interrupted by the user';
+      if (stopped) break;
+      o.progress.wave(`wave ${w.index} of ${of}${w.canary ? ' (canary)' : ''}`, w.gateways);
+      const stale = await this.runOneWave(w);
+      if (stale.size) {
+        this.replan(w, stale);
+        return { failed, stale: true, ...(stopped ? { stopped } : {}) };
+      }
+      if (w.status === 'committed' || w.status === 'noop') {
+        const next = planned[i + 1];
+        if (next) stopped = await betweenWaves(o, w, next, of);
+        continue;
+      }
+      failed += w.gateways.length;
+      stopped = whyStop(w, o.signal, failed, budget);
+      if (stopped) w.stopped = stopped;
+    }
+    return { failed, stale: false, ...(stopped ? { stopped } : {}) };
+  }
+
+  /** Runs one wave and records it; resolves with the gateways found not as assumed. */
+  private async runOneWave(w: WaveReport): Promise<Set<string>> {
+    const stale = new Set<string>();
+    const members = new Set(w.gateways);
+    await runWave(this.o, this.root, w, this.k, (g, now) => this.k.closedIn(g, now, members), stale);
+    if (w.report) for (const g of w.gateways) this.ranGateways.add(g);
+    this.o.log.append({ type: 'wave', rollout: this.rollout, time: new Date().toISOString(), index: w.index, canary: w.canary, gateways: w.gateways, tx: w.tx, status: w.status });
+    return stale;
+  }
+
+  /** A gateway of wave `w` was not in the state the plan assumed (its prepare read it): that wave changed nothing; it and the waves after it are planned again. */
+  private replan(w: WaveReport, stale: Set<string>): void {
+    this.notes.push(`re-planned: ${[...stale].join(', ')} ${stale.size === 1 ? 'was' : 'were'} not as natchain last recorded (or had no record here)`);
+    for (const g of w.report?.gateways ?? []) this.k.reads[g.gateway] = (this.k.reads[g.gateway] ?? 0) + g.roundTrips;
+    this.waves.splice(this.waves.indexOf(w));
+  }
+
+  /** The report (with what the checks of the gateways outside said); throws RolloutError when a wave did not commit or the rollout stopped early. */
+  async finish(stopped: string | undefined): Promise<RolloutReport> {
+    const { o, scope } = this;
+    const summary = rolloutSummary(this.waves);
+    o.log.append({ type: 'end', rollout: this.rollout, time: new Date().toISOString(), summary });
     const report: RolloutReport = {
-      rollout,
-      scope: { gateways: scope.gateways, forwards: scope.forwards, limitAdded: limited.added, left: limited.left },
-      outside: checks ? withReach(scope.outside, await checks.answers(scope.outside.filter((x) => x.status === 'unchanged' && x.since !== undefined).map((x) => x.gateway))) : scope.outside,
-      waves: allWaves,
-      notes,
-      reads,
-      refreshed: refresh,
+      rollout: this.rollout,
+      scope: { gateways: scope.gateways, forwards: scope.forwards, limitAdded: this.limited.added, left: this.limited.left },
+      outside: await this.outsideReport(),
+      waves: this.waves,
+      notes: this.notes,
+      reads: this.k.reads,
+      refreshed: this.refresh,
       summary,
-      elapsedMs: Date.now() - t0,
+      elapsedMs: Date.now() - this.t0,
     };
-    const bad = allWaves.find((w) => !['committed', 'noop', 'armed', 'not-started'].includes(w.status));
-    if (bad || (stopped && allWaves.some((w) => w.status === 'not-started'))) {
-      const head = bad ? `wave ${bad.index} ${bad.status === 'aborted' ? 'did not start' : bad.status}${bad.failure ? ` (${bad.failure.gateway}, ${bad.failure.phase}: ${bad.failure.reason})` : bad.error ? ` (${bad.error})` : ''}` : `stopped: ${stopped}`;
-      // One wave: the transaction's own words; several: which wave, and the count.
-      const message = allWaves.length === 1 && bad?.error ? bad.error : `${head}; ${summary}`;
-      throw new RolloutError(message, report, bad?.code ?? 'TRANSACTION');
-    }
+    failIfBad(report, stopped);
     return report;
   }
+
+  /** The gateways outside the change as reported: with what their checks said, as read (--refresh), or not contacted. */
+  private async outsideReport(): Promise<OutsideGateway[]> {
+    const outside = this.scope.outside;
+    if (this.checks) return withReach(outside, await this.checks.answers(outside.filter((x) => x.status === 'unchanged' && x.since !== undefined).map((x) => x.gateway)));
+    return this.refresh ? outside : notContacted(outside);
+  }
+
+  /** Whatever happened: the checks still running stop, and what this run read and changed goes into the known-state cache. */
+  async end(): Promise<void> {
+    this.checks?.stop();
+    const { o, k } = this;
+    const error = await o.known?.write([...k.seen, ...(await journalRecords(o.journal.writtenTransactions(), o.topology, this.ranGateways))]);
+    if (error) o.progress.note(`natchain: ${error}`);
+  }
+}
+
+/** Why a wave that did not commit stops the rollout, if it does. */
+function whyStop(w: WaveReport, signal: AbortSignal | undefined, failed: number, budget: number): string | undefined {
+  if (w.status === 'inconsistent') return 'a wave ended inconsistent (run natchain recover)';
+  if (w.canary) return 'the canary failed';
+  if (signal?.aborted) return 'interrupted by the user';
+  if (overBudget(failed, budget)) return `${failed} gateway(s) failed, more than --max-fail ${budget}`;
+  return undefined;
+}
+
+/** Throws the report as a RolloutError when a wave did not commit, or the rollout stopped with waves not started. */
+function failIfBad(report: RolloutReport, stopped: string | undefined): void {
+  const waves = report.waves;
+  const bad = waves.find((w) => !['committed', 'noop', 'armed', 'not-started'].includes(w.status));
+  if (!bad && !(stopped && waves.some((w) => w.status === 'not-started'))) return;
+  const head = bad ? `wave ${bad.index} ${bad.status === 'aborted' ? 'did not start' : bad.status}${bad.failure ? ` (${bad.failure.gateway}, ${bad.failure.phase}: ${bad.failure.reason})` : bad.error ? ` (${bad.error})` : ''}` : `stopped: ${stopped}`;
+  // One wave: the transaction's own words; several: which wave, and the count.
+  const message = waves.length === 1 && bad?.error ? bad.error : `${head}; ${report.summary}`;
+  throw new RolloutError(message, report, bad?.code ?? 'TRANSACTION');
 }
 
 /** The same progress sink, calling `then` once, when any gateway first starts `phase`. */

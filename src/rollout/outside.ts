@@ -8,6 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { withoutGateway } from '../errors.js';
+import type { OutsideGateway } from './scope.js';
 
 /** Longest a reachability check may take (a live sshd answers in milliseconds; a cut link never does). */
 export const REACH_TIMEOUT_MS = 4000;
@@ -82,3 +83,8 @@ export class ReachChecks {
   }
 }
 
+
+/** The outside list when nobody contacted them (apply --no-check-outside): each one natchain has a record of is reported from it, saying so. */
+export function notContacted(outside: OutsideGateway[]): OutsideGateway[] {
+  return outside.map((x) => (x.status !== 'unchanged' || x.since === undefined ? x : { ...x, reach: 'not-checked', detail: 'not in this change; not contacted: as natchain last recorded it' }));
+}

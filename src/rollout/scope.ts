@@ -49,8 +49,8 @@ export interface OutsideGateway {
   detail: string;
   /** Not read in this run: the time of natchain's record its state is taken from. */
   since?: string;
-  /** Not read: whether its sshd answered the check (pending: no answer yet when the change was done). */
-  reach?: 'answered' | 'pending';
+  /** Not read: whether its sshd answered the check (pending: no answer yet when the change was done; not-checked: not contacted at all). */
+  reach?: 'answered' | 'pending' | 'not-checked';
 }
 
 /** The gateways a change must touch. */

@@ -5,7 +5,7 @@
 // outside natchain: a wrapper over nft / iptables-restore bind-mounted inside that gateway's own
 // mount namespace. Every scenario checks every gateway.
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labExec } from '../../src/lab/index.js';
 import { cli, GatewayFleet, type CliResult } from './rollout-support.js';
@@ -162,6 +162,43 @@ describe('fleet rollout in the lab: 12 gateways, nftables and iptables', functio
     expect(blocked.json.outcome).to.equal('aborted');
     expect(blocked.json.waves[0].error).to.match(/gw-02/);
     await expectAll(all('v1'), 'after a change whose gateway gw-02 is down');
+  });
+
+  it('--no-check-outside: no connection reaches a gateway outside the change (their sshd logs do not grow; gw-12, its socket gone, is not reported unreachable); the change commits on both backends', async () => {
+    // The lab's sshd -i logs every connection, a check's too ("kex_exchange_identification: Connection closed").
+    const logSizes = () => new Map(gws.map((g) => [g, statSync(join(fleet.lab.dir, 'log', `${g}.log`)).size]));
+    const settle = () => new Promise((r) => setTimeout(r, 500));
+    const grown = (a: Map<string, number>, b: Map<string, number>) => gws.filter((g) => b.get(g)! > a.get(g)!);
+    const outside = gws.slice(2);
+    // Without it (the control: these logs do show a check), then with it, there and back.
+    const before = logSizes();
+    const checked = await cli(['apply', files.v1b!, '-F', sshWithout(['gw-12']), '--yes', '--json'], env);
+    expect(checked.code, checked.stderr).to.equal(0);
+    await settle();
+    const mid = logSizes();
+    expect(grown(before, mid).filter((g) => outside.includes(g)), 'outside gateways checked by default').to.not.be.empty;
+    const r = await cli(['apply', files.v1!, '-F', sshWithout(['gw-12']), '--yes', '--json', '--no-check-outside'], env);
+    expect(r.code, r.stderr).to.equal(0);
+    await settle();
+    expect(grown(mid, logSizes()), 'gateways whose sshd saw a connection').to.deep.equal(['gw-01', 'gw-02']);
+    expect(r.json.outcome).to.equal('committed');
+    expect(r.json.scope.gateways).to.deep.equal(['gw-01', 'gw-02']);
+    for (const g of outside) {
+      const row = r.json.gateways.find((x: { gateway: string }) => x.gateway === g);
+      expect(row, g).to.include({ state: 'unchanged', reach: 'not-checked', roundTrips: 0, detail: 'not in this change; not contacted: as natchain last recorded it' });
+      expect(row.since, g).to.match(/^\d{4}-\d\d-\d\dT/);
+    }
+    await expectAll(all('v1'), 'after a change with --no-check-outside');
+    const text = await cli(['apply', files.v1b!, '-F', sshWithout(['gw-12']), '--yes', '--no-check-outside'], env);
+    expect(text.code, text.stderr).to.equal(0);
+    expect(text.stdout).to.match(/^not in this change, not contacted \(--no-check-outside\): in sync by natchain's records? of \d{4}-.*: gw-03, gw-04, .*gw-12$/m);
+    expect(text.stdout).to.not.match(/unreachable/);
+    const both = await cli(['apply', files.v1!, '-F', fleet.ssh, '--yes', '--no-check-outside', '--refresh'], env);
+    expect(both.code).to.equal(64);
+    expect(both.stderr).to.match(/--no-check-outside .* --refresh/);
+    const back = await cli(['apply', files.v1!, '-F', fleet.ssh, '--yes', '--no-check-outside'], env);
+    expect(back.code, back.stderr).to.equal(0);
+    await expectAll(all('v1'), 'back to v1');
   });
 
   let rollout = '';

@@ -9,6 +9,7 @@ import type { TxHistory } from '../../src/rollout/journal.js';
 import { journalRecords, lastKnownStates } from '../../src/rollout/known.js';
 import { KnownStore, knownRecord, type KnownRecord } from '../../src/rollout/known-store.js';
 import { canonicalOf, changeToIntents } from '../../src/rollout/owned.js';
+import { notContacted } from '../../src/rollout/outside.js';
 import { computeScope, withReach, type KnownState } from '../../src/rollout/scope.js';
 import { solve } from '../../src/solve/index.js';
 import type { Topology } from '../../src/topology/index.js';
@@ -90,6 +91,10 @@ describe('rollout: last known state (journal + known-state cache)', () => {
     expect(failed[0]).to.include({ status: 'unreachable', detail: 'unreachable (not in this change; last known state in sync): ProxyCommand exited with code 1: Connection refused' });
     expect(withReach(s.outside, { failed: new Map(), pending: [] })[0]).to.include({ status: 'unchanged', reach: 'answered', detail: 'not in this change' });
     expect(withReach(s.outside, { failed: new Map(), pending: [out[0]!] })[0]).to.include({ status: 'unchanged', reach: 'pending', detail: 'not in this change; its sshd had not answered yet when the change was done' });
+    // --no-check-outside: nobody contacted it; reported from the record, saying so (never "answered").
+    expect(notContacted(s.outside)[0]).to.deep.equal({ gateway: 'gw-c', status: 'unchanged', reach: 'not-checked', detail: 'not in this change; not contacted: as natchain last recorded it', since: '2026-01-01T10:00:00.000Z' });
+    const read = { gateway: 'gw-x', status: 'unreachable' as const, detail: 'unreachable (not in this change; state unknown): refused' };
+    expect(notContacted([read])).to.deep.equal([read]);
   });
 
   it('a plan that saw drift on a gateway (forward old deleted by hand on gw-c) puts it, and the other end of old, into the next scope', () => {

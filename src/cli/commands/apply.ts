@@ -11,6 +11,8 @@ export interface WaveCliOptions {
   limit?: string[];
   probe?: boolean;
   refresh?: boolean;
+  /** false (--no-check-outside): no contact at all with the gateways outside the change. */
+  checkOutside?: boolean;
 }
 
 /** Every option of apply. */
@@ -34,7 +36,8 @@ export function registerApply(program: Command): void {
     .option('--max-fail <n|n%>', 'no new wave once more gateways than this are in failed waves', '0')
     .option('--pause <seconds|prompt>', 'between waves: wait this long, or ask before each wave')
     .option('--probe', "between waves: natchain probe the forwards of the wave just committed; a failure stops the rollout (the wave stays committed)")
-    .option('--refresh', 'read every gateway outside the change first: drift there (found by no plan or status yet) is brought into this change');
+    .option('--refresh', 'read every gateway outside the change first: drift there (found by no plan or status yet) is brought into this change')
+    .option('--no-check-outside', "no contact at all with the gateways outside the change (not even the sshd check): they are reported from natchain's last record");
   addTxOptions(cmd)
     .addOption(new Option('--test-fault <spec>', 'test-only fault injection (docs/rollout.md)').hideHelp())
     .addHelpText(
@@ -44,7 +47,7 @@ Scope: only the gateways on the chains of the forwards the change adds, changes 
 part, worked out from natchain's last record of each gateway (its journal, and what plan, status
 and apply last read; a gateway with no record takes part). Gateways outside the change are not
 read: their sshd is only checked (no login) and one that does not answer is reported, never
-blocking. Drift there is seen by plan/status (the next apply then brings it in) or by --refresh,
+blocking; --no-check-outside skips that check too (no connection to them at all). Drift there is seen by plan/status (the next apply then brings it in) or by --refresh,
 which reads them all first (a saved plan always does). Phases on every
 gateway of a wave, in parallel: lock + snapshot, stage + check (every gateway must pass before any
 changes), arm a dead-man timer + apply + read back, a NEW ssh connection must get in, commit. Any
