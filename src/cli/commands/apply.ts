@@ -47,11 +47,12 @@ Scope: only the gateways on the chains of the forwards the change adds, changes 
 part, worked out from natchain's last record of each gateway (its journal, and what plan, status
 and apply last read; a gateway with no record takes part). Gateways outside the change are not
 read: their sshd is only checked (no login) and one that does not answer is reported, never
-blocking; --no-check-outside skips that check too (no connection to them at all). Drift there is seen by plan/status (the next apply then brings it in) or by --refresh,
-which reads them all first (a saved plan always does). Phases on every
-gateway of a wave, in parallel: lock + snapshot, stage + check (every gateway must pass before any
-changes), arm a dead-man timer + apply + read back, a NEW ssh connection must get in, commit. Any
-failure rolls the wave back; committed waves stay. See docs/rollout.md.
+blocking; --no-check-outside skips that check too (no connection to them at all). Drift there
+is seen by plan/status (the next apply then brings it in) or by --refresh, which reads them all
+first (a saved plan always does). Phases on every gateway of a wave, in parallel: lock +
+snapshot, stage + check (every gateway must pass before any changes), arm a dead-man timer +
+apply + read back, a NEW ssh connection must get in, commit. Any failure rolls the wave back;
+committed waves stay. See docs/rollout.md.
 
 Examples:
   natchain apply topologies/seed-vpn.yaml -F lab/ssh_config --yes
