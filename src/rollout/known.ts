@@ -56,7 +56,9 @@ export function knownEntries(transactions: TxHistory[], topology: Topology, cach
     const c = cache.get(g.name);
     const fromCache: Entry | undefined = c && { canonical: () => (c.backend === g.backend ? c.canonical : null), time: c.time, from: c.by };
     const j = journal.get(g.name);
-    const newest = !j ? fromCache : !fromCache ? j : fromCache.time > j.time ? fromCache : j;
+    // A tie is a rollout's own record of how its transaction left the gateway (journalRecords): the same
+    // state, already canonical in the cache (the journal's dump would be parsed again).
+    const newest = !j ? fromCache : !fromCache ? j : fromCache.time >= j.time ? fromCache : j;
     if (newest) out.set(g.name, newest);
   }
   return out;

@@ -5,6 +5,7 @@ import pLimit from 'p-limit';
 import { NatchainError, withoutGateway } from '../errors.js';
 import type { Gateway } from '../topology/types.js';
 import type { GatewaySession } from '../transport/types.js';
+import { mapSliced } from '../timeslice.js';
 import { PhaseError, runPhase } from './exec.js';
 import { newTxId, ownerIdentity } from './ids.js';
 import type { GatewayPhase, Outcome } from './journal.js';
@@ -184,7 +185,9 @@ export class TxRun {
 
   /** Closes every connection this transaction opened. */
   async closeAll(): Promise<void> {
-    await Promise.all(this.gws.flatMap((g) => [g.session, g.fresh]).map((s) => s?.close().catch(() => undefined)));
+    // Each close is a packet to encrypt and send: a fleet's worth is sliced (no event-loop stall).
+    const open = this.gws.flatMap((g) => [g.session, g.fresh]).filter((s) => s !== undefined);
+    await Promise.all(await mapSliced(open, (s) => s.close().catch(() => undefined)));
   }
 }
 

@@ -73,9 +73,14 @@ describe('rollout: last known state (journal + known-state cache)', () => {
     expect(knownRecord(g1, 'nftables', 'x', true, 'status').canonical).to.equal(null);
   });
 
-  it('journalRecords: what the transactions left, for the cache (only the gateways asked for)', async () => {
-    const r = await journalRecords([tx('T1', '2026-01-01T10:00:00.000Z', old)], hub, [g2]);
+  it('journalRecords: what the transactions left, for the cache (only the gateways asked for); a tie with the journal is the cache\'s, already canonical', async () => {
+    const journal = [tx('T1', '2026-01-01T10:00:00.000Z', old)];
+    const r = await journalRecords(journal, hub, [g2]);
     expect(r).to.deep.equal([{ gateway: g2, backend: backendOf(g2), canonical: canonicalOf(backendOf(g2), old.get(g2)!), time: '2026-01-01T10:00:00.000Z', by: 'tx T1' }]);
+    // Only the cache says "cached" for g2: the state comes from it, not from parsing the journal's dump again.
+    const k = lastKnownStates(journal, hub, new Map([[g2, { ...r[0]!, canonical: 'cached' }]]));
+    expect(k.get(g2)).to.deep.equal({ canonical: 'cached', time: '2026-01-01T10:00:00.000Z', from: 'tx T1' });
+    expect(k.get(g1)!.canonical).to.equal(canonicalOf(backendOf(g1), old.get(g1)!));
   });
 
   it('the scope from recorded states: only the changed forward\'s gateways; those outside are unchanged "as recorded", then unreachable if their check failed', () => {
