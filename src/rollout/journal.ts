@@ -81,6 +81,8 @@ export type TxKind = 'apply' | 'rollback' | 'roll-forward';
 export const JOURNAL_KEEP = 200;
 /** The size from which the journal is compacted (at the start of a transaction). */
 export const JOURNAL_COMPACT_BYTES = 1 << 20;
+/** At most this many bytes of finished transactions are kept by compaction (the newest is always kept): a 1,000-gateway apply journals megabytes. */
+export const JOURNAL_KEEP_BYTES = 32 << 20;
 
 /** The state directory: --state-dir, else $NATCHAIN_STATE_DIR, else $XDG_STATE_HOME/natchain, else ~/.local/state/natchain. */
 export function stateDir(override?: string): string {
@@ -134,26 +136,31 @@ export class Journal {
     this.flush();
   }
 
-  /** When the file is over JOURNAL_COMPACT_BYTES: rewrites it with the last `keep` transactions and every unfinished one (atomically: temp file, fsync, rename). */
-  compact(keep = JOURNAL_KEEP, limit = JOURNAL_COMPACT_BYTES): boolean {
+  /**
+   * When the file is over `limit`: keeps every unfinished transaction and the newest finished ones,
+   * at most `keep` of them and `keepBytes` of their lines (the newest always), and rewrites the file
+   * with their lines as they were (atomically: temp file, fsync, rename) if that drops anything.
+   * Cheap when nothing goes: only each line's head is read, and the few end records parsed (a
+   * fleet's journal is megabytes per transaction, and this runs as every transaction starts).
+   */
+  compact(keep = JOURNAL_KEEP, limit = JOURNAL_COMPACT_BYTES, keepBytes = JOURNAL_KEEP_BYTES): boolean {
     this.flush();
-    let size = 0;
+    let text: string;
     try {
-      size = statSync(this.file).size;
+      if (statSync(this.file).size <= limit) return false;
+      text = readFileSync(this.file, 'utf8');
     } catch {
       return false;
     }
-    if (size <= limit) return false;
-    const all = this.transactions();
-    const done = all.filter((h) => outcomeOf(h) !== undefined);
-    const kept = new Set([...done.slice(-keep), ...all.filter((h) => outcomeOf(h) === undefined)].map((h) => h.tx));
-    const lines = this.records()
-      .filter((r) => kept.has(r.tx))
-      .map((r) => JSON.stringify(r) + '\n');
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    const txs = lineIndex(lines);
+    const kept = keptTransactions(txs, keep, keepBytes);
+    if (lines.every((_, i) => kept.has(txs.lineTx[i]!))) return false;
+    const out = lines.filter((_, i) => kept.has(txs.lineTx[i]!)).map((l) => l + '\n');
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, lines.join(''));
+      writeSync(fd, out.join(''));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -209,6 +216,54 @@ export class Journal {
     if (this.pending.length) text += (text && !text.endsWith('\n') ? '\n' : '') + this.pending.join('');
     return text.split('\n').filter((l) => l.trim() !== '');
   }
+}
+
+/** What compaction needs of each transaction: whether it has a begin, whether it finished, its lines' bytes (in the order first seen); each line's transaction ('' for a torn line). */
+interface LineIndex {
+  txs: Map<string, { begun: boolean; finished: boolean; bytes: number }>;
+  lineTx: string[];
+}
+
+/** Every record starts with its type and tx (JSON.stringify keeps the object literal's order): only `end` and `recovered` lines are parsed. */
+const HEAD = /^\{"type":"([a-z]+)","tx":"((?:[^"\\]|\\.)*)"/;
+
+function lineIndex(lines: string[]): LineIndex {
+  const txs: LineIndex['txs'] = new Map();
+  const lineTx: string[] = [];
+  for (const line of lines) {
+    const head = HEAD.exec(line);
+    const r = !head || head[1] === 'end' || head[1] === 'recovered' ? parseRecord(line)[0] : undefined;
+    const type = r?.type ?? head?.[1];
+    const tx = r?.tx ?? (head ? (JSON.parse(`"${head[2]}"`) as string) : undefined);
+    if (type === undefined || tx === undefined) {
+      lineTx.push('');
+      continue;
+    }
+    lineTx.push(tx);
+    const t = txs.get(tx) ?? { begun: false, finished: false, bytes: 0 };
+    t.bytes += line.length + 1;
+    if (type === 'begin') t.begun = true;
+    if (r?.type === 'recovered' || (r?.type === 'end' && r.outcome !== 'inconsistent' && r.outcome !== 'armed')) t.finished = true;
+    txs.set(tx, t);
+  }
+  return { txs, lineTx };
+}
+
+/** The transactions compaction keeps: every unfinished one, and the newest finished ones within `keep` and `keepBytes` (the newest always); those with no begin go. */
+function keptTransactions(index: LineIndex, keep: number, keepBytes: number): Set<string> {
+  const kept = new Set<string>();
+  const begun = [...index.txs].filter(([, t]) => t.begun);
+  let n = 0;
+  let bytes = 0;
+  for (const [tx, t] of begun.reverse()) {
+    if (!t.finished) kept.add(tx);
+    else if (n < keep && (n === 0 || bytes + t.bytes <= keepBytes)) {
+      kept.add(tx);
+      n++;
+      bytes += t.bytes;
+    }
+  }
+  return kept;
 }
 
 /** One journal line as a record; none for a torn write. */

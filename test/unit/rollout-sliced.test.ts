@@ -1,7 +1,7 @@
 // The fleet passes that run with turns of the event loop (issue 12: no stall over 100 ms at 1,000
 // gateways) give exactly what the one-pass versions give, and do give the loop its turns.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTopology } from '../../scripts/bench/generate.mjs';
@@ -107,6 +107,27 @@ describe('sliced fleet passes', () => {
       expect(mine.writtenTransactions()).to.deep.equal(readBack);
       expect(Object.getPrototypeOf(mine.writtenTransactions()[0]!.plan!.gateways)).to.equal(null);
       expect(unfinished(await mine.transactionsSliced()).map((h) => h.tx)).to.deep.equal(['T3', 'T4']);
+    });
+
+    it('compaction keeps every unfinished transaction and the newest finished ones within the byte budget (the newest always), lines as written; nothing to drop: no rewrite', () => {
+      const j = new Journal(dir);
+      const big = (id: string, outcome?: 'committed'): JournalRecord[] => tx(id, 'gw-a', outcome).map((r) => (r.type === 'readback' ? { ...r, dump: 'x'.repeat(1000) } : r));
+      for (const r of [...big('T1', 'committed'), ...big('U1'), ...big('T2', 'committed'), ...big('T3', 'committed'), ...big('T4', 'committed')]) j.append(r);
+      j.append({ type: 'end', tx: 'U2', time: '2026-01-01T00:00:05.000Z', outcome: 'committed', states: {} });
+      j.flush();
+      const before = readFileSync(j.file, 'utf8');
+      const perTx = before.split('\n').filter((l) => l.includes('"tx":"T4"')).reduce((n, l) => n + l.length + 1, 0);
+      expect(j.compact(200, 1, 1 << 30)).to.equal(true, 'U2 has no begin: its line goes');
+      const ino = statSync(j.file).ino;
+      expect(j.compact(200, 1, 1 << 30)).to.equal(false);
+      expect(statSync(j.file).ino).to.equal(ino);
+      expect(j.compact(200, 1, 2 * perTx + 10)).to.equal(true);
+      expect(j.transactions().map((h) => h.tx)).to.deep.equal(['U1', 'T3', 'T4']);
+      const after = readFileSync(j.file, 'utf8');
+      expect(after.split('\n').filter((l) => l !== '').every((l) => before.includes(l + '\n'))).to.equal(true);
+      expect(j.compact(200, 1, 1)).to.equal(true);
+      expect(j.transactions().map((h) => h.tx)).to.deep.equal(['U1', 'T4']);
+      expect(j.compact(1, 1, 1 << 30)).to.equal(false);
     });
 
     it('noteUnfinished names each unfinished transaction of the journal on stderr, and returns them', async () => {
