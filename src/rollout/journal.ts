@@ -3,7 +3,7 @@
 // is enough for recover), keep only natchain's own state, and the file is compacted when it grows
 // (the last JOURNAL_KEEP transactions and every unfinished one stay). The gateways, not the
 // journal, are the truth `recover` acts on; the journal says which transactions to look at.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -116,9 +116,13 @@ export class Journal {
     if (this.pending.length === 0) return;
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     const fresh = !existsSync(this.file);
-    const fd = openSync(this.file, 'a', 0o600);
+    const fd = openSync(this.file, 'a+', 0o600);
     try {
-      writeSync(fd, this.pending.join(''));
+      // A crash mid-write leaves a torn last line: the first record must start a line of its own, or it joins the torn one and every reader drops both.
+      const size = fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+      writeSync(fd, (torn ? '\n' : '') + this.pending.join(''));
       fsyncSync(fd);
       this.syncs++;
     } finally {

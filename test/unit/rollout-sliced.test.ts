@@ -1,7 +1,7 @@
 // The fleet passes that run with turns of the event loop (issue 12: no stall over 100 ms at 1,000
 // gateways) give exactly what the one-pass versions give, and do give the loop its turns.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTopology } from '../../scripts/bench/generate.mjs';
@@ -128,6 +128,18 @@ describe('sliced fleet passes', () => {
       expect(j.compact(200, 1, 1)).to.equal(true);
       expect(j.transactions().map((h) => h.tx)).to.deep.equal(['U1', 'T4']);
       expect(j.compact(1, 1, 1 << 30)).to.equal(false);
+    });
+
+    it('a record written after a torn last line (a crash mid-write) starts a line of its own', () => {
+      const j = new Journal(dir);
+      for (const r of tx('T1', 'gw-a', 'committed')) j.append(r);
+      j.flush();
+      appendFileSync(j.file, '{"type":"phase","tx":"T1","time":"2026-01-01T00:00:0');
+      for (const r of tx('T2', 'gw-b')) j.write(r);
+      expect(new Journal(dir).transactions().map((h) => [h.tx, h.records.length])).to.deep.equal([
+        ['T1', 5],
+        ['T2', 4],
+      ]);
     });
 
     it('noteUnfinished names each unfinished transaction of the journal on stderr, and returns them', async () => {
