@@ -104,6 +104,8 @@ async function main(): Promise<void> {
       process.stdout.write(`round ${r + 1}: floor write ${(floor / 1000).toFixed(2)}s (${cpu(fc)})\n`);
       for (const b of r % 2 ? [...builds].reverse() : builds) {
         await all((g) => ssh(cfg, g.name, resetCmd(g)));
+        // The reset's sshd processes reaped before the count starts (their CPU is not the apply's).
+        await new Promise((res) => setTimeout(res, 300));
         const state = path.join(dir, `state-${r}-${builds.indexOf(b)}`);
         const nc = await cpuOf(lab.dir, () => natchain(b.main, ['apply', file, '--yes', '-F', cfg, '--state-dir', state, '--concurrency', String(n)], profDir));
         const res = nc.v;
@@ -120,6 +122,14 @@ async function main(): Promise<void> {
     for (const [label, xs] of samples) {
       const m = (k: keyof Sample) => median(xs.map((x) => x[k]));
       process.stdout.write(`  ${label}: first apply ${(m('wall') / 1000).toFixed(2)}s, ${m('ratio').toFixed(2)}x; CPU ${(m('here') / 1000).toFixed(2)}s here + ${(m('gateways') / 1000).toFixed(2)}s on the gateways (${(m('gateways') / n).toFixed(1)} ms a gateway)\n`);
+    }
+    if (builds.length > 1) {
+      // Paired by round (both builds ran in it): the load of the moment cancels out.
+      const [a, b] = builds.map((x) => samples.get(x.label)!);
+      const d = (k: keyof Sample) => median(a!.map((x, i) => x[k] - b![i]![k]));
+      process.stdout.write(
+        `  per round, this tree minus --alt (median): wall ${(d('wall') / 1000).toFixed(2)}s, ratio ${d('ratio').toFixed(2)}x, CPU here ${(d('here') / 1000).toFixed(2)}s, on the gateways ${(d('gateways') / 1000).toFixed(2)}s (${(d('gateways') / n).toFixed(1)} ms a gateway)\n`,
+      );
     }
   } finally {
     await labDown(lab.name).catch((e: unknown) => process.stderr.write(`lab down: ${String(e)}\n`));
