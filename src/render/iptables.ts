@@ -377,8 +377,10 @@ export function parseIptablesSave(text: string): IptablesState {
       (state.chains[own.chain] ??= []).push(spec);
       continue;
     }
-    const target = targetOf(tokenizeIptablesRule(spec));
-    const entered = NATCHAIN_CHAINS.find((c) => c.builtin === chain && c.table === table && c.chain === target);
+    // Without a quote every token is a piece of the text, so a rule not naming NATCHAIN- cannot jump
+    // to natchain's chains: most foreign rules are not tokenized at all.
+    const target = spec.includes('NATCHAIN-') || spec.includes('"') ? targetOf(tokenizeIptablesRule(spec)) : undefined;
+    const entered = target === undefined ? undefined : NATCHAIN_CHAINS.find((c) => c.builtin === chain && c.table === table && c.chain === target);
     if (entered) state.jumps[entered.chain].push(spec);
     else {
       // A foreign rule of a built-in chain natchain jumps from: ahead of the jump until the first jump is read.
@@ -503,12 +505,28 @@ function valueCanon(opt: string, v: string): string {
   return v;
 }
 
+// A run normalises the same rule text many times: the live dump and the commit record of a gateway
+// in sync hold the same rules (the dumps differ only in iptables-save's dated comment lines), and
+// every gateway has the same jumps (issue 12: CPU per gateway). Pure, so remembered; bounded.
+const NORMALISED_MAX = 8192;
+const normalised = new Map<string, string>();
+
 /**
  * One rule (the part after `-A <chain> `) in a canonical spelling: /32 added, netmasks as prefix
  * lengths, protocols as numbers, implicit `-m tcp` made explicit, options and matches sorted,
  * values quoted one way. Two spellings of the same rule give the same text.
  */
 export function normaliseIptablesRule(spec: string): string {
+  let c = normalised.get(spec);
+  if (c === undefined) {
+    c = normaliseRule(spec);
+    if (normalised.size >= NORMALISED_MAX) normalised.clear();
+    normalised.set(spec, c);
+  }
+  return c;
+}
+
+function normaliseRule(spec: string): string {
   const tokens = tokenizeIptablesRule(spec);
   const generic: Opt[] = [];
   const modules: { name: string; opts: Opt[] }[] = [];

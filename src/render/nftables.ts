@@ -357,15 +357,22 @@ function elementsOf(b: Block): string[] {
   return out;
 }
 
-function normaliseNftWords(w: string[]): string {
-  return w
-    .join(' ')
-    .replace(/\bcounter packets \d+ bytes \d+/g, 'counter') // counts are state, not configuration
-    .replace(/\b(dnat|snat) ip to\b/g, '$1 to')
-    .replace(/\bct original protocol\b/g, 'ct protocol')
-    .replace(/\b(\d{1,3}(?:\.\d{1,3}){3})\/32\b/g, '$1')
-    .replace(/(^|[\s.:])(\d+)-(\d+)(?=$|[\s,.:])/g, (m, pre: string, a: string, b: string) => (a === b ? `${pre}${a}` : m))
-    .replace(/\b0x0*([0-9a-fA-F]+)\b/g, (_m, h: string) => `0x${h.toLowerCase()}`);
+// Each spelling fix with the text it cannot match without: most words need none of them, and a
+// fleet's plan or status normalises thousands (issue 12), so a substring test skips the regex.
+const NFT_SPELLINGS: ReadonlyArray<{ needs: string | RegExp; fix: (s: string) => string }> = [
+  { needs: 'counter packets ', fix: (s) => s.replace(/\bcounter packets \d+ bytes \d+/g, 'counter') }, // counts are state, not configuration
+  { needs: 'nat ip to', fix: (s) => s.replace(/\b(dnat|snat) ip to\b/g, '$1 to') },
+  { needs: 'ct original protocol', fix: (s) => s.replace(/\bct original protocol\b/g, 'ct protocol') },
+  { needs: '/32', fix: (s) => s.replace(/\b(\d{1,3}(?:\.\d{1,3}){3})\/32\b/g, '$1') },
+  { needs: /\d-\d/, fix: (s) => s.replace(/(^|[\s.:])(\d+)-(\d+)(?=$|[\s,.:])/g, (m, pre: string, a: string, b: string) => (a === b ? `${pre}${a}` : m)) },
+  { needs: '0x', fix: (s) => s.replace(/\b0x0*([0-9a-fA-F]+)\b/g, (_m, h: string) => `0x${h.toLowerCase()}`) },
+];
+
+/** A statement's words as one line in canonical spelling (counts dropped, `ip to`, `/32`, `N-N` and hex spelled one way). */
+export function normaliseNftWords(w: string[]): string {
+  let s = w.join(' ');
+  for (const { needs, fix } of NFT_SPELLINGS) if (typeof needs === 'string' ? s.includes(needs) : needs.test(s)) s = fix(s);
+  return s;
 }
 
 /**

@@ -29,11 +29,19 @@ export interface TransitPath {
 /** Why a path with waypoints could not be found. */
 export type PathFailure = { kind: 'unreachable'; from: string; to: string } | { kind: 'loop'; node: string };
 
-/** Shortest paths from one node, best first by (length, public networks, names): parents, lengths and public counts. */
+/**
+ * Shortest paths from one node, best first by (length, public networks, names): parents, lengths
+ * and public counts, grown layer by layer only as far as a path asks (every gateway of a fleet on
+ * one internet is two steps from every other: ranking that whole layer for each start node made
+ * the solve quadratic in the fleet). `frontier` is the last layer found, not ranked yet.
+ */
 interface Tree {
   parent: Int32Array;
   dist: Int32Array;
   publics: Int32Array;
+  rank: Int32Array;
+  frontier: number[];
+  depth: number;
 }
 
 /**
@@ -100,52 +108,58 @@ export class TopologyGraph {
     return n !== undefined && this.isPublic[n] === 1;
   }
 
-  /**
-   * Best paths from one node, layer by layer (breadth-first). Within a layer every node takes the
-   * parent with the fewest public networks behind it, then the one whose path's names come first;
-   * a layer is then ranked by (parent's rank, own name), which is exactly the order of the paths'
-   * name sequences, so ranks can be compared as integers.
-   */
+  /** The paths from one node (remembered unless some nodes are banned), grown no further yet than its start. */
   private tree(src: number, banned?: ReadonlySet<number>): Tree {
     let t = banned ? undefined : this.trees.get(src);
     if (t) return t;
     const size = this.ids.length;
-    const parent = new Int32Array(size).fill(-1);
-    const dist = new Int32Array(size).fill(-1);
-    const publics = new Int32Array(size);
-    const rank = new Int32Array(size);
-    parent[src] = src;
-    dist[src] = 0;
-    publics[src] = this.isPublic[src]!;
-    let layer = [src];
-    for (let d = 0; layer.length > 0; d++) {
-      const next: number[] = [];
-      for (const u of layer) {
-        for (const v of this.adjacency[u]!) {
-          if (banned?.has(v)) continue;
-          if (dist[v] === -1) {
-            dist[v] = d + 1;
-            parent[v] = u;
-            next.push(v);
-          } else if (dist[v] === d + 1) {
-            const p = parent[v]!;
-            if (publics[u]! < publics[p]! || (publics[u] === publics[p] && rank[u]! < rank[p]!)) parent[v] = u;
-          }
-        }
-      }
-      for (const v of next) publics[v] = publics[parent[v]!]! + this.isPublic[v]!;
-      next.sort((a, b) => rank[parent[a]!]! - rank[parent[b]!]! || cmp(this.names[a]!, this.names[b]!));
-      next.forEach((v, k) => (rank[v] = k));
-      layer = next;
-    }
-    t = { parent, dist, publics };
+    t = { parent: new Int32Array(size).fill(-1), dist: new Int32Array(size).fill(-1), publics: new Int32Array(size), rank: new Int32Array(size), frontier: [src], depth: 0 };
+    t.parent[src] = src;
+    t.dist[src] = 0;
+    t.publics[src] = this.isPublic[src]!;
     if (!banned) this.trees.set(src, t);
     return t;
+  }
+
+  /**
+   * Finds the next layer of a tree (breadth-first); false when there is none. The frontier is
+   * ranked first by (parent's rank, own name), which is exactly the order of the paths' name
+   * sequences, so ranks compare as integers; every node of the next layer then takes the parent
+   * with the fewest public networks behind it, then the best ranked one. A node's parent is
+   * final once the layer before it has been expanded whole.
+   */
+  private grow(t: Tree, banned?: ReadonlySet<number>): boolean {
+    const { parent, dist, publics, rank } = t;
+    if (t.frontier.length === 0) return false;
+    if (t.depth > 0) {
+      t.frontier.sort((a, b) => rank[parent[a]!]! - rank[parent[b]!]! || cmp(this.names[a]!, this.names[b]!));
+      t.frontier.forEach((v, k) => (rank[v] = k));
+    }
+    const d = t.depth;
+    const next: number[] = [];
+    for (const u of t.frontier) {
+      for (const v of this.adjacency[u]!) {
+        if (banned?.has(v)) continue;
+        if (dist[v] === -1) {
+          dist[v] = d + 1;
+          parent[v] = u;
+          next.push(v);
+        } else if (dist[v] === d + 1) {
+          const p = parent[v]!;
+          if (publics[u]! < publics[p]! || (publics[u] === publics[p] && rank[u]! < rank[p]!)) parent[v] = u;
+        }
+      }
+    }
+    for (const v of next) publics[v] = publics[parent[v]!]! + this.isPublic[v]!;
+    t.frontier = next;
+    t.depth = d + 1;
+    return true;
   }
 
   /** The best path between two transit nodes (both included), or null when unreachable. */
   private segment(from: number, to: number, banned?: ReadonlySet<number>): number[] | null {
     const t = this.tree(from, banned);
+    while (t.dist[to] === -1 && this.grow(t, banned));
     if (t.dist[to] === -1) return null;
     const out: number[] = [];
     for (let n = to; ; n = t.parent[n]!) {

@@ -302,6 +302,16 @@ describe('render/iptables', () => {
       expect(canonicalIptables(s)).to.include(':NATCHAIN-FORWARD absent');
       expect(parseIptablesSave('')).to.deep.equal(emptyIptablesState());
     });
+    it('reads a jump whose target is quoted, even split by quotes (the text need not say NATCHAIN- in one piece)', () => {
+      for (const target of ['"NATCHAIN-PREROUTING"', 'NAT"CHAIN-PREROUTING"', '"NAT\\CHAIN-PREROUTING"']) {
+        const s = parseIptablesSave(`*nat\n:PREROUTING ACCEPT [0:0]\n:NATCHAIN-PREROUTING - [0:0]\n-A PREROUTING -m comment --comment natchain -j ${target}\nCOMMIT\n`);
+        expect(s.jumps['NATCHAIN-PREROUTING'], target).to.have.length(1);
+      }
+      // Unquoted and without the name, a rule is foreign (counted as ahead only when a jump follows).
+      const s = parseIptablesSave('*nat\n:PREROUTING ACCEPT [0:0]\n:NATCHAIN-PREROUTING - [0:0]\n-A PREROUTING -j NATCHAIN\n-A PREROUTING -j NATCHAIN-PREROUTING\nCOMMIT\n');
+      expect(s.jumps['NATCHAIN-PREROUTING']).to.deep.equal(['-j NATCHAIN-PREROUTING']);
+      expect(s.ahead).to.deep.equal({ 'NATCHAIN-PREROUTING': ['-j NATCHAIN'] });
+    });
     it('does not count a chain of the same name in the wrong table, or jumps from other chains', () => {
       const s = parseIptablesSave('*filter\n:NATCHAIN-PREROUTING - [0:0]\n:X - [0:0]\n-A X -j NATCHAIN-PREROUTING\nCOMMIT\n');
       expect(s).to.deep.equal(emptyIptablesState());
@@ -328,6 +338,11 @@ describe('render/iptables', () => {
     for (const [a, b] of same) {
       it(`treats "${a}" and "${b}" as one rule`, () => expect(normaliseIptablesRule(a!)).to.equal(normaliseIptablesRule(b!)));
     }
+    it('normalises a text the same way every time (it is remembered)', () => {
+      const [a, b] = same[0]!;
+      const first = normaliseIptablesRule(a!);
+      for (let k = 0; k < 3; k++) expect(normaliseIptablesRule(a!)).to.equal(first).and.to.equal(normaliseIptablesRule(b!));
+    });
     it('keeps different rules different', () => {
       expect(normaliseIptablesRule('-p tcp --dport 81 -j ACCEPT')).not.to.equal(normaliseIptablesRule('-p tcp --dport 82 -j ACCEPT'));
       expect(normaliseIptablesRule('-i eth0 -j ACCEPT')).not.to.equal(normaliseIptablesRule('! -i eth0 -j ACCEPT'));

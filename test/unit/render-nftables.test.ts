@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { RenderError, canonicalNftables, nftablesForeign, renderNftables, renderNftablesRestore, renderRuleset } from '../../src/render/index.js';
+import { normaliseNftWords } from '../../src/render/nftables.js';
 import { expectGolden } from '../golden/golden.js';
 import { gateway, intent, many, mixed, overlap, seed000, seed001a, seed001b } from '../golden/fixtures.js';
 
@@ -190,6 +191,30 @@ describe('render/nftables', () => {
       const listed = 'table ip natchain {\n chain c {\n  tcp dport 81 counter packets 17 bytes 1020 dnat to 1.2.3.4\n }\n}\n';
       expect(canonicalNftables(listed)).to.equal(canonicalNftables(rendered));
       expect(canonicalNftables(listed)).not.to.equal(canonicalNftables(rendered.replace('counter ', '')));
+    });
+    it('spells words exactly as the six rewrites applied in turn would (each skipped when its text is absent)', () => {
+      const reference = (w: string[]) =>
+        w
+          .join(' ')
+          .replace(/\bcounter packets \d+ bytes \d+/g, 'counter')
+          .replace(/\b(dnat|snat) ip to\b/g, '$1 to')
+          .replace(/\bct original protocol\b/g, 'ct protocol')
+          .replace(/\b(\d{1,3}(?:\.\d{1,3}){3})\/32\b/g, '$1')
+          .replace(/(^|[\s.:])(\d+)-(\d+)(?=$|[\s,.:])/g, (m, pre: string, a: string, b: string) => (a === b ? `${pre}${a}` : m))
+          .replace(/\b0x0*([0-9a-fA-F]+)\b/g, (_m, h: string) => `0x${h.toLowerCase()}`);
+      const corpus = [
+        ...readdirSync(new URL('../golden/nftables/', import.meta.url)).flatMap((f) => readFileSync(new URL(`../golden/nftables/${f}`, import.meta.url), 'utf8').split('\n')),
+        ...captured('seed000-gw.nft-ruleset').split('\n'),
+        'tcp dport 81 counter packets 17 bytes 1020 dnat ip to 1.2.3.4:80-80',
+        'ct original protocol tcp ct original ip daddr 10.0.0.1/32 ct original proto-dst 8000-8000 snat ip to 10.9.9.9',
+        'meta mark set mark or 0x000000FF ip saddr 10.0.0.0/32 tcp dport { 22-22, 80-90, 0x0 }',
+        'udp dport 5-5,6-7 counter packets 0 bytes 0 counter packets 1 bytes 2 accept',
+        'priority dstnat - 10 ; proto-dst 1-1 a-1 1-b 9.9.9.9/320 0x 0x0 0X1F',
+      ];
+      for (const line of corpus) {
+        const w = line.trim().split(/\s+/);
+        expect(normaliseNftWords(w), line).to.equal(reference(w));
+      }
     });
     it('is empty for no table (a restore-to-nothing file, or an empty listing)', () => {
       expect(canonicalNftables('')).to.equal('');
