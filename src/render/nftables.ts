@@ -224,23 +224,33 @@ function isBlock(i: Item | undefined): i is Block {
   return i !== undefined && 'stmts' in i;
 }
 
+// Character codes: a word ends at blanks, newlines, braces, `;`, `,`, a quote or a comment.
+const isBlank = (c: number) => c === 32 || c === 9 || c === 13; // space, tab, CR
+const isPunct = (c: number) => c === 10 || c === 123 || c === 125 || c === 59 || c === 44; // \n { } ; ,
+const endsWord = (c: number) => isBlank(c) || isPunct(c) || c === 34 || c === 35; // " #
+
+// By character code, not by one-character strings: a fleet's plan and status tokenize every
+// gateway's listing and rendered text (issue 12: this was most of the canonical form's time).
 function tokenize(text: string): Token[] {
   const out: Token[] = [];
+  const len = text.length;
   let n = 0;
-  while (n < text.length) {
-    const c = text[n]!;
-    if (c === ' ' || c === '\t' || c === '\r') n++;
-    else if (c === '#') while (n < text.length && text[n] !== '\n') n++;
-    else if (c === '\\' && text[n + 1] === '\n') n += 2; // line continuation
-    else if ('\n{};,'.includes(c)) out.push({ text: c, start: n, end: ++n });
-    else if (c === '"') {
+  while (n < len) {
+    const c = text.charCodeAt(n);
+    if (isBlank(c)) n++;
+    else if (c === 35) {
+      const eol = text.indexOf('\n', n); // a comment runs to the end of its line
+      n = eol < 0 ? len : eol;
+    } else if (c === 92 && text.charCodeAt(n + 1) === 10) n += 2; // line continuation
+    else if (isPunct(c)) out.push({ text: text[n]!, start: n, end: ++n });
+    else if (c === 34) {
       const close = text.indexOf('"', n + 1);
       if (close < 0) throw new RenderError('nft text: unterminated string');
       out.push({ text: text.slice(n, close + 1), start: n, end: close + 1 });
       n = close + 1;
     } else {
       const start = n;
-      while (n < text.length && !' \t\r\n{};,"#'.includes(text[n]!)) n++;
+      while (n < len && !endsWord(text.charCodeAt(n))) n++;
       out.push({ text: text.slice(start, n), start, end: n });
     }
   }

@@ -127,6 +127,7 @@ export function forwardsIn(canonical: string): ReadonlyMap<string, string[]> {
 
 /** Forwards added, removed and changed between two canonical states of one gateway. */
 export function forwardChanges(before: string, after: string): { added: string[]; removed: string[]; changed: string[] } {
+  if (before === after) return { added: [], removed: [], changed: [] }; // a gateway in sync: what the lists below come to
   const a = forwardsIn(before);
   const b = forwardsIn(after);
   const added = [...b.keys()].filter((f) => !a.has(f)).sort();

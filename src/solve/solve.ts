@@ -146,8 +146,7 @@ export function solve(topology: Topology, lock: PortLock = EMPTY_LOCK): Solution
       const where = `forward ${quote(f.name)}: the chain from ${formatSource(source)} crosses public network ${publics.join(', ')}`;
       if (!warned.has(where)) {
         warned.add(where);
-        const at = f.pos;
-        warnings.push({ file: at.file, line: at.line, col: at.col, message: `${where} (${path.nodes.map(nodeName).join(' > ')}); join the sites by a private network, or pin it with via`, forward: f.name });
+        warnings.push(diagnosticAt(f.pos, `${where} (${path.nodes.map(nodeName).join(' > ')}); join the sites by a private network, or pin it with via`, f.name));
       }
     };
     const viaFor = (source: Source) => (source.kind === 'network' && f.via[0] === source.network ? f.via.slice(1) : f.via);
@@ -288,6 +287,26 @@ function chainOf(r: Route, port: (f: Forward, gw: Gateway, address: string) => P
     ...(r.snat[r.steps.length] ? { snat: { address: r.egressIface.address } } : {}),
   });
   return { forward: f.name, source: r.source, protos: f.protos, dial, target: f.to, hops };
+}
+
+/**
+ * A diagnostic whose line and column are looked up only when read: finding a node's line in the
+ * text costs, and a plan or an apply never shows the warnings of a fleet's many forwards.
+ */
+function diagnosticAt(at: Pos, message: string, forward: string): Diagnostic {
+  return {
+    get file() {
+      return at.file;
+    },
+    get line() {
+      return at.line;
+    },
+    get col() {
+      return at.col;
+    },
+    message,
+    forward,
+  };
 }
 
 function isField(at: Pos | ReadonlyArray<string | number> | undefined): at is ReadonlyArray<string | number> {

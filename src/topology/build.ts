@@ -116,12 +116,12 @@ export function buildTopology(
     if (!widest || ipToInt(cur.cidr.address) + 2 ** (32 - cur.cidr.prefix) > ipToInt(widest.cidr.address) + 2 ** (32 - widest.cidr.prefix)) widest = cur;
   }
   const siteSubnets = new PrefixIndex<{ site: string; cidr: Cidr }>();
+  const siteByName = new Map(sites.map((s) => [s.name, s]));
   for (const s of allSubnets) {
     if (bad.has(s.order)) continue;
-    sites.find((x) => x.name === s.site)!.subnets.push(s.cidr);
+    siteByName.get(s.site)!.subnets.push(s.cidr);
     siteSubnets.add(s.cidr, { site: s.site, cidr: s.cidr });
   }
-  const siteByName = new Map(sites.map((s) => [s.name, s]));
 
   // Networks
   const networks: Network[] = [];
@@ -239,9 +239,19 @@ export function buildTopology(
     }
   }
 
-  // A site's default gateway: explicit, or the only gateway attached to it.
+  // A site's default gateway: explicit, or the only gateway attached to it (gateways in file order,
+  // each once; one pass over the interfaces, not every gateway per site).
+  const attachedTo = new Map<string, Gateway[]>();
+  for (const g of gateways) {
+    for (const i of g.interfaces) {
+      if (i.attach.kind !== 'site') continue;
+      const list = attachedTo.get(i.attach.name) ?? [];
+      if (list[list.length - 1] !== g) list.push(g);
+      attachedTo.set(i.attach.name, list);
+    }
+  }
   for (const site of sites) {
-    const attached = gateways.filter((g) => g.interfaces.some((i) => i.attach.kind === 'site' && i.attach.name === site.name));
+    const attached = attachedTo.get(site.name) ?? [];
     if (site.gateway !== undefined) {
       if (!attached.some((g) => g.name === site.gateway)) {
         const message = `gateway ${quote(site.gateway)} has no interface in site ${quote(site.name)}`;
