@@ -4,7 +4,8 @@
 // the functions that took it (self time, and inclusive time of natchain's own functions), the
 // start-up (up to the first connection) apart. `validate` needs no gateway.
 //
-//   npm run build && npx tsx scripts/bench/cpu-profile.ts [N=50] [validate,apply,plan,status] [lines=15]
+//   npm run build && npx tsx scripts/bench/cpu-profile.ts [N=50] [validate,apply,change,plan,status] [lines=15]
+// (`change`: fleet-lab.ts's change of one forward on 2 gateways, applied and undone in turn.)
 // (NATCHAIN_PROFILES=<dir> keeps each profile there, for Chrome's DevTools.)
 //
 // A/B of builds: with NATCHAIN_AB=<a/dist/cli/main.js>,<b/dist/cli/main.js> it runs each command
@@ -94,10 +95,14 @@ function firstConnect(p: Profile): number {
 }
 
 /** The fleet and files a run needs: the generated topology, simulated gateways, ssh_config, a state directory. */
-async function startFleet(n: number): Promise<{ dir: string; file: string; remote: string[]; close(): Promise<void> }> {
+async function startFleet(n: number): Promise<Fleet> {
   const dir = mkdtempSync(path.join(tmpdir(), 'natchain-cpuprof-'));
   const file = path.join(dir, `generated-${n}.yaml`);
-  writeFileSync(file, generatedTopologyYaml(n));
+  const yaml = generatedTopologyYaml(n);
+  writeFileSync(file, yaml);
+  // fleet-lab.ts's change: forwards web-0 and web-1 to port 81 (gw-0 and gw-1 change).
+  const changed = path.join(dir, `changed-${n}.yaml`);
+  writeFileSync(changed, yaml.replace(/(\n {2}web-[01]:\n(?: {4}.*\n)*? {4}to: 10\.[01]\.0\.20):80\n/g, '$1:81\n'));
   const { topology } = compile(readFileSync(file, 'utf8'), file);
   const key = ssh2.utils.generateKeyPairSync('ed25519');
   const identity = path.join(dir, 'id_ed25519');
@@ -117,7 +122,9 @@ async function startFleet(n: number): Promise<{ dir: string; file: string; remot
   return {
     dir,
     file,
+    changed,
     remote,
+    changes: 0,
     close: async () => {
       await fleet.close();
       rmSync(dir, { recursive: true, force: true });
@@ -125,15 +132,27 @@ async function startFleet(n: number): Promise<{ dir: string; file: string; remot
   };
 }
 
-const argvOf = (op: string, file: string, remote: string[]): string[] => {
-  const argv: Record<string, string[]> = {
-    validate: ['validate', file],
-    apply: ['apply', file, '--yes', '--confirm-timeout', '3600', ...remote],
-    plan: ['plan', file, ...remote],
-    status: ['status', file, ...remote],
+interface Fleet {
+  dir: string;
+  file: string;
+  /** The topology with the change on 2 gateways (`change` applies it and the base in turn). */
+  changed: string;
+  remote: string[];
+  changes: number;
+  close(): Promise<void>;
+}
+
+const argvOf = (op: string, f: Fleet): string[] => {
+  const apply = (file: string) => ['apply', file, '--yes', '--confirm-timeout', '3600', ...f.remote];
+  const argv: Record<string, () => string[]> = {
+    validate: () => ['validate', f.file],
+    apply: () => apply(f.file),
+    change: () => apply(f.changes++ % 2 === 0 ? f.changed : f.file),
+    plan: () => ['plan', f.file, ...f.remote],
+    status: () => ['status', f.file, ...f.remote],
   };
-  if (!argv[op]) throw new Error(`unknown command ${op} (validate, apply, plan, status)`);
-  return argv[op]!;
+  if (!argv[op]) throw new Error(`unknown command ${op} (validate, apply, change, plan, status)`);
+  return argv[op]!();
 };
 
 /** Runs node with `args`; resolves with the exit code. */
@@ -150,7 +169,7 @@ async function profile(n: number, ops: string[], lines: number): Promise<void> {
   try {
     for (const op of ops) {
       const run = path.join(f.dir, `prof-${op}`);
-      const code = await node(['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', run, path.join(ROOT, 'dist/cli/main.js'), ...argvOf(op, f.file, f.remote)]);
+      const code = await node(['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', run, path.join(ROOT, 'dist/cli/main.js'), ...argvOf(op, f)]);
       const name = readdirSync(run)[0]!;
       const p = JSON.parse(readFileSync(path.join(run, name), 'utf8')) as Profile;
       if (process.env.NATCHAIN_PROFILES) writeFileSync(path.join(process.env.NATCHAIN_PROFILES, `${op}-${n}.cpuprofile`), JSON.stringify(p));
@@ -179,13 +198,13 @@ async function compareBuilds(n: number, ops: string[], mains: string[], rounds: 
   const f = await startFleet(n);
   try {
     // Gateways hold the topology's rules first, as after a first apply (plan and status compare them).
-    await cpuRun(mains[0]!, argvOf('apply', f.file, f.remote), f.dir);
+    await cpuRun(mains[0]!, argvOf('apply', f), f.dir);
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     for (const op of ops) {
       const runs = mains.map(() => ({ cpu: [] as number[], startup: [] as number[] }));
       for (let r = 0; r < rounds; r++) {
         for (const [i, main] of mains.entries()) {
-          const c = await cpuRun(main, argvOf(op, f.file, f.remote), f.dir);
+          const c = await cpuRun(main, argvOf(op, f), f.dir);
           runs[i]!.cpu.push(c.cpu);
           runs[i]!.startup.push(c.startup);
         }
