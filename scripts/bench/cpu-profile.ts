@@ -13,14 +13,11 @@
 // natchain's process (median and range, measure.mjs), the start-up's apart:
 //   NATCHAIN_AB=/tmp/base/dist/cli/main.js,dist/cli/main.js npx tsx scripts/bench/cpu-profile.ts 50 validate,plan,status 9
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ssh2 from 'ssh2';
-import { compile } from '../../src/compile.js';
 import { generatedTopologyYaml } from '../lab-bench.js';
-import { startSimFleet } from './sim/server.js';
+import { startSimLab } from './sim/lab.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -94,42 +91,14 @@ function firstConnect(p: Profile): number {
   return p.endTime;
 }
 
-/** The fleet and files a run needs: the generated topology, simulated gateways, ssh_config, a state directory. */
+/** The fleet and files a run needs: the generated topology (and its 2-gateway change) on simulated gateways. */
 async function startFleet(n: number): Promise<Fleet> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'natchain-cpuprof-'));
-  const file = path.join(dir, `generated-${n}.yaml`);
   const yaml = generatedTopologyYaml(n);
-  writeFileSync(file, yaml);
+  const lab = await startSimLab(n, 0, 1, yaml);
   // fleet-lab.ts's change: forwards web-0 and web-1 to port 81 (gw-0 and gw-1 change).
-  const changed = path.join(dir, `changed-${n}.yaml`);
+  const changed = path.join(lab.dir, 'changed.yaml');
   writeFileSync(changed, yaml.replace(/(\n {2}web-[01]:\n(?: {4}.*\n)*? {4}to: 10\.[01]\.0\.20):80\n/g, '$1:81\n'));
-  const { topology } = compile(readFileSync(file, 'utf8'), file);
-  const key = ssh2.utils.generateKeyPairSync('ed25519');
-  const identity = path.join(dir, 'id_ed25519');
-  writeFileSync(identity, key.private, { mode: 0o600 });
-  const fleet = await startSimFleet(
-    topology.gateways.map((g) => ({ name: g.name, backend: g.backend, interfaces: g.interfaces.map((i) => ({ name: i.name, address: i.address, prefix: i.prefix })) })),
-    key.public,
-  );
-  const knownHosts = path.join(dir, 'known_hosts');
-  writeFileSync(knownHosts, topology.gateways.map((g) => `${g.name} ${fleet.hostKeyPub}\n`).join(''));
-  const cfg = path.join(dir, 'ssh_config');
-  let text = '';
-  for (const g of topology.gateways) text += `Host ${g.name}\n  HostName 127.0.0.1\n  Port ${fleet.ports.get(g.name)}\n  HostKeyAlias ${g.name}\n\n`;
-  text += `Host *\n  User root\n  IdentityFile ${identity}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${knownHosts}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n`;
-  writeFileSync(cfg, text);
-  const remote = ['-F', cfg, '--state-dir', path.join(dir, 'state'), '--concurrency', String(n)];
-  return {
-    dir,
-    file,
-    changed,
-    remote,
-    changes: 0,
-    close: async () => {
-      await fleet.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { dir: lab.dir, file: lab.topologyFile, changed, remote: [...lab.remoteArgs('cpu'), '--concurrency', String(n)], changes: 0, close: () => lab.close() };
 }
 
 interface Fleet {

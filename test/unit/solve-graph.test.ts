@@ -4,18 +4,7 @@
 import { expect } from 'chai';
 import { TopologyGraph } from '../../src/solve/graph.js';
 import type { Topology } from '../../src/topology/types.js';
-
-/** A small deterministic PRNG (mulberry32), so a failure names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../support/mutate.js';
 
 interface Net {
   gws: string[];

@@ -22,11 +22,14 @@ export interface SimLab {
   close(): Promise<void>;
 }
 
-/** Starts N simulated gateways (half iptables, half nftables) with `forwardsPerGateway` x N forwards. */
-export async function startSimLab(n: number, forwardsPerGateway = 10, seed = 1): Promise<SimLab> {
+/**
+ * Starts N simulated gateways (half iptables, half nftables) with `forwardsPerGateway` x N forwards;
+ * or, with `topologyText`, the gateways of that topology (n and the rest are then unused).
+ */
+export async function startSimLab(n: number, forwardsPerGateway = 10, seed = 1, topologyText?: string): Promise<SimLab> {
   const dir = mkdtempSync(path.join(tmpdir(), 'natchain-sim-'));
   const topologyFile = path.join(dir, 'fleet.yaml');
-  writeFileSync(topologyFile, generateTopology(n, n * forwardsPerGateway, seed));
+  writeFileSync(topologyFile, topologyText ?? generateTopology(n, n * forwardsPerGateway, seed));
   // The gateways' interfaces come from the topology itself: the facts a gateway reports must match it.
   const { topology } = compile(readFileSync(topologyFile, 'utf8'), topologyFile);
   const names = topology.gateways.map((g) => g.name);
