@@ -492,8 +492,9 @@ sec state; rd "$T/state"; printf '%s\n' "$V"
 sec end
 `,
   // Read-only look: live state, lock, armed timers, the commit record, history (and one transaction's records).
+  // Args: none, or whether to read natchain's DNAT counters (0|1; default 1: one more iptables-save on iptables).
   inspect: sh`
-EPOCHW=0
+WITHCOUNTERS=\${1:-1}; EPOCHW=0
 epoch
 # Captured in a variable, never a file: a fixed temp file name is a symlink attack on a root shell.
 if ! live=$(dump 2>&1); then die "reading natchain's state failed: $live"; fi
@@ -509,23 +510,28 @@ for f in "$D"/*/armed; do
 done
 rd "$D/last"; last=$V
 sec last; printf '%s\n' "$last"
-if [ -n "$last" ] && [ -f "$D/$last/applied" ]; then sec committed; cat "$D/$last/applied"; fi
+# The files, as sections (name, path pairs), in one process.
+set --
+if [ -n "$last" ] && [ -f "$D/$last/applied" ]; then set -- "$@" committed "$D/$last/applied"; fi
 if [ "$TX" != none ] && [ -d "$T" ]; then
   sec txstate; rd "$T/state"; printf '%s\n' "$V"
   sec txclaim; rd "$T/claim"; printf '%s\n' "$V"
   sec txprev; rd "$T/prev"; printf '%s\n' "$V"
   sec txdeadline; rd "$T/deadline"; printf '%s\n' "$V"
   sec txmembers; rd "$T/members"; printf '%s\n' "$V"
-  if [ -r "$T/meta" ]; then sec txmeta; cat "$T/meta"; fi
-  if [ -f "$T/applied" ]; then sec txapplied; cat "$T/applied"; fi
-  if [ -f "$T/snapshot" ]; then sec txsnapshot; cat "$T/snapshot"; fi
+  if [ -r "$T/meta" ]; then set -- "$@" txmeta "$T/meta"; fi
+  if [ -f "$T/applied" ]; then set -- "$@" txapplied "$T/applied"; fi
+  if [ -f "$T/snapshot" ]; then set -- "$@" txsnapshot "$T/snapshot"; fi
 fi
-if [ -r "$D/history" ]; then sec history; cat "$D/history"; fi
-if [ -r "$D/pruned" ]; then sec pruned; cat "$D/pruned"; fi
+if [ -r "$D/history" ]; then set -- "$@" history "$D/history"; fi
+if [ -r "$D/pruned" ]; then set -- "$@" pruned "$D/pruned"; fi
+if [ $# -gt 0 ]; then
+  awk -v m="@@natchain:$N:" 'BEGIN { for (i = 1; i < ARGC; i += 2) { printf "\n%s%s\n", m, ARGV[i]; f = ARGV[i + 1]; while ((getline l < f) > 0) print l; close(f) } }' "$@"
+fi
 # The gateway's facts, the foreign ruleset (nftables) and natchain's DNAT counters (src/gateway/).
 sec facts; facts
 sec ruleset; ruleset
-sec counters; counters
+if [ "$WITHCOUNTERS" = 1 ]; then sec counters; counters; fi
 sec end
 `,
 } as const;

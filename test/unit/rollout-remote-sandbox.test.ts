@@ -1,4 +1,4 @@
-// prepare's script run for real by sh (its gateway-side directories moved into a temporary root;
+// prepare's (and inspect's) script run for real by sh (its gateway-side directories moved into a temporary root;
 // natchain's state read from a fixed text, the check always passing: no netfilter here): the one awk
 // past the snapshot stages, checks what it wrote, prints the history's last line and counts it, and
 // an unchanged gateway gets no transaction directory.
@@ -19,7 +19,7 @@ const RESOLVED =
   '-I PREROUTING 1 -m comment --comment natchain -j NATCHAIN-PREROUTING\nCOMMIT\n';
 const META = 'kind=apply\nowner=root@ops:7\ntopology=abc123\nrollout=-\nmembers=gw-a gw-b';
 
-describe('rollout: the prepare script (sh + awk, sandboxed)', () => {
+describe('rollout: the phase scripts run by sh (sandboxed)', () => {
   let root = '';
   beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'natchain-prepare-'))));
   afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -107,6 +107,34 @@ describe('rollout: the prepare script (sh + awk, sandboxed)', () => {
     rmSync(join(root, 'run'), { recursive: true, force: true });
     const r = prepare('20260101T120000Z-0000ff', 'h1', DUMP, { meta: META, new: TEMPLATE, end: '' });
     expect(Number(r.sec.get('now')) - Date.now() / 1000).to.be.within(997, 1003);
+  });
+
+  it('inspect prints the commit record\'s read-back, the history and the pruned line as sections (one awk); counters only when asked', () => {
+    mkdirSync(lib('20260101T110000Z-aaaaaa'), { recursive: true });
+    writeFileSync(lib('last'), '20260101T110000Z-aaaaaa\n');
+    writeFileSync(lib('20260101T110000Z-aaaaaa', 'applied'), RESOLVED);
+    writeFileSync(lib('history'), history('20260101T110000Z-aaaaaa', 'committed'));
+    writeFileSync(lib('pruned'), history('20260101T000000Z-000001', 'aborted'));
+    const run = (backend: 'iptables' | 'nftables', args: number[]) => {
+      const m = /^sh -c '([\s\S]*)' natchain (.*)$/.exec(remoteCall('inspect', NONCE, backend, null, args).command)!;
+      const script = m[1]!
+        .replace(/'\\''/g, "'")
+        .replace('D=/var/lib/natchain', `D=${root}/lib`)
+        .replace('R=/run/natchain', `R=${root}/run`)
+        .replace('dump() {', "dump() { printf 'x\\n'; }\nreal_dump() {")
+        .replace('facts() {', 'facts() { :; }\nreal_facts() {')
+        .replace('ruleset() {', 'ruleset() { :; }\nreal_ruleset() {')
+        .replace('counters() {', "counters() { echo counted; }\nreal_counters() {");
+      const r = spawnSync('sh', ['-c', script, 'natchain', ...m[2]!.split(' ').map((w) => w.replace(/^'|'$/g, ''))], { encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      return parseSections(r.stdout, NONCE);
+    };
+    const sec = run('iptables', [0]);
+    expect(sec.get('committed')).to.equal(RESOLVED);
+    expect(sec.get('history')).to.equal(history('20260101T110000Z-aaaaaa', 'committed'));
+    expect(sec.get('pruned')).to.equal(history('20260101T000000Z-000001', 'aborted'));
+    expect(sec.has('counters')).to.equal(false);
+    expect(run('iptables', []).get('counters')).to.equal('counted\n');
   });
 
   it('input cut short: nothing staged counts, the lock is released and the history line names the meta (either order of its keys)', () => {
