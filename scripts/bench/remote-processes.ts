@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runPhase } from '../../src/rollout/exec.js';
 import { readFaults } from '../../src/rollout/faults.js';
 import { Journal } from '../../src/rollout/journal.js';
 import { changeToIntents } from '../../src/rollout/owned.js';
@@ -121,6 +122,15 @@ async function measure(backend: Backend, cpuRounds: number): Promise<Map<string,
     for (let i = 1; i < cpuRounds; i++) {
       await run('unchanged gateway (no-op apply)', s.intents);
       await drift();
+    }
+    // plan and status read each gateway with inspect (status --counters also reads natchain's DNAT counters).
+    for (let i = 0; i < Math.max(1, cpuRounds); i++) {
+      for (const [label, args] of [['plan, status (inspect)', [0]], ['status --counters (inspect)', [1]]] as const) {
+        counts.length = 0;
+        const g = t.gateways[0]!;
+        await runPhase(await connector(t, g), backend, null, 'inspect', [...args]);
+        out.set(label, [...(out.get(label) ?? []), ...counts]);
+      }
     }
   } finally {
     for (const g of gws.values()) g.destroy();
