@@ -6,16 +6,41 @@
 /** Milliseconds of CPU a loop may run before it lets the event loop have a turn. */
 export const SLICE_MS = 20;
 
+/**
+ * Loops waiting for their turn. Each `setImmediate` resumes ONE of them (first come, first served),
+ * so several sliced loops running at once (a transaction's closes, the known-state records, plan's
+ * per-gateway views) take one slice per turn of the event loop, never their slices back to back.
+ */
+const waiting: Array<() => void> = [];
+let scheduled = false;
+
+function resumeNext(): void {
+  scheduled = false;
+  const next = waiting.shift();
+  // Queued from within this immediate: it runs on the next turn of the loop, after timers and I/O.
+  if (waiting.length) schedule();
+  next?.();
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(resumeNext);
+}
+
 /** A loop's running time since its last turn; `turn()` yields only when the budget is spent. */
 export class TimeSlice {
   private since = performance.now();
 
   constructor(private readonly budgetMs = SLICE_MS) {}
 
-  /** Resolves at once within the budget; otherwise after one turn of the event loop (setImmediate: I/O runs first). */
+  /** Resolves at once within the budget; otherwise on a later turn of the event loop (timers and I/O run first), one sliced loop per turn. */
   async turn(): Promise<void> {
     if (performance.now() - this.since < this.budgetMs) return;
-    await new Promise((r) => setImmediate(r));
+    await new Promise<void>((r) => {
+      waiting.push(r);
+      schedule();
+    });
     this.since = performance.now();
   }
 }

@@ -67,6 +67,30 @@ describe('sliced fleet passes', () => {
     expect(turns).to.be.at.least(100);
   });
 
+  it('loops sliced at once take one slice per turn of the event loop, never two back to back', async () => {
+    const seen: string[] = [];
+    let on = true;
+    const tick = () => {
+      seen.push('turn');
+      if (on) setImmediate(tick);
+    };
+    setImmediate(tick);
+    function* steps(name: string): Steps<void> {
+      for (let i = 0; i < 20; i++) {
+        yield;
+        seen.push(name);
+      }
+    }
+    await Promise.all([runSliced(steps('a'), 0), runSliced(steps('b'), 0), runSliced(steps('c'), 0)]);
+    on = false;
+    const work = seen.filter((x) => x !== 'turn');
+    expect(work.length).to.equal(60);
+    expect(new Set(work.slice(0, 3))).to.deep.equal(new Set(['a', 'b', 'c']), 'first come, first served: every loop gets its turns');
+    seen.forEach((x, i) => {
+      if (x !== 'turn' && i > 0) expect(seen[i - 1], `step ${i}`).to.equal('turn');
+    });
+  });
+
   it('computeScopeSliced is computeScope, with turns of the event loop between gateways', async () => {
     const input = mixedFleet();
     const whole = computeScope(input);
