@@ -81,6 +81,8 @@ export type TxKind = 'apply' | 'rollback' | 'roll-forward';
 export const JOURNAL_KEEP = 200;
 /** The size from which the journal is compacted (at the start of a transaction). */
 export const JOURNAL_COMPACT_BYTES = 1 << 20;
+/** The size of each write of a flush. */
+const FLUSH_CHUNK = 1 << 20;
 /** At most this many bytes of finished transactions are kept by compaction (the newest is always kept): a 1,000-gateway apply journals megabytes. */
 export const JOURNAL_KEEP_BYTES = 32 << 20;
 
@@ -122,7 +124,19 @@ export class Journal {
       const size = fstatSync(fd).size;
       const last = Buffer.alloc(1);
       const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
-      writeSync(fd, (torn ? '\n' : '') + this.pending.join(''));
+      if (torn) writeSync(fd, '\n');
+      // In writes of about 1 MiB: a fleet's barrier is megabytes of read-backs, not one string (and its buffer) of them all.
+      let batch: string[] = [];
+      let bytes = 0;
+      for (const line of this.pending) {
+        batch.push(line);
+        bytes += line.length;
+        if (bytes < FLUSH_CHUNK) continue;
+        writeSync(fd, batch.join(''));
+        batch = [];
+        bytes = 0;
+      }
+      if (batch.length) writeSync(fd, batch.join(''));
       fsyncSync(fd);
       this.syncs++;
     } finally {

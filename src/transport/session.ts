@@ -284,8 +284,11 @@ export class SshSession implements GatewaySession {
   async close(): Promise<void> {
     if (this.isClosed) return this.closed;
     this.isClosed = true;
-    const err = new NatchainError('SSH', `${this.gateway}: the session was closed`);
-    for (const reject of [...this.inflight]) reject(err);
+    // Made only when a command is waiting: an error's stack is costly, and a fleet closes thousands of sessions at once.
+    if (this.inflight.size) {
+      const err = new NatchainError('SSH', `${this.gateway}: the session was closed`);
+      for (const reject of [...this.inflight]) reject(err);
+    }
     this.offDeath();
     this.conn.release();
     if (this.onClose) await this.onClose();

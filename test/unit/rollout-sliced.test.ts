@@ -154,6 +154,18 @@ describe('sliced fleet passes', () => {
       expect(j.compact(1, 1, 1 << 30)).to.equal(false);
     });
 
+    it('a flush of megabytes (a fleet\'s read-backs) is written whole, in order', () => {
+      const j = new Journal(dir);
+      const dumps = ['a', 'b', 'c', 'd', 'e'].map((c) => c.repeat(600_000));
+      for (const r of tx('T1', 'gw-0', 'committed')) j.append(r);
+      dumps.forEach((dump, i) => j.append({ type: 'readback', tx: 'T1', time: '2026-01-01T00:00:03.000Z', gateway: `gw-${i}`, dump }));
+      j.flush();
+      const h = new Journal(dir).transactions()[0]!;
+      expect(h.records.length).to.equal(10);
+      expect(dumps.map((_, i) => h.readback[`gw-${i}`])).to.deep.equal(dumps);
+      expect(readFileSync(j.file, 'utf8').split('\n').filter((l) => l !== '').length).to.equal(10);
+    });
+
     it('a record written after a torn last line (a crash mid-write) starts a line of its own', () => {
       const j = new Journal(dir);
       for (const r of tx('T1', 'gw-a', 'committed')) j.append(r);
