@@ -230,7 +230,7 @@ const isPunct = (c: number) => c === 10 || c === 123 || c === 125 || c === 59 ||
 const endsWord = (c: number) => isBlank(c) || isPunct(c) || c === 34 || c === 35; // " #
 
 // By character code, not by one-character strings: a fleet's plan and status tokenize every
-// gateway's listing and rendered text (issue 12: this was most of the canonical form's time).
+// gateway's listing and rendered text (issue 12: tokenizing was a third of the canonical form's time).
 function tokenize(text: string): Token[] {
   const out: Token[] = [];
   const len = text.length;
