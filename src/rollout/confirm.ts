@@ -60,7 +60,7 @@ export async function confirmTransaction(o: ConfirmOptions): Promise<ConfirmRepo
           try {
             const one: Seen = { gateway: g, session: await o.connector(o.topology, g, o.connect), armed: [] };
             seen.push(one);
-            one.sec = await runPhase(one.session, g.backend, o.tx ?? null, 'inspect', []);
+            one.sec = await runPhase(one.session, g.backend, o.tx ?? null, 'inspect', [0]);
             one.armed = parseArmed(one.sec.get('armed'));
           } catch (e) {
             unreachable.push(`${g.name}: ${e instanceof PhaseError ? e.reason : (e as Error).message}`);
@@ -72,7 +72,7 @@ export async function confirmTransaction(o: ConfirmOptions): Promise<ConfirmRepo
     if (!o.tx) {
       // Read without the tx id: read the transaction's own record (its members) on one armed gateway.
       const one = seen.find((s) => s.armed.some((a) => a.tx === tx))!;
-      one.sec = await runPhase(one.session, one.gateway.backend, tx, 'inspect', []);
+      one.sec = await runPhase(one.session, one.gateway.backend, tx, 'inspect', [0]);
     }
     const members = membersOf(seen, tx);
     const missing = members.names.filter((n) => !seen.some((s) => s.gateway.name === n && s.armed.some((a) => a.tx === tx)));

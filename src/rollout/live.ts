@@ -73,7 +73,7 @@ export async function inspectGateways(
   gateways: Gateway[],
   connector: Connector,
   connect: ConnectOptions,
-  opts: { concurrency?: number; tx?: string; keep?: (g: Gateway, s: GatewaySession) => void } = {},
+  opts: { concurrency?: number; tx?: string; keep?: (g: Gateway, s: GatewaySession) => void; counters?: boolean } = {},
 ): Promise<Map<string, LiveGateway | Error>> {
   const limit = pLimit(Math.max(1, opts.concurrency ?? 8));
   const out = new Map<string, LiveGateway | Error>();
@@ -83,7 +83,8 @@ export async function inspectGateways(
         let session: GatewaySession | undefined;
         try {
           session = await connector(topology, g, connect);
-          const sec = await runPhase(session, g.backend, opts.tx ?? null, 'inspect', []);
+          // The DNAT counters cost an iptables gateway one more iptables-save: read only when shown.
+          const sec = await runPhase(session, g.backend, opts.tx ?? null, 'inspect', [opts.counters ? 1 : 0]);
           const now = Number((sec.get('now') ?? '').trim()) || Math.floor(Date.now() / 1000);
           const last = (sec.get('last') ?? '').trim();
           const lock = parseLockInfo(sec.get('lock'), now);
@@ -232,7 +233,7 @@ export async function statusLive(
   concurrency = 8,
   opts: { counters?: boolean; seen?: SeenHook } = {},
 ): Promise<StatusView> {
-  const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency });
+  const live = await inspectGateways(topology, topology.gateways, connector, connect, { concurrency, counters: Boolean(opts.counters) });
   return { gateways: await mapSliced(topology.gateways, statusOf), split: splitTransactions(live, topology.gateways.map((g) => g.name)) };
 
   function statusOf(g: Gateway): GatewayStatus {

@@ -153,7 +153,7 @@ export interface GatewayTxRecord {
 
 /** Reads a transaction's record from one gateway (one exec). */
 export async function readTxRecord(session: GatewaySession, gateway: Gateway, tx: string): Promise<GatewayTxRecord> {
-  const sec: Sections = await runPhase(session, gateway.backend, tx, 'inspect', []);
+  const sec: Sections = await runPhase(session, gateway.backend, tx, 'inspect', [0]);
   const t = (n: string) => (sec.get(n) ?? '').trim();
   // Only a later commit (or undo) replaces what this transaction did; a later abort put things back as they were.
   const lines = (sec.get('history') ?? '').split('\n').map((l) => l.split('\t'));

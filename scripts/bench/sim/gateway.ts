@@ -160,7 +160,7 @@ export class SimGateway {
       case 'abort':
         return this.abort(out, tx, args[0] === '1');
       case 'inspect':
-        return this.inspect(out, tx);
+        return this.inspect(out, tx, (args[0] ?? '1') === '1');
     }
     throw new Die(`simulated gateway: unknown phase ${op}`);
   }
@@ -418,7 +418,7 @@ export class SimGateway {
     return 0;
   }
 
-  private inspect(out: Out, tx: string): number {
+  private inspect(out: Out, tx: string, withCounters: boolean): number {
     const live = this.dump();
     out.sec('live');
     if (live.trim() !== '') out.raw(line(live));
@@ -469,8 +469,10 @@ export class SimGateway {
     out.sec('facts');
     out.raw(this.facts());
     out.sec('ruleset');
-    out.sec('counters');
-    if (this.net instanceof IptablesModel) out.raw(this.net.counters());
+    if (withCounters) {
+      out.sec('counters');
+      if (this.net instanceof IptablesModel) out.raw(this.net.counters());
+    }
     out.sec('end');
     return 0;
   }
