@@ -193,10 +193,14 @@ for (const backend of ['iptables', 'nftables'] as const) {
       let second: Promise<CliResult> | undefined;
       const first = cli(['apply', files.v2, '-F', w.ssh, '--yes', '--json'], { ...env, NATCHAIN_TEST_FAULT: 'pause:commit:4000' }, (chunk, pid) => {
         const m = /paused before commit \(tx (\S+)\)/.exec(chunk);
-        if (m) {
+        if (m && !firstPid) {
           tx = m[1]!;
           firstPid = pid;
+          // The first is held (stopped) until the second has met its lock, however slow the machine:
+          // a timed pause alone let a loaded machine commit the first before the second got there.
+          process.kill(pid, 'SIGSTOP');
           second = cli(['apply', files.v2, '-F', w.ssh, '--yes', '--json'], env);
+          void second.finally(() => process.kill(pid, 'SIGCONT'));
         }
       });
       const r1 = await first;
