@@ -18,21 +18,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatedTopologyYaml } from '../lab-bench.js';
 import { startSimLab } from './sim/lab.js';
+import type { Profile, ProfileNode } from './cpu-prof-types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
 
 const frame = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
 const IDLE = new Set(['(idle)', '(program)', '(garbage collector)']);

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimLab } from './sim/lab.js';
+import type { Profile, ProfileNode } from './cpu-prof-types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The CPU profile's sampling interval. */
@@ -26,18 +27,6 @@ interface Measured {
   maxRssKiB: number;
   eldMaxMs: number;
   startup: { atUs: number } | null;
-}
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  startTime: number;
-  samples: number[];
-  timeDeltas: number[];
 }
 
 /** Samples of the profile (one per SAMPLE_US the thread ran) within [a, b] (microseconds of the monotonic clock). */
