@@ -92,26 +92,38 @@ export interface RecoverOptions {
   scan?: { topology: Topology; connect: ConnectOptions };
 }
 
+/** What recover did, and the gateways of `scan` it could not read (any of them may hold an interrupted transaction too). */
+export interface RecoverResult {
+  transactions: RecoveredTx[];
+  unread: string[];
+}
+
 /** Brings every interrupted transaction to a consistent state. */
-export async function recover(o: RecoverOptions): Promise<RecoveredTx[]> {
+export async function recover(o: RecoverOptions): Promise<RecoverResult> {
   const out: RecoveredTx[] = [];
   // A transaction whose natchain is still running on this host is not interrupted: leave it alone.
   const list = unfinished(o.journal.transactions()).filter((h) => (!o.only || h.tx === o.only) && !stillRunning(h));
-  if (o.scan) list.push(...(await splitOnGateways(o, o.scan, new Set(list.map((h) => h.tx)))).filter((h) => !o.only || h.tx === o.only));
-  if (o.only && list.length === 0) {
+  let unread: string[] = [];
+  if (o.scan) {
+    const found = await splitOnGateways(o, o.scan, new Set(list.map((h) => h.tx)));
+    list.push(...found.histories.filter((h) => !o.only || h.tx === o.only));
+    unread = found.unread;
+  }
+  if (o.only && list.length === 0 && unread.length === 0) {
     const known = o.journal.transactions().some((h) => h.tx === o.only);
     throw new NatchainError('NOT_FOUND', known ? `transaction ${o.only} is not interrupted; nothing to recover` : `no transaction ${o.only} in ${o.journal.file}`);
   }
   for (const h of list) out.push(await recoverOne(h, o));
-  return out;
+  return { transactions: out, unread };
 }
 
 /** The transactions the gateways show committed on some of them only, as histories recover can act on (the decision was commit: a gateway committed). */
-async function splitOnGateways(o: RecoverOptions, scan: NonNullable<RecoverOptions['scan']>, known: Set<string>): Promise<TxHistory[]> {
+async function splitOnGateways(o: RecoverOptions, scan: NonNullable<RecoverOptions['scan']>, known: Set<string>): Promise<{ histories: TxHistory[]; unread: string[] }> {
   const pool = o.sessions(scan.connect);
   try {
     const live = await inspectGateways(scan.topology, scan.topology.gateways, pool.connector, scan.connect, { concurrency: o.concurrency });
-    return splitTransactions(live, scan.topology.gateways.map((g) => g.name))
+    const unread = scan.topology.gateways.map((g) => g.name).filter((n) => live.get(n) instanceof Error);
+    const histories: TxHistory[] = splitTransactions(live, scan.topology.gateways.map((g) => g.name))
       .filter((s) => !known.has(s.tx))
       .map((s) => ({
         tx: s.tx,
@@ -131,6 +143,7 @@ async function splitOnGateways(o: RecoverOptions, scan: NonNullable<RecoverOptio
         deadlines: nameTable<number>(),
         records: [],
       }));
+    return { histories, unread };
   } finally {
     await pool.close().catch(() => undefined);
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startSimLab, type SimLab } from '../../scripts/bench/sim/lab.js';
 import { cli, sleep } from './rollout-support.js';
 
-describe('split notice through the CLI (6 simulated gateways)', function () {
+describe('split notice and recover through the CLI (6 simulated gateways)', function () {
   this.timeout(120_000);
   let lab: SimLab;
   let env: { NATCHAIN_STATE_DIR: string };
@@ -20,7 +20,7 @@ describe('split notice through the CLI (6 simulated gateways)', function () {
     await lab?.close();
   });
 
-  it('names the gateway natchain died before committing (still armed), and one that cannot be read', async () => {
+  it('names the gateway natchain died before committing (still armed), and one that cannot be read; recover commits it and names the unread one', async () => {
     const gws = lab.fleet.gateways;
     const [armed, unread] = [...gws.keys()];
     const x = gws.get(armed!)!;
@@ -47,5 +47,20 @@ describe('split notice through the CLI (6 simulated gateways)', function () {
       expect(s.json.split[0].states[armed!]).to.equal('armed');
       expect(s.stderr).to.match(new RegExp(`${armed} still armed .*; could not read ${unread}: it may hold the transaction too\\. natchain recover`));
     }
+    // recover from another machine: it commits the armed gateway, but with one gateway unread it does not call the fleet consistent.
+    x.cut.delete('commit');
+    const rec = { NATCHAIN_STATE_DIR: lab.stateDir('other-recover') };
+    const r = await cli(['recover', lab.topologyFile, '-F', ssh, '--json'], rec);
+    expect(r.code, r.stdout + r.stderr).to.equal(1);
+    expect(r.json).to.deep.include({ consistent: false, unread: [unread] });
+    expect(r.json.transactions.map((t: { tx: string }) => t.tx)).to.deep.equal([tx]);
+    expect(x.lastCommit, 'recover committed the armed gateway').to.equal(tx);
+    const human = await cli(['recover', lab.topologyFile, '-F', ssh], rec);
+    expect(human.code).to.equal(1);
+    expect(human.stdout).to.include(`could not read ${unread}: it may hold a transaction committed on some gateways only`);
+    // Once it answers: nothing left to recover, and consistent.
+    const ok = await cli(['recover', lab.topologyFile, '-F', lab.sshConfig, '--json'], rec);
+    expect(ok.code, ok.stdout + ok.stderr).to.equal(0);
+    expect(ok.json).to.deep.include({ consistent: true, unread: [], transactions: [] });
   });
 });

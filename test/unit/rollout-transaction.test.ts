@@ -170,7 +170,8 @@ describe('rollout: recover against fake gateways', () => {
       },
       concurrency: 4,
     });
-    expect(results.map((r) => r.outcome)).to.deep.equal(['rolled-back']);
+    expect(results.transactions.map((r) => r.outcome)).to.deep.equal(['rolled-back']);
+    expect(results.unread).to.deep.equal([]);
     expect(calls.map((c) => `${c.gateway} ${c.op}`).sort()).to.deep.equal(['gw-a abort', 'gw-a inspect', 'gw-b abort', 'gw-b inspect']);
     expect({ asked, opened, closed }).to.deep.equal({ asked: 1, opened: 1, closed: 1 });
   });

@@ -13,7 +13,7 @@ export async function run(file: string | undefined, o: RemoteOptions & { tx?: st
   const given = file ? await readTopology(file) : undefined;
   // One set of options (one passphrase prompt per key) for the whole run; each transaction its own pool.
   const base = connectOptionsOf(o);
-  const results = await recover({
+  const { transactions: results, unread } = await recover({
     journal,
     topologyOf: async (h) => given ?? readTopology(resolve(h.begin!.topology)),
     connect: (h) => {
@@ -29,12 +29,14 @@ export async function run(file: string | undefined, o: RemoteOptions & { tx?: st
     // With a topology, its gateways are read too: a transaction another machine left half committed is found there.
     ...(given ? { scan: { topology: given, connect: base } } : {}),
   });
-  const consistent = results.every((r) => r.outcome !== 'inconsistent');
-  if (o.json) printJson({ journal: journal.file, consistent, transactions: results });
-  else if (results.length === 0) {
+  // A gateway that could not be read may hold a transaction committed on some gateways only: not known consistent.
+  const consistent = results.every((r) => r.outcome !== 'inconsistent') && unread.length === 0;
+  if (o.json) printJson({ journal: journal.file, consistent, transactions: results, unread });
+  else if (results.length === 0 && unread.length === 0) {
     const where = given ? `in ${journal.file} nor on the gateways of ${file}` : `in ${journal.file} (give the topology to look on its gateways too)`;
     process.stdout.write(`${c.green('consistent')}: no interrupted transaction ${where}\n`);
   }
+  else if (results.length === 0) process.stdout.write(`no interrupted transaction in ${journal.file} nor on the gateways of ${file} that answered\n`);
   else {
     for (const r of results) {
       const out = r.outcome === 'inconsistent' ? c.red(r.outcome) : c.green(r.outcome);
@@ -44,6 +46,9 @@ export async function run(file: string | undefined, o: RemoteOptions & { tx?: st
       process.stdout.write(table(rows).replace(/^/gm, '  ') + '\n');
     }
     process.stdout.write(consistent ? c.green('every gateway is consistent\n') : c.red('some gateways could not be reached: run natchain recover again\n'));
+  }
+  if (unread.length && !o.json) {
+    process.stdout.write(c.red(`could not read ${unread.join(', ')}: ${unread.length === 1 ? 'it' : 'they'} may hold a transaction committed on some gateways only; run natchain recover ${file} again once ${unread.length === 1 ? 'it answers' : 'they answer'}\n`));
   }
   if (!consistent) throw new ExitCode(1);
 }
