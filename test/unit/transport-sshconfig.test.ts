@@ -81,6 +81,39 @@ Host *
     assert.equal(resolve(text, 'x').user, 'default');
   });
 
+  it('keeps file order across plain-name blocks (indexed) and wildcard, negated and Match blocks (checked one by one)', () => {
+    const text = `
+User early-unset-by-nothing
+Host gw-1
+  Port 2201
+Host gw-*
+  Port 2222
+  HostKeyAlias star
+Host gw-2 GW-1 gw-2
+  HostKeyAlias plain
+  IdentityFile two
+Host !gw-3 gw-*
+  IdentityFile notthree
+Match originalhost gw-3
+  HostKeyAlias matched
+  IdentityFile matched
+${Array.from({ length: 300 }, (_, i) => `Host fleet-${i}\n  Port ${1000 + i}\n`).join('')}
+Host *
+  Port 22
+  IdentityFile last
+`;
+    const one = resolve(text, 'gw-1');
+    assert.deepEqual([one.port, one.hostKeyAlias, one.identityFiles], [2201, 'star', ['two', 'notthree', 'last']]);
+    const two = resolve(text, 'gw-2');
+    assert.deepEqual([two.port, two.hostKeyAlias, two.identityFiles], [2222, 'star', ['two', 'notthree', 'last']]);
+    const three = resolve(text, 'gw-3');
+    assert.deepEqual([three.port, three.hostKeyAlias, three.identityFiles], [2222, 'star', ['matched', 'last']]);
+    assert.equal(resolve(text, 'fleet-250').port, 1250);
+    assert.equal(resolve(text, 'FLEET-7').port, 1007);
+    const other = resolve(text, 'elsewhere');
+    assert.deepEqual([other.port, other.hostKeyAlias, other.identityFiles, other.user], [22, undefined, ['last'], 'early-unset-by-nothing']);
+  });
+
   it('applies options before any Host line to every host, and Keyword=value forms', () => {
     const r = resolve('Port=2200\nUser = bob\nHost gw1\n  Port 22\n', 'gw1');
     assert.equal(r.port, 2200);
