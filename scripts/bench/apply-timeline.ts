@@ -20,6 +20,7 @@ import type { Gateway } from '../../src/topology/types.js';
 import { generatedTopologyYaml } from '../lab-bench.js';
 import { cpuOf, loadCmd, resetCmd, ssh } from './fleet-lab.js';
 import { resolveTemplate } from './sim/resolve.js';
+import { median } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MEASURE = path.join(ROOT, 'scripts/bench/measure.mjs');
@@ -60,10 +61,6 @@ function timeline(lines: Array<[number, string]>): string {
   return [...phases].map(([k, p]) => `  ${k.padEnd(8)} ${String(p.n).padStart(3)} gw  ${(p.first / 1000).toFixed(2)}s .. ${(p.last / 1000).toFixed(2)}s  (slowest gateway ${(p.maxOwn / 1000).toFixed(2)}s)`).join('\n');
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** One build's apply in one round: wall, CPU here (natchain + ProxyCommands) and on the gateways, ms. */
 interface Sample {

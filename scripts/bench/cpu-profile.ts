@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { generatedTopologyYaml } from '../lab-bench.js';
 import { startSimLab } from './sim/lab.js';
 import type { Profile, ProfileNode } from './cpu-prof-types.js';
+import { median } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -156,7 +157,6 @@ async function compareBuilds(n: number, ops: string[], mains: string[], rounds: 
   try {
     // Gateways hold the topology's rules first, as after a first apply (plan and status compare them).
     await cpuRun(mains[0]!, argvOf('apply', f), f.dir);
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     for (const op of ops) {
       const runs = mains.map(() => ({ cpu: [] as number[], startup: [] as number[] }));
       for (let r = 0; r < rounds; r++) {
@@ -168,7 +168,7 @@ async function compareBuilds(n: number, ops: string[], mains: string[], rounds: 
       }
       for (const [i, main] of mains.entries()) {
         const { cpu, startup } = runs[i]!;
-        const fmt = (xs: number[]) => `${med(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
+        const fmt = (xs: number[]) => `${median(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
         process.stdout.write(`${op.padEnd(8)} ${String(n).padStart(4)} gw  ${main}: CPU ${fmt(cpu)}, start-up ${fmt(startup)}\n`);
       }
     }

@@ -35,6 +35,7 @@ import type { Gateway } from '../../src/topology/types.js';
 import { generatedTopologyYaml } from '../lab-bench.js';
 import { runNatchain, type Cost } from './run-cli.js';
 import { resolveTemplate } from './sim/resolve.js';
+import { median } from './stats.js';
 
 const RUN = randomBytes(2).toString('hex');
 const KEX = 'curve25519-sha256,curve25519-sha256@libssh.org';
@@ -229,10 +230,6 @@ async function round(b: BenchLab, r: number, costs: Map<string, Cost[]>, pending
   return f;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Medians (ms) of every figure, and each figure's rounds. */
 interface LabResult {

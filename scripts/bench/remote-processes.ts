@@ -22,6 +22,7 @@ import type { ExecOptions, ExecResult, GatewaySession } from '../../src/transpor
 import { example } from '../../test/support/topo.js';
 import { NetnsGateway } from '../../test/e2e/rollout-support.js';
 import { resetCmd } from './fleet-lab.js';
+import { median } from './stats.js';
 
 const OP_MARKERS: Array<[string, string]> = [
   ['UNDO=$1', 'abort'],
@@ -139,10 +140,6 @@ async function measure(backend: Backend, cpuRounds: number): Promise<Map<string,
   return out;
 }
 
-const median = (xs: number[]) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-};
 
 const ci = process.argv.indexOf('--cpu');
 const cpuRounds = ci >= 0 ? Number(process.argv[ci + 1]) : 0;

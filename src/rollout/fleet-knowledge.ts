@@ -12,7 +12,7 @@ import type { TxHistory } from './journal.js';
 import type { LiveGateway } from './live.js';
 import { canonicalOf, changeToIntents, forwardChanges, forwardsIn } from './owned.js';
 import type { KnownState } from './scope.js';
-import { yielder } from './yielder.js';
+import { TimeSlice } from '../timeslice.js';
 
 /** A rollout's knowledge of the fleet. */
 export class FleetKnowledge {
@@ -44,16 +44,16 @@ export class FleetKnowledge {
   /** The knowledge at the start of a rollout: desired states, records, the forward index. */
   static async build(o: { topology: Topology; intents: Record<string, Intent[]>; chains: Chain[]; transactions: TxHistory[]; cache?: Map<string, KnownRecord> | undefined; saved?: Map<string, string | null> | undefined }): Promise<FleetKnowledge> {
     const k = new FleetKnowledge(o.topology, o.saved);
-    const turn = yielder();
+    const slice = new TimeSlice();
     for (const g of o.topology.gateways) {
       k.desired.set(g.name, changeToIntents(g, o.intents[g.name] ?? []).expected);
-      await turn();
+      await slice.turn();
     }
     const entries: Map<string, KnownEntry> = knownEntries(o.transactions, o.topology, o.cache);
     for (const [name, e] of entries) {
       const canonical = e.canonical();
       if (canonical !== null) k.recorded.set(name, { canonical, time: e.time });
-      await turn();
+      await slice.turn();
     }
     for (const c of o.chains) {
       const set = k.chainGateways.get(c.forward) ?? new Set<string>();
@@ -62,7 +62,7 @@ export class FleetKnowledge {
     }
     for (const g of o.topology.gateways) {
       k.index(g.name);
-      await turn();
+      await slice.turn();
     }
     return k;
   }

@@ -12,7 +12,6 @@ import type { Faults } from './faults.js';
 import { newTxId, ownerIdentity } from './ids.js';
 import type { Journal } from './journal.js';
 import { FleetKnowledge } from './fleet-knowledge.js';
-import { yielder } from './yielder.js';
 import { journalRecords } from './known.js';
 import type { KnownStore } from './known-store.js';
 import { inspectGateways } from './live.js';
@@ -21,7 +20,7 @@ import { sha256, staleGateways } from './planfile.js';
 import type { FleetProgress } from './progress.js';
 import type { RolloutLog, RolloutSettings, WaveStatus } from './rollouts.js';
 import { notContacted, ReachChecks } from './outside.js';
-import { mapSliced } from '../timeslice.js';
+import { mapSliced, TimeSlice } from '../timeslice.js';
 import { computeScopeSliced, limitScope, withReach, type LimitResult, type OutsideGateway, type Scope } from './scope.js';
 import { runTransaction, TransactionError, type GatewayPlan, type GatewayReport, type TransactionOptions, type TransactionReport } from './transaction.js';
 import { overBudget, planWaves, resolveCount, type Count, type Wave, type WaveOptions } from './waves.js';
@@ -225,10 +224,10 @@ class RolloutRun {
     if (!names.length) return;
     // Sessions are kept open: a pooled connection serves the wave that may need the gateway later.
     const got = await inspectGateways(this.o.topology, names.map((n) => this.byName.get(n)!), this.o.connector, this.o.connect, { concurrency: this.o.concurrency, keep: (_g, s) => this.kept.push(s) });
-    const turn = yielder();
+    const slice = new TimeSlice();
     for (const [n, v] of got) {
       this.k.noteRead(n, v);
-      await turn();
+      await slice.turn();
     }
   }
 

@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../topology/types.js';
-import { yielder } from './yielder.js';
+import { TimeSlice } from '../timeslice.js';
 
 /** What natchain last saw of one gateway. */
 export interface KnownRecord {
@@ -39,9 +39,9 @@ export class KnownStore {
   /** The records of these gateways that exist and parse (a torn or foreign file counts as none); a fleet's files are read with turns of the event loop. */
   async read(gateways: Iterable<string>): Promise<Map<string, KnownRecord>> {
     const out = new Map<string, KnownRecord>();
-    const turn = yielder();
+    const slice = new TimeSlice();
     for (const g of gateways) {
-      await turn();
+      await slice.turn();
       let v: Partial<KnownRecord> | null = null;
       try {
         v = JSON.parse(readFileSync(this.file(g), 'utf8')) as Partial<KnownRecord>;
@@ -56,14 +56,14 @@ export class KnownStore {
   /** Replaces the records of these gateways; resolves with why it could not, if so (the cache only saves reads: callers warn and go on). */
   async write(records: KnownRecord[]): Promise<string | undefined> {
     if (!records.length) return undefined;
-    const turn = yielder();
+    const slice = new TimeSlice();
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       for (const r of records) {
         const tmp = `${this.file(r.gateway)}.${process.pid}.tmp`;
         writeFileSync(tmp, JSON.stringify(r) + '\n', { mode: 0o600 });
         renameSync(tmp, this.file(r.gateway));
-        await turn();
+        await slice.turn();
       }
       this.prune();
       return undefined;

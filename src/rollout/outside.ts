@@ -83,7 +83,6 @@ export class ReachChecks {
   }
 }
 
-
 /** The outside list when nobody contacted them (apply --no-check-outside): each one natchain has a record of is reported from it, saying so. */
 export function notContacted(outside: OutsideGateway[]): OutsideGateway[] {
   return outside.map((x) => (x.status !== 'unchanged' || x.since === undefined ? x : { ...x, reach: 'not-checked', detail: 'not in this change; not contacted: as natchain last recorded it' }));
